@@ -1,0 +1,46 @@
+"""The JSON REST API (../shared/API.md), a FastAPI app of its own mounted at /api.
+
+A separate app keeps the contract's concerns (its OpenAPI document, its error body, its
+exception handlers) apart from NiceGUI's pages, which share the process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import auth, events, users
+from app.api.errors import install_error_handlers
+from models.common import ErrorBody
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Validation failed or a rule of the domain refused the request",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict with the current state",
+        413: "Request body too large",
+        429: "Too many requests",
+        503: "Database unavailable",
+    }.items()
+}
+
+
+def create_api() -> FastAPI:
+    api = FastAPI(
+        title="Events API",
+        version=__version__,
+        summary="Events with a capacity limit: sign up, create, search, register.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        responses=_ERRORS,
+    )
+    for module in (auth, events, users):
+        api.include_router(module.router)
+    install_error_handlers(api)
+    return api

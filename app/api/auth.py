@@ -1,0 +1,28 @@
+"""Sign-up and login for API clients."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import SessionDep
+from app.services import users
+from models.user import AuthResult, LoginRequest, UserCreate, UserPublic
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _auth_result(user) -> AuthResult:
+    return AuthResult(
+        user=UserPublic.model_validate(user, from_attributes=True), token=users.issue_token(user)
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(data: UserCreate, session: SessionDep) -> AuthResult:
+    return _auth_result(await users.sign_up(session=session, data=data))
+
+
+@router.post("/login")
+async def login(data: LoginRequest, session: SessionDep) -> AuthResult:
+    user = await users.authenticate(session=session, email=data.email, password=data.password)
+    return _auth_result(user)

@@ -1,0 +1,115 @@
+"""One place that turns anything raised while serving the API into the contract's error
+body. Clients never see a stack trace, SQL or an internal name."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import errors
+
+log = logging.getLogger("app.api")
+
+STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
+    (errors.ValidationFailed, 400),
+    (errors.RuleViolation, 400),
+    (errors.NotAuthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.ServiceUnavailable, 503),
+]
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {}  # filled in app/api/__init__.py
+
+
+def status_for(error: errors.DomainError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def error_response(
+    status: int, message: str, field_errors: list[dict[str, str]] | None = None, **headers: str
+) -> JSONResponse:
+    body: dict[str, Any] = {"message": message}
+    if field_errors is not None:
+        body["errors"] = field_errors
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _readable(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return "Request body is not valid JSON"
+    if kind == "missing":
+        return "This field is required"
+    if kind == "timezone_aware":
+        return "Time must include a UTC offset, e.g. 2027-03-01T18:30:00+01:00"
+    message = str(error.get("msg", "Invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    return [{"field": _field_name(tuple(e["loc"])), "message": _readable(e)} for e in exc.errors()]
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(errors.DomainError)
+    async def _domain(_: Request, exc: errors.DomainError) -> JSONResponse:
+        status = status_for(exc)
+        if isinstance(exc, errors.ValidationFailed):
+            fields = [{"field": f, "message": m} for f, m in exc.errors]
+            return error_response(status, exc.message, fields)
+        return error_response(status, exc.message)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "Validation failed", validation_errors(exc))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return error_response(exc.status_code, message, **(exc.headers or {}))
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    @api.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return error_response(503, errors.ServiceUnavailable().message, **{"Retry-After": "5"})
+
+    @api.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # Input validation should have caught this; answer as bad input, and log it so the
+        # missing validation gets added.
+        log.warning(
+            "database refused a value on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__,
+        )
+        return error_response(400, "A value in the request is not acceptable")
+
+    @api.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "Internal server error")

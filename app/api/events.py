@@ -1,0 +1,88 @@
+"""Events and registrations for API clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import CurrentUser, EventId, OptionalUser, SessionDep
+from app.services import events, registrations
+from models.common import Message
+from models.event import (
+    EventCreate,
+    EventEnvelope,
+    EventList,
+    EventQuery,
+    EventSaved,
+    EventUpdate,
+)
+from models.registration import EventRegistrationList, RegistrationCreated
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+@router.get("")
+async def list_events(
+    query: Annotated[EventQuery, Query()], session: SessionDep, viewer: OptionalUser
+) -> EventList:
+    found, total = await events.search_events(
+        session=session, query=query, viewer_id=viewer.id if viewer else None
+    )
+    return EventList(events=found, total=total, limit=query.limit, offset=query.offset)
+
+
+@router.get("/{event_id}")
+async def get_event(event_id: EventId, session: SessionDep, viewer: OptionalUser) -> EventEnvelope:
+    viewer_id = viewer.id if viewer else None
+    return EventEnvelope(
+        event=await events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_event(data: EventCreate, session: SessionDep, user: CurrentUser) -> EventSaved:
+    event = await events.create_event(session=session, owner=user, data=data)
+    return EventSaved(message="Event created", event=event)
+
+
+@router.put("/{event_id}")
+async def update_event(
+    event_id: EventId, data: EventUpdate, session: SessionDep, user: CurrentUser
+) -> EventSaved:
+    event = await events.update_event(session=session, actor=user, event_id=event_id, data=data)
+    return EventSaved(message="Event updated", event=event)
+
+
+@router.delete("/{event_id}")
+async def delete_event(event_id: EventId, session: SessionDep, user: CurrentUser) -> Message:
+    await events.delete_event(session=session, actor=user, event_id=event_id)
+    return Message(message="Event deleted")
+
+
+@router.post("/{event_id}/register", status_code=status.HTTP_201_CREATED)
+async def register(
+    event_id: EventId, session: SessionDep, user: CurrentUser
+) -> RegistrationCreated:
+    assert user.id is not None
+    registration = await registrations.register_attendee(
+        session=session, event_id=event_id, user_id=user.id
+    )
+    return RegistrationCreated(message="Registered for the event", registration=registration)
+
+
+@router.delete("/{event_id}/register")
+async def cancel(event_id: EventId, session: SessionDep, user: CurrentUser) -> Message:
+    assert user.id is not None
+    await registrations.cancel_registration(session=session, event_id=event_id, user_id=user.id)
+    return Message(message="Registration cancelled")
+
+
+@router.get("/{event_id}/registrations")
+async def event_registrations(
+    event_id: EventId, session: SessionDep, user: CurrentUser
+) -> EventRegistrationList:
+    rows = await registrations.list_event_registrations(
+        session=session, actor=user, event_id=event_id
+    )
+    return EventRegistrationList(registrations=rows)

@@ -1,0 +1,55 @@
+"""The signed-in user's own profile, registrations, events and statistics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import CurrentUser, SessionDep
+from app.services import events, registrations, stats, users
+from models.common import PasswordChanged
+from models.event import EventsEnvelope, UserRegistrationList
+from models.user import PasswordChange, UserEnvelope, UserPublic, UserStats, UserUpdate
+
+router = APIRouter(prefix="/users/me", tags=["users"])
+
+
+def _envelope(user) -> UserEnvelope:
+    return UserEnvelope(user=UserPublic.model_validate(user, from_attributes=True))
+
+
+@router.get("")
+async def me(user: CurrentUser) -> UserEnvelope:
+    return _envelope(user)
+
+
+@router.put("")
+async def update_me(data: UserUpdate, session: SessionDep, user: CurrentUser) -> UserEnvelope:
+    return _envelope(await users.update_profile(session=session, user=user, data=data))
+
+
+@router.put("/password")
+async def change_password(
+    data: PasswordChange, session: SessionDep, user: CurrentUser
+) -> PasswordChanged:
+    """Earlier tokens stop working; the answer carries a fresh one."""
+    updated = await users.change_password(session=session, user=user, data=data)
+    return PasswordChanged(message="Password changed", token=users.issue_token(updated))
+
+
+@router.get("/registrations")
+async def my_registrations(session: SessionDep, user: CurrentUser) -> UserRegistrationList:
+    assert user.id is not None
+    rows = await registrations.list_user_registrations(session=session, user_id=user.id)
+    return UserRegistrationList(registrations=rows)
+
+
+@router.get("/events")
+async def my_events(session: SessionDep, user: CurrentUser) -> EventsEnvelope:
+    assert user.id is not None
+    return EventsEnvelope(events=await events.list_created_events(session=session, user_id=user.id))
+
+
+@router.get("/stats")
+async def my_stats(session: SessionDep, user: CurrentUser) -> UserStats:
+    assert user.id is not None
+    return await stats.user_stats(session=session, user_id=user.id)

@@ -1,0 +1,88 @@
+"""Settings, read once from the environment (and an optional `.env`).
+
+Everything an operator may want to change lives here, typed, so that a typo in a variable
+fails at start-up instead of at the first request that needs it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'app.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms people paste and pick the async driver we ship.
+
+    `postgresql://` and `postgres://` (what Heroku-style providers hand out) become
+    `postgresql+psycopg://`; `sqlite:///` becomes `sqlite+aiosqlite:///`.
+    """
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+def _development_secret() -> str:
+    """A secret generated on first run and kept in `data/` (git-ignored), so sessions and
+    tokens survive a restart in development without anyone having to invent one."""
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["development", "production", "test"] = "development"
+    database_url: str = DEFAULT_SQLITE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: str = ""
+    jwt_expires_hours: float = Field(default=24, gt=0)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    api_rate_limit: str = "120/minute"
+    login_rate_limit: str = "10/minute"
+    migrate_on_start: bool = True
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=3.0, gt=0)
+    db_connect_timeout: float = Field(default=3.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _require_secret_in_production(self) -> Settings:
+        if not self.secret_key:
+            if self.app_env == "production":
+                raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+            self.secret_key = _development_secret()
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

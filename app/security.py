@@ -1,0 +1,76 @@
+"""Password hashing and access tokens.
+
+bcrypt is deliberately slow (about 0.25 s at cost 12), so hashing runs in a worker thread:
+on the event loop it would freeze every connected page for that long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+import jwt
+
+from app.config import get_settings
+
+JWT_ALGORITHM = "HS256"
+
+
+async def hash_password(password: str) -> str:
+    rounds = get_settings().bcrypt_rounds
+    salt = bcrypt.gensalt(rounds=rounds)
+    hashed = await asyncio.to_thread(bcrypt.hashpw, password.encode("utf-8"), salt)
+    return hashed.decode("ascii")
+
+
+async def verify_password(password: str, password_hash: str) -> bool:
+    encoded = password.encode("utf-8")
+    if len(encoded) > 72:  # never compare a silently truncated password
+        return False
+    return await asyncio.to_thread(bcrypt.checkpw, encoded, password_hash.encode("ascii"))
+
+
+_dummy_hash: str | None = None
+
+
+async def burn_password_check(password: str) -> None:
+    """Spend the time of a real check, so an unknown email answers as slowly as a wrong
+    password and response times do not reveal which accounts exist."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password("not-a-real-password")
+    await verify_password(password[:72], _dummy_hash)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    token_version: int
+
+
+def create_access_token(user_id: int, token_version: int) -> str:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(user_id),
+        "ver": token_version,
+        "iat": now,
+        "exp": now + timedelta(hours=settings.jwt_expires_hours),
+    }
+    return jwt.encode(payload, settings.secret_key, algorithm=JWT_ALGORITHM)
+
+
+def decode_access_token(token: str) -> TokenClaims | None:
+    """The token's claims, or None when it is malformed, forged or expired."""
+    try:
+        payload = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["sub", "exp"]},
+        )
+        return TokenClaims(user_id=int(payload["sub"]), token_version=int(payload.get("ver", 0)))
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None

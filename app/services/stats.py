@@ -1,0 +1,46 @@
+"""The numbers on a person's dashboard."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.event import Event
+from models.registration import Registration, RegistrationStatus
+from models.types import utcnow
+from models.user import UserStats
+
+
+async def user_stats(*, session: AsyncSession, user_id: int) -> UserStats:
+    now = utcnow()
+    created = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((col(Event.date_time) >= now, 1), else_=0)), 0),
+                func.coalesce(func.sum(Event.registered_count), 0),
+            ).where(Event.created_by == user_id)
+        )
+    ).one()
+    registered = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((col(Event.date_time) >= now, 1), else_=0)), 0),
+            )
+            .select_from(Registration)
+            .join(Event, col(Event.id) == Registration.event_id)
+            .where(
+                Registration.user_id == user_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        )
+    ).one()
+    return UserStats(
+        events_created=created[0],
+        upcoming_events_created=created[1],
+        attendees_across_my_events=created[2],
+        registrations=registered[0],
+        upcoming_registrations=registered[1],
+    )

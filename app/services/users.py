@@ -1,0 +1,108 @@
+"""Accounts: sign-up, login, token resolution, profile and password."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import begin_write
+from app.errors import EmailTaken, NotAuthenticated, NotFound
+from app.security import (
+    burn_password_check,
+    create_access_token,
+    decode_access_token,
+    hash_password,
+    verify_password,
+)
+from models.user import PasswordChange, User, UserCreate, UserUpdate
+
+INVALID_CREDENTIALS = "Invalid email or password"
+INVALID_TOKEN = "Invalid or expired token"
+
+
+def issue_token(user: User) -> str:
+    assert user.id is not None
+    return create_access_token(user.id, user.token_version)
+
+
+async def find_user_by_email(*, session: AsyncSession, email: str) -> User | None:
+    result = await session.exec(select(User).where(func.lower(User.email) == email.strip().lower()))
+    return result.first()
+
+
+async def sign_up(*, session: AsyncSession, data: UserCreate) -> User:
+    password_hash = await hash_password(data.password)
+    await begin_write(session)
+    user = User(email=data.email, name=data.name, password_hash=password_hash)
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise EmailTaken() from None
+    return user
+
+
+async def authenticate(*, session: AsyncSession, email: str, password: str) -> User:
+    """The user with these credentials; one message for an unknown email and a wrong
+    password alike, and the same time spent on both."""
+    user = await find_user_by_email(session=session, email=email)
+    if user is None:
+        await burn_password_check(password)
+        raise NotAuthenticated(INVALID_CREDENTIALS)
+    if not await verify_password(password, user.password_hash):
+        raise NotAuthenticated(INVALID_CREDENTIALS)
+    return user
+
+
+async def user_from_token(*, session: AsyncSession, token: str) -> User:
+    """The token's user, re-read from the database on every call: a deleted user or a token
+    issued before a password change stops working at once."""
+    claims = decode_access_token(token)
+    if claims is None:
+        raise NotAuthenticated(INVALID_TOKEN)
+    user = await session.get(User, claims.user_id)
+    if user is None or user.token_version != claims.token_version:
+        raise NotAuthenticated(INVALID_TOKEN)
+    return user
+
+
+async def get_user(*, session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+    await begin_write(session)
+    fresh = await session.get(User, user.id, populate_existing=True)
+    if fresh is None:
+        raise NotAuthenticated(INVALID_TOKEN)
+    if data.name is not None:
+        fresh.name = data.name
+    if data.email is not None:
+        fresh.email = data.email
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise EmailTaken() from None
+    return fresh
+
+
+async def change_password(*, session: AsyncSession, user: User, data: PasswordChange) -> User:
+    """Sets the new password and invalidates every token issued before it."""
+    if not await verify_password(data.current_password, user.password_hash):
+        raise NotAuthenticated("Current password is incorrect")
+    new_hash = await hash_password(data.new_password)
+    await begin_write(session)
+    fresh = await session.get(User, user.id, populate_existing=True)
+    if fresh is None:
+        raise NotAuthenticated(INVALID_TOKEN)
+    fresh.password_hash = new_hash
+    fresh.token_version += 1
+    await session.commit()
+    return fresh

@@ -1,0 +1,24 @@
+"""What the process does before it serves: migrate, optionally seed demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.config import get_settings
+from app.db import get_database
+from app.migrate import upgrade_to_head
+
+log = logging.getLogger("app.startup")
+
+
+async def prepare_database(*, demo: bool = False) -> None:
+    settings = get_settings()
+    database = get_database()
+    if settings.migrate_on_start:
+        await asyncio.to_thread(upgrade_to_head, database.url)
+    if demo:
+        from app.demo import load_demo_data
+
+        created = await load_demo_data()
+        log.warning("demo data: %s", "loaded" if created else "skipped, database not empty")

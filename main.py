@@ -1,0 +1,54 @@
+"""Wiring only: the REST API, the pages, start-up hooks, and `ui.run`.
+
+uv run main.py          # serve on http://127.0.0.1:8080 (SQLite under data/ by default)
+uv run main.py --demo   # the same, after filling an empty database with demo data
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from nicegui import app, ui
+from starlette.routing import Mount
+
+import pages  # noqa: F401  (registers the NiceGUI pages)
+from app.api import create_api
+from app.config import get_settings
+from app.health import router as health_router
+from app.startup import prepare_database
+
+
+def wire(*, demo: bool = False) -> None:
+    # NiceGUI's test harness re-runs this file for every test on the same app object:
+    # replace the API mount rather than stacking another one.
+    app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]
+    app.mount("/api", create_api())
+    app.include_router(health_router)
+
+    async def _startup() -> None:
+        await prepare_database(demo=demo)
+
+    app.on_startup(_startup)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Event management server")
+    parser.add_argument("--demo", action="store_true", help="fill an empty database first")
+    return parser.parse_known_args()[0]
+
+
+if __name__ in {"__main__", "__mp_main__"}:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    wire(demo=parse_args().demo)
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="Events",
+        storage_secret=settings.secret_key,
+        reload=False,
+        show=False,
+        show_welcome_message=True,
+        favicon="🎟️",
+    )

@@ -1,0 +1,8 @@
+"""SQLModel tables and the API's input/output schemas. Importing this package registers
+every table on `SQLModel.metadata` (Alembic and the tests rely on that)."""
+
+from models.event import Event
+from models.registration import Registration, RegistrationStatus
+from models.user import User
+
+__all__ = ["Event", "Registration", "RegistrationStatus", "User"]

@@ -1,0 +1,195 @@
+"""Events: the table, the shapes the API reads and returns, and the search query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+from pydantic import (
+    Field as PydanticField,
+)
+from sqlalchemy import CheckConstraint, Index, Text
+from sqlmodel import Field, SQLModel
+
+from models.registration import RegistrationStatus
+from models.types import UTCDateTime, utcnow
+from models.validation import (
+    check_capacity,
+    check_characters,
+    clean_description,
+    clean_location,
+    clean_title,
+)
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("max_capacity BETWEEN 1 AND 100000", name="ck_events_capacity_range"),
+        # The database itself refuses an oversold event, whatever the code above it does.
+        CheckConstraint(
+            "registered_count >= 0 AND registered_count <= max_capacity",
+            name="ck_events_not_oversold",
+        ),
+        Index("ix_events_date_time", "date_time"),
+        Index("ix_events_created_by_date_time", "created_by", "date_time"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=255)
+    description: str | None = Field(default=None, sa_type=Text)
+    date_time: datetime = Field(sa_type=UTCDateTime)
+    location: str = Field(max_length=255)
+    max_capacity: int
+    # Confirmed registrations, kept in step by the registration service in the same
+    # transaction as the registration row (see app/services/registrations.py). It makes the
+    # capacity check a single guarded UPDATE and the listing a join-free read.
+    registered_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    created_by: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+Title = Annotated[str, AfterValidator(clean_title)]
+Location = Annotated[str, AfterValidator(clean_location)]
+Description = Annotated[str | None, AfterValidator(clean_description)]
+Capacity = Annotated[int, AfterValidator(check_capacity)]
+
+
+def _plus_from_query_string(value: Any) -> Any:
+    """An unescaped `+` in a query string arrives as a space (`...T18:30:00 01:00`); read it
+    as the offset the client meant instead of failing them on URL-encoding trivia."""
+    if isinstance(value, str) and len(value) > 6 and value[-6] == " " and value[-3] == ":":
+        return value[:-6] + "+" + value[-5:]
+    return value
+
+
+OffsetDatetime = Annotated[AwareDatetime, BeforeValidator(_plus_from_query_string)]
+
+
+class EventCreate(BaseModel):
+    title: Title
+    description: Description = None
+    date_time: OffsetDatetime
+    location: Location
+    max_capacity: Capacity
+
+
+class EventUpdate(BaseModel):
+    """Any subset of the create fields; only the ones sent are changed."""
+
+    title: Title | None = None
+    description: Description = None
+    date_time: OffsetDatetime | None = None
+    location: Location | None = None
+    max_capacity: Capacity | None = None
+
+
+class EventPublic(BaseModel):
+    id: int
+    title: str
+    description: str | None
+    date_time: datetime
+    location: str
+    max_capacity: int
+    created_by: int
+    creator_name: str
+    current_registrations: int
+    available_spots: int
+    created_at: datetime
+    is_registered: bool | None = PydanticField(
+        default=None, description="Only when the request is authenticated."
+    )
+    is_owner: bool | None = PydanticField(
+        default=None, description="Only when the request is authenticated."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_viewer_fields_for_anonymous(
+        self, handler: SerializerFunctionWrapHandler, _info: SerializationInfo
+    ) -> dict[str, Any]:
+        data = handler(self)
+        if self.is_registered is None:
+            data.pop("is_registered", None)
+        if self.is_owner is None:
+            data.pop("is_owner", None)
+        return data
+
+    @property
+    def is_full(self) -> bool:
+        return self.available_spots <= 0
+
+
+class EventSort(StrEnum):
+    DATE = "date"
+    DATE_DESC = "-date"
+    TITLE = "title"
+    AVAILABILITY = "availability"
+
+
+class MineFilter(StrEnum):
+    CREATED = "created"
+    REGISTERED = "registered"
+
+
+class EventQuery(BaseModel):
+    """The search of `GET /api/events`, also used by the pages."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    q: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
+        default=None, max_length=200
+    )
+    location: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
+        default=None, max_length=255
+    )
+    from_: OffsetDatetime | None = PydanticField(default=None, alias="from")
+    to: OffsetDatetime | None = None
+    available: bool = False
+    include_past: bool = False
+    mine: MineFilter | None = None
+    sort: EventSort = EventSort.DATE
+    limit: int = PydanticField(default=20, ge=1, le=100)
+    offset: int = PydanticField(default=0, ge=0, le=1_000_000)
+
+
+class EventList(BaseModel):
+    events: list[EventPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventEnvelope(BaseModel):
+    event: EventPublic
+
+
+class EventSaved(BaseModel):
+    message: str
+    event: EventPublic
+
+
+class EventsEnvelope(BaseModel):
+    events: list[EventPublic]
+
+
+class UserRegistrationRow(BaseModel):
+    id: int
+    status: RegistrationStatus
+    registration_date: datetime
+    event: EventPublic
+
+
+class UserRegistrationList(BaseModel):
+    registrations: list[UserRegistrationRow]
