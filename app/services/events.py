@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, literal
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import begin_write
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
@@ -181,13 +181,13 @@ async def create_event(*, session: AsyncSession, owner: User, data: EventCreate)
 
 async def _lock_own_event(*, session: AsyncSession, actor: User, event_id: int) -> Event:
     """The event, row-locked for the rest of the transaction, if `actor` created it."""
-    result = await session.exec(
+    result = await session.execute(
         select(Event)
         .where(Event.id == event_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    event = result.first()
+    event = result.scalars().first()
     if event is None:
         raise NotFound(EVENT_NOT_FOUND)
     if event.created_by != actor.id:

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import begin_write
 from app.errors import AlreadyRegistered, EventFull, Forbidden, NotFound, RuleViolation
@@ -120,7 +120,7 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
         return NotFound(EVENT_NOT_FOUND)
     if event.date_time <= utcnow():
         return RuleViolation("This event has already taken place")
-    confirmed = await session.exec(
+    confirmed = await session.execute(
         select(Registration.id).where(
             Registration.event_id == event_id,
             Registration.user_id == user_id,
@@ -137,7 +137,9 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
     await begin_write(session)
     try:
         # Event row first, as every writer does (see module doc).
-        locked = await session.exec(select(Event.id).where(Event.id == event_id).with_for_update())
+        locked = await session.execute(
+            select(Event.id).where(Event.id == event_id).with_for_update()
+        )
         if locked.first() is None:
             raise NotFound(EVENT_NOT_FOUND)
         cancelled = await session.execute(

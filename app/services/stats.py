@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import case, func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.event import Event
 from models.registration import Registration, RegistrationStatus

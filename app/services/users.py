@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import begin_write
 from app.errors import EmailTaken, NotAuthenticated, NotFound
@@ -28,8 +28,10 @@ def issue_token(user: User) -> str:
 
 
 async def find_user_by_email(*, session: AsyncSession, email: str) -> User | None:
-    result = await session.exec(select(User).where(func.lower(User.email) == email.strip().lower()))
-    return result.first()
+    result = await session.execute(
+        select(User).where(func.lower(User.email) == email.strip().lower())
+    )
+    return result.scalars().first()
 
 
 async def sign_up(*, session: AsyncSession, data: UserCreate) -> User:

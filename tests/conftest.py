@@ -1,0 +1,118 @@
+"""Test databases: every service and API test runs on real SQLite and real PostgreSQL.
+
+PostgreSQL comes from TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test).
+Without it the PostgreSQL half is skipped with a reason; with REQUIRE_POSTGRES=1 (set by
+.ci/run) a missing or unreachable PostgreSQL fails the run instead.
+
+The schema is built by the Alembic migrations once per session and database; each test
+then starts from empty tables (a copied SQLite file, a TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Settings are read once; fix them before the app is imported anywhere.
+os.environ.setdefault("APP_ENV", "test")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-000000")
+os.environ.setdefault("BCRYPT_ROUNDS", "4")
+os.environ.setdefault("MIGRATE_ON_START", "false")
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app import db as app_db
+from app.config import get_settings, normalise_database_url
+from app.migrate import upgrade_to_head
+
+pytest_plugins = ["tests.fixtures"]
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL is required here (REQUIRE_POSTGRES=1): {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> str:
+    url = postgres_url()
+    if url is None:
+        _unavailable("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    assert url is not None
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, connect_timeout=3) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+            conn.commit()
+    except psycopg.OperationalError as exc:
+        _unavailable(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}")
+    upgrade_to_head(url)
+    return url
+
+
+def database_url_for(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copy(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    return request.getfixturevalue("migrated_postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return database_url_for(backend, request, tmp_path)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[app_db.Database]:
+    """A clean, migrated database that the whole app (services, API, pages) now uses."""
+    database = app_db.create_database(database_url)
+    if database.engine.dialect.name == "postgresql":
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text("TRUNCATE registrations, events, users RESTART IDENTITY CASCADE")
+            )
+    await app_db.use_database(database)
+    yield database
+    await database.engine.dispose()
+
+
+@pytest.fixture
+async def session(database: app_db.Database) -> AsyncIterator:
+    async with database.sessions() as session:
+        yield session
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
