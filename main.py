@@ -16,7 +16,7 @@ import pages  # noqa: F401  (registers the NiceGUI pages)
 from app.api import create_api
 from app.config import get_settings
 from app.health import router as health_router
-from app.startup import prepare_database
+from app.startup import prepare_database, start_live_updates
 
 
 def wire(*, demo: bool = False) -> None:
@@ -26,10 +26,19 @@ def wire(*, demo: bool = False) -> None:
     app.mount("/api", create_api())
     app.include_router(health_router)
 
+    relay = None
+
     async def _startup() -> None:
+        nonlocal relay
         await prepare_database(demo=demo)
+        relay = await start_live_updates()
+
+    async def _shutdown() -> None:
+        if relay is not None:
+            await relay.stop()
 
     app.on_startup(_startup)
+    app.on_shutdown(_shutdown)
 
 
 def parse_args() -> argparse.Namespace:

@@ -7,6 +7,8 @@ import logging
 
 from app.config import get_settings
 from app.db import get_database
+from app.live import bus
+from app.live_pg import PostgresRelay
 from app.migrate import upgrade_to_head
 
 log = logging.getLogger("app.startup")
@@ -22,3 +24,14 @@ async def prepare_database(*, demo: bool = False) -> None:
 
         created = await load_demo_data()
         log.warning("demo data: %s", "loaded" if created else "skipped, database not empty")
+
+
+async def start_live_updates() -> PostgresRelay | None:
+    """On PostgreSQL, relay live updates to and from the other processes on the same
+    database; SQLite runs as one process, where the in-process bus is all there is."""
+    database = get_database()
+    if database.engine.dialect.name != "postgresql":
+        return None
+    relay = PostgresRelay(bus, database.url)
+    await relay.start()
+    return relay

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app import db as app_db
 from app.config import get_settings, normalise_database_url
+from app.live import bus
 from app.migrate import upgrade_to_head
 
 pytest_plugins = ["tests.fixtures"]
@@ -112,7 +113,9 @@ async def session(database: app_db.Database) -> AsyncIterator:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
+def _fresh_settings_and_bus() -> Iterator[None]:
     get_settings.cache_clear()
+    bus.reset()
     yield
+    bus.reset()
     get_settings.cache_clear()

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from app.db import begin_write
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
+from app.live import Availability, ChangeKind, bus
 from models.event import (
     Event,
     EventCreate,
@@ -176,6 +177,7 @@ async def create_event(*, session: AsyncSession, owner: User, data: EventCreate)
     session.add(event)
     await session.commit()
     assert event.id is not None
+    bus.publish(Availability(event.id, 0, event.max_capacity, ChangeKind.CREATED))
     return to_public(event, owner.name, False, owner.id)
 
 
@@ -221,7 +223,13 @@ async def update_event(
     except BaseException:
         await session.rollback()
         raise
-    return await get_event(session=session, event_id=event_id, viewer_id=actor.id)
+    updated = await get_event(session=session, event_id=event_id, viewer_id=actor.id)
+    bus.publish(
+        Availability(
+            event_id, updated.current_registrations, updated.max_capacity, ChangeKind.DETAILS
+        )
+    )
+    return updated
 
 
 async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> None:
@@ -234,3 +242,4 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
     except BaseException:
         await session.rollback()
         raise
+    bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))

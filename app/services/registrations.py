@@ -32,6 +32,7 @@ from sqlmodel import col, select
 
 from app.db import begin_write
 from app.errors import AlreadyRegistered, EventFull, Forbidden, NotFound, RuleViolation
+from app.live import Activity, Availability, bus
 from app.services.events import EVENT_NOT_FOUND, event_select, to_public
 from models.event import Event, UserRegistrationRow
 from models.registration import (
@@ -86,9 +87,10 @@ async def register_attendee(
                 col(Event.date_time) > utcnow(),
             )
             .values(registered_count=col(Event.registered_count) + 1)
-            .returning(col(Event.id))
+            .returning(col(Event.registered_count), col(Event.max_capacity))
         )
-        if reserved.first() is None:
+        numbers = reserved.first()
+        if numbers is None:
             await session.rollback()
             raise await _why_not_reserved(session=session, event_id=event_id, user_id=user_id)
         dialect = session.get_bind().dialect.name
@@ -104,6 +106,10 @@ async def register_attendee(
             await session.rollback()
         raise
     reg_id, ev_id, u_id, when, status = row
+    bus.publish(
+        Availability(event_id, numbers.registered_count, numbers.max_capacity),
+        Activity(event_id, user_id, registered=True, at=when),
+    )
     return RegistrationPublic(
         id=reg_id,
         event_id=ev_id,
@@ -154,16 +160,23 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
         )
         if cancelled.first() is None:
             raise NotFound(NOT_REGISTERED)
-        await session.execute(
-            update(Event)
-            .where(col(Event.id) == event_id)
-            .values(registered_count=col(Event.registered_count) - 1)
-        )
+        numbers = (
+            await session.execute(
+                update(Event)
+                .where(col(Event.id) == event_id)
+                .values(registered_count=col(Event.registered_count) - 1)
+                .returning(col(Event.registered_count), col(Event.max_capacity))
+            )
+        ).one()
         await session.commit()
     except BaseException:
         if session.in_transaction():
             await session.rollback()
         raise
+    bus.publish(
+        Availability(event_id, numbers.registered_count, numbers.max_capacity),
+        Activity(event_id, user_id, registered=False, at=utcnow()),
+    )
 
 
 async def list_event_registrations(

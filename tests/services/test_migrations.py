@@ -40,7 +40,7 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def _include(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
 
 

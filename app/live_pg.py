@@ -1,0 +1,165 @@
+"""Live updates across processes through PostgreSQL LISTEN/NOTIFY.
+
+Each process keeps one dedicated listener connection (outside the pool). Flushed local
+batches are sent with `pg_notify` on a pooled connection *after* the changes committed and
+outside their transactions: a NOTIFY inside the registration transaction would take
+PostgreSQL's global notify lock at commit and serialise every writer in the database.
+Sending once per flush also batches a burst into a few notifications.
+
+Notifications sent while the listener is disconnected are lost, so after every reconnect
+the relay asks every page to re-read what it shows (`LiveBatch(refresh_all=True)`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.db import get_database
+from app.live import Activity, Availability, ChangeKind, LiveBatch, LiveBus
+
+log = logging.getLogger("app.live")
+
+CHANNEL = "events_live"
+MAX_PAYLOAD = 7500  # PostgreSQL's limit is 8000 bytes
+HEALTH_CHECK_EVERY = 10.0  # seconds without notifications before the listener pings
+RECONNECT_DELAYS = (0.5, 1, 2, 5)
+
+
+def encode(batch: LiveBatch, origin: str) -> list[str]:
+    """The batch as one or more JSON payloads under PostgreSQL's size limit."""
+    items: list[tuple[str, list[Any]]] = [
+        ("a", [a.event_id, a.registered, a.capacity, a.kind.value])
+        for a in batch.availability.values()
+    ] + [
+        ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat()]) for f in batch.activity
+    ]
+    payloads: list[str] = []
+    current: dict[str, Any] = {"o": origin, "a": [], "f": []}
+    size = len(json.dumps(current))
+    for key, item in items:
+        item_size = len(json.dumps(item)) + 1
+        if size + item_size > MAX_PAYLOAD and (current["a"] or current["f"]):
+            payloads.append(json.dumps(current, separators=(",", ":")))
+            current, size = {"o": origin, "a": [], "f": []}, len(json.dumps(current))
+        current[key].append(item)
+        size += item_size
+    if current["a"] or current["f"]:
+        payloads.append(json.dumps(current, separators=(",", ":")))
+    return payloads
+
+
+def decode(payload: str) -> tuple[str, LiveBatch]:
+    data = json.loads(payload)
+    batch = LiveBatch(
+        availability={
+            a[0]: Availability(a[0], a[1], a[2], ChangeKind(a[3])) for a in data.get("a", [])
+        },
+        activity=[
+            Activity(f[0], f[1], bool(f[2]), datetime.fromisoformat(f[3]))
+            for f in data.get("f", [])
+        ],
+    )
+    return data.get("o", ""), batch
+
+
+class PostgresRelay:
+    def __init__(self, bus: LiveBus, url: str) -> None:
+        self.bus = bus
+        self.origin = uuid.uuid4().hex[:12]
+        self.conninfo = (
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+        self._outbox: asyncio.Queue[LiveBatch] = asyncio.Queue(maxsize=1000)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.bus.relay = self._enqueue
+        self._tasks = [
+            asyncio.create_task(self._listen_forever(), name="live-listener"),
+            asyncio.create_task(self._send_forever(), name="live-sender"),
+        ]
+
+    async def stop(self) -> None:
+        if self.bus.relay == self._enqueue:
+            self.bus.relay = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    def _enqueue(self, batch: LiveBatch) -> None:
+        try:
+            self._outbox.put_nowait(batch)
+        except asyncio.QueueFull:
+            log.warning("live relay outbox full: dropping a batch (database down?)")
+
+    async def _send_forever(self) -> None:
+        while True:
+            batch = await self._outbox.get()
+            while not self._outbox.empty():  # fold whatever queued meanwhile into one send
+                more = self._outbox.get_nowait()
+                batch.availability.update(more.availability)
+                batch.activity.extend(more.activity)
+            try:
+                async with get_database().engine.connect() as conn:
+                    for payload in encode(batch, self.origin):
+                        await conn.execute(
+                            text("SELECT pg_notify(:channel, :payload)"),
+                            {"channel": CHANNEL, "payload": payload},
+                        )
+                    await conn.commit()
+            except Exception as exc:  # the database is away; listeners will refresh on return
+                log.warning("live relay could not notify: %s", type(exc).__name__)
+
+    async def _listen_forever(self) -> None:
+        attempt = 0
+        first = True
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True, connect_timeout=3
+                )
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.connected.set()
+                    attempt = 0
+                    if not first:
+                        self.reconnects += 1
+                        log.warning("live listener reconnected; asking pages to refresh")
+                        self.bus.receive(LiveBatch(refresh_all=True))
+                    first = False
+                    while True:
+                        async for note in conn.notifies(timeout=HEALTH_CHECK_EVERY):
+                            self._handle(note.payload)
+                        await conn.execute("SELECT 1")  # quiet for a while: still there?
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected.clear()
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                attempt += 1
+                log.warning("live listener lost (%s); retrying in %ss", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+
+    def _handle(self, payload: str) -> None:
+        try:
+            origin, batch = decode(payload)
+        except (ValueError, KeyError, IndexError, TypeError):
+            log.warning("live listener ignored a malformed notification")
+            return
+        if origin != self.origin:
+            self.bus.receive(batch)

@@ -1,0 +1,81 @@
+"""Across processes: two relays (standing in for two server processes) on one database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from app.live import Activity, Availability, LiveBatch, LiveBus
+from app.live_pg import CHANNEL, MAX_PAYLOAD, PostgresRelay, decode, encode
+
+on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+
+async def wait_for(predicate, seconds: float = 5.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def two_processes(database):
+    buses = [LiveBus(), LiveBus()]
+    relays = [PostgresRelay(b, database.url) for b in buses]
+    for relay in relays:
+        await relay.start()
+        await asyncio.wait_for(relay.connected.wait(), 5)
+    yield buses, relays
+    for relay in relays:
+        await relay.stop()
+
+
+@on_postgres
+async def test_a_change_in_one_process_reaches_the_other_once(two_processes):
+    (bus_a, bus_b), _ = two_processes
+    seen_a: list[LiveBatch] = []
+    seen_b: list[LiveBatch] = []
+    bus_a.subscribe(seen_a.append)
+    bus_b.subscribe(seen_b.append)
+    bus_a.publish(Availability(42, 3, 10), Activity(42, 7, True, datetime.now(UTC)))
+    await wait_for(lambda: seen_b)
+    assert seen_b[0].availability[42].registered == 3
+    assert seen_b[0].activity[0].user_id == 7
+    await asyncio.sleep(0.5)
+    assert len(seen_a) == 1  # its own notification is not delivered a second time
+
+
+@on_postgres
+async def test_listener_reconnects_and_asks_pages_to_refresh(two_processes, database):
+    (_, bus_b), (_, relay_b) = two_processes
+    seen: list[LiveBatch] = []
+    bus_b.subscribe(seen.append)
+    plain = database.url.replace("postgresql+psycopg", "postgresql")
+    async with await psycopg.AsyncConnection.connect(plain, autocommit=True) as admin:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query = %s AND pid <> pg_backend_pid()",
+            (f"LISTEN {CHANNEL}",),
+        )
+    await wait_for(lambda: relay_b.reconnects >= 1, seconds=10)
+    await wait_for(lambda: any(b.refresh_all for b in seen))
+
+
+def test_large_batches_are_split_under_postgres_payload_limit():
+    now = datetime.now(UTC)
+    batch = LiveBatch(
+        availability={i: Availability(i, i % 50, 100) for i in range(1, 2001)},
+        activity=[Activity(i, i, True, now) for i in range(50)],
+    )
+    payloads = encode(batch, "origin")
+    assert len(payloads) > 1 and all(len(p.encode()) < MAX_PAYLOAD for p in payloads)
+    merged: dict[int, Availability] = {}
+    activity: list[Activity] = []
+    for payload in payloads:
+        origin, part = decode(payload)
+        assert origin == "origin"
+        merged.update(part.availability)
+        activity.extend(part.activity)
+    assert merged == batch.availability and activity == batch.activity
