@@ -12,11 +12,12 @@ import logging
 from nicegui import app, ui
 from starlette.routing import Mount
 
-import pages  # noqa: F401  (registers the NiceGUI pages)
+import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import create_api
 from app.config import get_settings
 from app.health import router as health_router
 from app.startup import prepare_database, start_live_updates
+from pages import kiosk  # noqa: F401
 
 
 def wire(*, demo: bool = False) -> None:

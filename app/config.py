@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     api_rate_limit: str = "120/minute"
     login_rate_limit: str = "10/minute"
     migrate_on_start: bool = True
+    # The address people reach the site at (e.g. https://events.example.org), for links that
+    # leave the browser: QR codes on kiosks, calendar entries. Empty: taken from the request.
+    public_url: str = ""
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)

@@ -1,0 +1,74 @@
+"""The kiosk board, driven by NiceGUI's simulated user: live numbers without a reload."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui.testing import User
+
+from app.db import open_session
+from app.live import bus
+from app.services import events, registrations
+from models.event import EventUpdate
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # page behaviour; the databases are covered by the service tests
+
+
+@pytest.fixture
+async def screen(database, user: User) -> User:
+    return user
+
+
+async def test_kiosk_shows_the_event_and_follows_registrations(screen, make_user, make_event):
+    owner, guest = await make_user(), await make_user()
+    event = await make_event(owner, title="Lobby talk", location="Hall A", max_capacity=2)
+    await screen.open(f"/kiosk/{event.id}")
+    await screen.should_see("Lobby talk")
+    await screen.should_see("Hall A")
+    await screen.should_see("spots left")
+    await screen.should_see("Scan to register")
+
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=guest.id)
+    await screen.should_see("spot left")  # 1 left, in place, no reload
+
+    other = await make_user()
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=other.id)
+    await screen.should_see("Full")
+
+
+async def test_kiosk_follows_edits_and_deletion(screen, make_user, make_event):
+    owner = await make_user()
+    event = await make_event(owner, title="Before", max_capacity=5)
+    await screen.open(f"/kiosk/{event.id}")
+    await screen.should_see("Before")
+    async with open_session() as session:
+        await events.update_event(
+            session=session, actor=owner, event_id=event.id, data=EventUpdate(title="After")
+        )
+    await screen.should_see("After")
+    async with open_session() as session:
+        await events.delete_event(session=session, actor=owner, event_id=event.id)
+    await screen.should_see("Event not available")
+
+
+async def test_rotating_board_lists_upcoming_events(screen, make_user, make_event):
+    owner = await make_user()
+    await make_event(owner, title="First thing")
+    await make_event(owner, title="Second thing")
+    await screen.open("/kiosk")
+    await screen.should_see("First thing")
+    await screen.should_see("1 / 2")
+
+
+async def test_closing_the_page_drops_its_subscription(screen, make_user, make_event):
+    owner = await make_user()
+    event = await make_event(owner)
+    before = len(bus.changed.callbacks)
+    await screen.open(f"/kiosk/{event.id}")
+    assert len(bus.changed.callbacks) == before + 1
+    screen.client.delete()
+    assert len(bus.changed.callbacks) == before
