@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -75,7 +75,19 @@ def _plus_from_query_string(value: Any) -> Any:
     return value
 
 
-OffsetDatetime = Annotated[AwareDatetime, BeforeValidator(_plus_from_query_string)]
+def _to_utc(value: datetime) -> datetime:
+    """Store and answer in UTC whatever offset the client used; a time that has no UTC
+    equivalent in range (year 1 with a positive offset, year 9999 with a negative one) is
+    invalid input, not a server error."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Time is out of range") from None
+
+
+OffsetDatetime = Annotated[
+    AwareDatetime, BeforeValidator(_plus_from_query_string), AfterValidator(_to_utc)
+]
 
 
 class EventCreate(BaseModel):
