@@ -130,7 +130,7 @@ class EventPublic(BaseModel):
     @model_serializer(mode="wrap")
     def _omit_viewer_fields_for_anonymous(
         self, handler: SerializerFunctionWrapHandler, _info: SerializationInfo
-    ) -> dict[str, Any]:
+    ):  # no return annotation: pydantic would document the Event as a bare `dict` (OpenAPI)
         data = handler(self)
         if self.is_registered is None:
             data.pop("is_registered", None)

@@ -43,4 +43,24 @@ def create_api() -> FastAPI:
     for module in (auth, events, users):
         api.include_router(module.router)
     install_error_handlers(api)
+    _document_validation_as_400(api)
     return api
+
+
+def _document_validation_as_400(api: FastAPI) -> None:
+    """FastAPI documents a 422 with its own body on every route that takes input; this API
+    answers validation failures with 400 and ErrorBody (already listed), so drop the 422."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            definitions = schema.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                definitions.pop(unused, None)
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
