@@ -63,8 +63,15 @@ def _readable(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _field(error: dict[str, Any]) -> str:
+    # A JSON syntax error's location is a character offset, not a field: name the body.
+    if error.get("type") == "json_invalid":
+        return "body"
+    return _field_name(tuple(error["loc"]))
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    return [{"field": _field_name(tuple(e["loc"])), "message": _readable(e)} for e in exc.errors()]
+    return [{"field": _field(e), "message": _readable(e)} for e in exc.errors()]
 
 
 def install_error_handlers(api: FastAPI) -> None:
