@@ -1,29 +1,35 @@
-"""One event in a list: title, time, place and availability with the test hooks of UI.md."""
+"""One event in a list: title, local time, place, availability, with the UI.md hooks.
+
+The title link stretches over the whole card (`stretch-link`), so the card is one large touch
+target and one tab stop, and screen readers hear a single link named after the event.
+"""
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from components.availability import Availability
+from components.local_time import LocalTime
 from models.event import EventPublic
 
 
-def availability_text(event: EventPublic) -> str:
-    if event.is_full:
-        return "Full"
-    return f"{event.available_spots} of {event.max_capacity} spots left"
-
-
 def event_card(event: EventPublic) -> ui.card:
-    with ui.card().classes("w-full").props(f"data-testid=event-card-{event.id}") as card:
-        ui.link(event.title, f"/events/{event.id}").classes("text-lg font-medium")
-        ui.label(f"{event.date_time:%a %d %b %Y, %H:%M} UTC · {event.location}").classes(
-            "text-sm text-gray-600"
+    with (
+        ui.card()
+        .classes("event-card w-full gap-1 p-4")
+        .props(f"data-testid=event-card-{event.id}")
+        .mark(f"event-card-{event.id}") as card
+    ):
+        ui.link(event.title, f"/events/{event.id}").classes(
+            "stretch-link text-lg font-semibold leading-snug text-primary no-underline "
+            "break-words w-full"
         )
-        with ui.row().classes("items-center gap-1 text-sm"):
-            ui.label(str(event.available_spots)).props(
-                f"data-testid=available-spots-{event.id}"
-            ).classes("hidden")
-            ui.label(availability_text(event)).classes(
-                "font-medium " + ("text-negative" if event.is_full else "text-positive")
-            )
+        LocalTime(event.date_time).classes("text-sm text-muted")
+        ui.label(event.location).classes("text-sm text-muted break-words w-full")
+        with ui.row().classes("w-full items-center justify-between gap-2 pt-1"):
+            Availability(event.id, event.available_spots, event.max_capacity)
+            if event.is_registered:
+                ui.label("You're going").classes(
+                    "text-xs font-semibold px-2 py-1 rounded-full bg-sky-100 text-sky-900"
+                )
     return card

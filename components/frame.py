@@ -1,22 +1,152 @@
-"""The shell every page shares: header, content column."""
+"""The shell every page shares: header, navigation, theme, toasts carried across pages.
+
+On wide screens the navigation sits in the header; below 768 px it folds into a drawer opened
+by a menu button, so a phone at 375 px never scrolls sideways. The header shows the signed-in
+person's name and a sign-out button (in the drawer on phones).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from nicegui import ui
+from nicegui import ElementFilter, ui
 
-from components.theme import apply_theme
+from components.local_time import watch_time_zone
+from components.session import (
+    flash,
+    forget_sign_in,
+    login_url,
+    safe_next,
+    signup_url,
+    take_flash,
+)
+from components.theme import apply_theme, theme_switch
+from models.user import User
 
 APP_NAME = "Events"
 
 
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    icon: str
+
+
+PUBLIC_NAV = [NavItem("Events", "/", "event")]
+MEMBER_NAV = [
+    NavItem("My registrations", "/me/registrations", "confirmation_number"),
+    NavItem("Dashboard", "/dashboard", "space_dashboard"),
+    NavItem("New event", "/events/new", "add_circle"),
+]
+
+
+def _nav_items(user: User | None, current_path: str) -> list[NavItem]:
+    if user is not None:
+        return PUBLIC_NAV + MEMBER_NAV
+    back = safe_next(current_path)
+    return [
+        *PUBLIC_NAV,
+        NavItem("Log in", login_url(back), "login"),
+        NavItem("Sign up", signup_url(back), "person_add"),
+    ]
+
+
+def _sign_out() -> None:
+    forget_sign_in()
+    flash("You are signed out", "info")
+    ui.navigate.to("/")
+
+
+def _nav_link(item: NavItem, current_path: str, *, in_drawer: bool) -> None:
+    active = item.path == current_path
+    link = ui.link(target=item.path).classes(
+        "touch gap-2 px-3 rounded no-underline "
+        + (
+            "w-full text-base hover:bg-sky-100/20 "
+            if in_drawer
+            else "text-white hover:bg-white/15 "
+        )
+        + ("font-semibold underline underline-offset-4" if active else "")
+    )
+    if active:
+        link.props('aria-current="page"')
+    with link:
+        if in_drawer:
+            ui.icon(item.icon, size="sm").props('aria-hidden="true"')
+        ui.label(item.label)
+
+
 @contextmanager
-def frame(title: str) -> Iterator[None]:
-    apply_theme()
+def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
+    """Build the shell and yield the page's `<main>` column for its content.
+
+    `path` is the page's own path: it marks the current navigation entry and is where the
+    person returns to after logging in from here.
+    """
+    dark = apply_theme()
     ui.page_title(f"{title} · {APP_NAME}")
-    with ui.header().classes("bg-primary text-white items-center px-4"):
-        ui.link(APP_NAME, "/").classes("text-xl font-semibold text-white no-underline")
-    with ui.column().classes("w-full max-w-3xl mx-auto p-4 gap-4"):
-        yield
+    items = _nav_items(user, path)
+
+    with (
+        ui.left_drawer(value=False)
+        .props("overlay behavior=mobile bordered")
+        .classes("p-3") as drawer
+    ):
+        drawer.props('aria-label="Navigation"')
+        with ui.column().classes("w-full gap-1"):
+            if user is not None:
+                ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
+                    "drawer-user-name"
+                )
+            for item in items:
+                _nav_link(item, path, in_drawer=True)
+            if user is not None:
+                ui.button("Sign out", icon="logout", on_click=_sign_out).props(
+                    "flat no-caps align=left"
+                ).classes("w-full").mark("sign-out-drawer")
+
+    with ui.header().classes("items-center gap-1 px-2 md:px-6 py-1 bg-primary text-white"):
+        ui.button(icon="menu", on_click=drawer.toggle).props(
+            'flat round color=white aria-label="Open navigation"'
+        ).classes("md:hidden")
+        ui.link(APP_NAME, "/").classes(
+            "touch px-2 text-xl font-semibold text-white no-underline tracking-tight"
+        )
+        with (
+            ui.element("nav")
+            .classes("max-md:hidden flex items-center gap-1 ml-2")
+            .props('aria-label="Main"')
+        ):
+            for item in items:
+                _nav_link(item, path, in_drawer=False)
+        ui.space()
+        theme_switch(dark)
+        if user is not None:
+            ui.label(user.name).classes("max-md:hidden truncate max-w-48 px-2").mark(
+                "header-user-name"
+            )
+            ui.button("Sign out", on_click=_sign_out).props("flat no-caps color=white").classes(
+                "max-md:hidden"
+            ).mark("sign-out")
+
+    main = ui.element("main").classes("w-full max-w-5xl mx-auto flex flex-col gap-5")
+    ui.skip_link(target=main)
+
+    if (message := take_flash()) is not None:
+        text, kind = message
+        ui.notify(text, type=kind, position="top")
+    watch_time_zone()
+
+    with main:
+        yield main
+
+
+def show_user_name(name: str) -> None:
+    """Repaint the signed-in name in the header and drawer (after a profile change)."""
+    for label in ElementFilter(kind=ui.label, marker="header-user-name", local_scope=False):
+        label.text = name
+    for label in ElementFilter(kind=ui.label, marker="drawer-user-name", local_scope=False):
+        label.text = f"Signed in as {name}"

@@ -1,0 +1,61 @@
+"""How many spots are left, everywhere an event's availability is shown.
+
+The human text ("7 of 20 spots left", "Full") is made of separate spans so each number can
+carry its UI.md hook (`available-spots-{id}` holds the number alone) and be changed in place
+by live updates (`show(...)`) without rebuilding anything.
+"""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.text import Span
+
+FEW_LEFT_SHARE = 0.2  # at or below a fifth of the capacity left, the badge turns amber
+
+
+def _tone(available: int, capacity: int) -> str:
+    if available <= 0:
+        return "text-negative"
+    if available <= max(1, int(capacity * FEW_LEFT_SHARE)):
+        return "text-warning"
+    return "text-positive"
+
+
+class Availability(ui.element):
+    """`7 of 20 spots left` / `Full` for one event.
+
+    With `hook_capacity=True` (the event page) the capacity number also carries the
+    `capacity-{id}` hook; lists leave it off so a page never has the same hook twice.
+    """
+
+    def __init__(
+        self, event_id: int, available: int, capacity: int, *, hook_capacity: bool = False
+    ) -> None:
+        super().__init__("span")
+        self.classes("font-semibold")
+        with self:
+            self.available = Span().props(f"data-testid=available-spots-{event_id}")
+            self.of = Span(" of ")
+            self.capacity = Span()
+            if hook_capacity:
+                self.capacity.props(f"data-testid=capacity-{event_id}")
+            self.suffix = Span(" spots left")  # "1 of 20 spots left": the plural is the 20's
+            self.full = Span("Full")
+        self._tone = ""
+        self.show(available, capacity)
+
+    def show(self, available: int, capacity: int) -> None:
+        """Set the numbers (live updates call this)."""
+        available = max(available, 0)
+        is_full = available == 0
+        self.available.text = str(available)
+        self.capacity.text = str(capacity)
+        # The numbers stay in the DOM when full (hidden), so the hooks always read true.
+        for part in (self.available, self.of, self.capacity, self.suffix):
+            part.set_visibility(not is_full)
+        self.full.set_visibility(is_full)
+        tone = _tone(available, capacity)
+        if tone != self._tone:
+            self.classes(remove=self._tone, add=tone)
+            self._tone = tone

@@ -1,0 +1,174 @@
+"""The event form, one component for creating and editing.
+
+Every field uses the API's own rule from models/validation.py. Date and time are typed (or
+picked with the browser's native pickers, the best ones on phones) as a wall-clock time in the
+person's zone and handed to the service as an aware UTC instant, so "18:30" means 18:30 where
+the person is. Rules that need the database (date in the future, capacity not below current
+registrations) stay in the service; its message comes back as a red toast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, time, tzinfo
+from typing import Any
+
+from nicegui import ui
+
+from components.forms import all_valid, busy, check_on_blur, rule, text_field
+from components.local_time import local_to_utc, zone_name
+from models.event import EventPublic
+from models.types import utcnow
+from models.validation import (
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    DESCRIPTION_MAX,
+    check_capacity,
+    clean_description,
+    clean_location,
+    clean_title,
+)
+
+EventValues = dict[str, Any]
+
+
+def check_date(value: str) -> date:
+    if not value:
+        raise ValueError("Date is required")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Enter a date like 2027-03-01") from None
+
+
+def check_time(value: str) -> time:
+    if not value:
+        raise ValueError("Start time is required")
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Enter a time like 18:30") from None
+
+
+def check_capacity_input(value: float | str | None) -> int:
+    """ui.number gives a float (or None when empty); the rule is models' check_capacity."""
+    if value is None or value == "":
+        raise ValueError("Capacity is required")
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError("Capacity must be a whole number")
+    return check_capacity(int(number))
+
+
+class EventForm:
+    """Fields, inline errors and the submit button; `on_submit` gets the cleaned values:
+    title, description, date_time (aware, UTC), location, max_capacity. When editing, the
+    date_time is only included if the person changed the date or the time."""
+
+    def __init__(
+        self,
+        *,
+        zone: tzinfo,
+        submit_label: str,
+        on_submit: Callable[[EventValues], Awaitable[None]],
+        initial: EventPublic | None = None,
+    ) -> None:
+        self.zone = zone
+        self.on_submit = on_submit
+        self.initial = initial
+        local = initial.date_time.astimezone(zone) if initial else None
+        self.initial_day = f"{local:%Y-%m-%d}" if local else ""
+        self.initial_clock = f"{local:%H:%M}" if local else ""
+
+        with ui.card().classes("w-full max-w-2xl gap-3 p-5"):
+            self.title = (
+                text_field("Title", clean_title, value=initial.title if initial else "")
+                .props("maxlength=255")
+                .classes("w-full")
+                .mark("title")
+            )
+            self.description = (
+                ui.textarea(
+                    "Description (optional)",
+                    value=(initial.description or "") if initial else "",
+                    validation=rule(clean_description),
+                )
+                .props(f"outlined autogrow counter maxlength={DESCRIPTION_MAX}")
+                .classes("w-full")
+                .mark("description")
+            )
+            check_on_blur(self.description)
+            with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3"):
+                self.day = (
+                    text_field("Date", check_date, value=self.initial_day)
+                    .props("type=date stack-label")
+                    .mark("date")
+                )
+                self.clock = (
+                    text_field("Start time", check_time, value=self.initial_clock)
+                    .props("type=time stack-label")
+                    .mark("time")
+                )
+                if initial is None:
+                    self.day.props(f"min={utcnow().astimezone(zone):%Y-%m-%d}")
+            ui.label(f"Times are in your time zone, {zone_name(zone)}.").classes(
+                "text-sm text-muted -mt-2"
+            ).mark("zone-note")
+            self.location = (
+                text_field("Location", clean_location, value=initial.location if initial else "")
+                .props("maxlength=255")
+                .classes("w-full")
+                .mark("location")
+            )
+            self.capacity = (
+                ui.number(
+                    "Capacity",
+                    value=initial.max_capacity if initial else None,
+                    min=CAPACITY_MIN,
+                    max=CAPACITY_MAX,
+                    step=1,
+                    precision=0,
+                    validation=rule(check_capacity_input),
+                )
+                .props("outlined inputmode=numeric")
+                .classes("w-full sm:w-48")
+                .mark("capacity")
+            )
+            check_on_blur(self.capacity)
+            if initial is not None and initial.current_registrations > 0:
+                self.capacity.props(
+                    f'hint="{initial.current_registrations} people are registered: '
+                    'capacity cannot go below that"'
+                )
+            self.button = (
+                ui.button(submit_label, on_click=self.submit)
+                .props("unelevated no-caps size=lg")
+                .classes("w-full sm:w-auto self-end")
+                .mark("submit")
+            )
+
+    def values(self) -> EventValues | None:
+        """The cleaned values, or None (each problem shown next to its field)."""
+        fields = (self.title, self.description, self.day, self.clock, self.location, self.capacity)
+        if not all_valid(*fields):
+            return None
+        values: EventValues = {
+            "title": clean_title(self.title.value or ""),
+            "description": clean_description(self.description.value or ""),
+            "location": clean_location(self.location.value or ""),
+            "max_capacity": check_capacity_input(self.capacity.value),
+        }
+        changed = (self.day.value, self.clock.value) != (self.initial_day, self.initial_clock)
+        if self.initial is None or changed:
+            moment = local_to_utc(
+                check_date(self.day.value), check_time(self.clock.value), self.zone
+            )
+            values["date_time"] = moment
+        return values
+
+    async def submit(self) -> None:
+        values = self.values()
+        if values is None:
+            return
+        with busy(self.button):
+            await self.on_submit(values)
