@@ -1,25 +1,258 @@
-"""`/`: the upcoming events."""
+"""`/`: upcoming events, searchable and filterable, a card each.
+
+The first page of results is rendered with the page itself (no empty flash); every later
+search runs through the same service as `GET /api/events`. Typing is debounced in the
+browser (Quasar's `debounce`, 300 ms), and an older search that answers after a newer one is
+dropped, so the list always matches what is in the box.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from nicegui import ui
+from pydantic import ValidationError
 
 from app.db import open_session
 from app.services import events
 from components.event_card import event_card
+from components.feedback import FAILED, attempt, first_validation_message
 from components.frame import frame
-from models.event import EventQuery
+from components.local_time import local_day_bounds, viewer_zone
+from components.text import Heading
+from models.event import EventPublic, EventQuery, EventSort
+from pages.auth_state import current_user
+
+PAGE_SIZE = 12
+DEBOUNCE_MS = 300
+SORT_LABELS = {
+    EventSort.DATE.value: "Soonest first",
+    EventSort.DATE_DESC.value: "Latest first",
+    EventSort.TITLE.value: "Title A to Z",
+    EventSort.AVAILABILITY.value: "Most spots left",
+}
+
+
+def _parse_day(value: str | None) -> date | None:
+    """A native date input's value ('YYYY-MM-DD'), or None when empty; ValueError if junk."""
+    if not value:
+        return None
+    return date.fromisoformat(value)
+
+
+class EventBrowser:
+    """Search box, filters, result cards and "Show more" of the event list."""
+
+    def __init__(self, *, viewer_id: int | None, can_create: bool) -> None:
+        self.viewer_id = viewer_id
+        self.can_create = can_create
+        self.generation = 0
+        self.shown = 0
+        self.total = 0
+
+        self.search = (
+            ui.input(
+                label="Search events",
+                placeholder="Title, description or place",
+                on_change=self.refresh,
+            )
+            .props(
+                f"outlined clearable debounce={DEBOUNCE_MS} type=search maxlength=200 "
+                "data-testid=search-input"
+            )
+            .classes("w-full")
+            .mark("search")
+        )
+        with self.search.add_slot("prepend"):
+            ui.icon("search").props('aria-hidden="true"')
+
+        with ui.expansion("Filters and sort", icon="tune").classes(
+            "w-full rounded-lg border border-sky-100 dark:border-slate-700"
+        ) as self.filters:
+            with ui.grid().classes("w-full grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 gap-3 p-2"):
+                self.date_from = (
+                    ui.input("From date", on_change=self.refresh)
+                    .props("type=date stack-label outlined")
+                    .mark("from-date")
+                )
+                self.date_to = (
+                    ui.input("To date", on_change=self.refresh)
+                    .props("type=date stack-label outlined")
+                    .mark("to-date")
+                )
+                self.location = (
+                    ui.input("Location", on_change=self.refresh)
+                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength=255")
+                    .mark("location-filter")
+                )
+                self.sort = (
+                    ui.select(
+                        SORT_LABELS,
+                        label="Sort by",
+                        value=EventSort.DATE.value,
+                        on_change=self.refresh,
+                    )
+                    .props("outlined")
+                    .mark("sort")
+                )
+            with ui.row().classes("w-full items-center justify-between gap-2 px-2 pb-2"):
+                self.available = ui.switch("Only with free spots", on_change=self.refresh).mark(
+                    "only-available"
+                )
+                ui.button("Reset filters", on_click=self.reset).props("flat no-caps")
+
+        with ui.row().classes("w-full items-center justify-between min-h-6"):
+            self.count = ui.label().classes("text-sm text-muted").props('aria-live="polite"')
+        self.loading = ui.linear_progress(show_value=False).props("indeterminate rounded")
+        self.loading.classes("w-full").set_visibility(False)
+
+        self.results = ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4")
+        self.empty = ui.column().classes(
+            "w-full items-center text-center gap-3 py-12 px-4 rounded-xl border-2 border-dashed "
+            "border-sky-200 dark:border-slate-600"
+        )
+        self.more = (
+            ui.button("Show more", icon="expand_more", on_click=self.show_more)
+            .props("outline no-caps")
+            .classes("self-center")
+            .mark("show-more")
+        )
+
+    def _filters_active(self) -> bool:
+        return bool(
+            self.date_from.value
+            or self.date_to.value
+            or (self.location.value or "").strip()
+            or self.available.value
+        )
+
+    def _query(self, offset: int) -> EventQuery | None:
+        """The search the controls describe, or None (with the reason next to the field)."""
+        zone = viewer_zone()
+        bounds: dict[str, object] = {}
+        for field, key, pick in ((self.date_from, "from_", 0), (self.date_to, "to", 1)):
+            try:
+                day = _parse_day(field.value)
+            except ValueError:
+                field.props('error error-message="Enter a date"')
+                return None
+            field.props(remove="error")
+            if day is not None:
+                bounds[key] = local_day_bounds(day, zone)[pick]
+        if "from_" in bounds and "to" in bounds and bounds["to"] < bounds["from_"]:  # type: ignore[operator]
+            self.date_to.props('error error-message="Ends before the start date"')
+            return None
+        try:
+            query = EventQuery(
+                q=(self.search.value or "").strip() or None,
+                location=(self.location.value or "").strip() or None,
+                available=bool(self.available.value),
+                sort=EventSort(self.sort.value or EventSort.DATE.value),
+                limit=PAGE_SIZE,
+                offset=offset,
+                **bounds,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            self.search.props(f'error error-message="{first_validation_message(exc)}"')
+            return None
+        self.search.props(remove="error")
+        return query
+
+    async def refresh(self) -> None:
+        """Run the search from the first page (every control calls this on change)."""
+        await self._load(offset=0)
+
+    async def show_more(self) -> None:
+        await self._load(offset=self.shown)
+
+    async def reset(self) -> None:
+        for field in (self.date_from, self.date_to, self.location):
+            field.set_value("")
+        self.available.set_value(False)
+        self.sort.set_value(EventSort.DATE.value)
+        self.search.set_value("")
+        await self.refresh()
+
+    async def _load(self, *, offset: int) -> None:
+        query = self._query(offset)
+        if query is None:
+            return
+        self.generation += 1
+        generation = self.generation
+        self.loading.set_visibility(True)
+        self.results.classes(add="opacity-60")
+
+        async def search() -> tuple[list[EventPublic], int]:
+            async with open_session() as session:
+                return await events.search_events(
+                    session=session, query=query, viewer_id=self.viewer_id
+                )
+
+        outcome = await attempt(search)
+        if generation != self.generation:
+            return  # a newer search is on its way; its answer is the one to show
+        self.loading.set_visibility(False)
+        self.results.classes(remove="opacity-60")
+        if outcome is FAILED:
+            return
+        found, total = outcome  # type: ignore[misc]
+        self.show(found, total, append=offset > 0)
+
+    def show(self, found: list[EventPublic], total: int, *, append: bool = False) -> None:
+        if not append:
+            self.results.clear()
+            self.shown = 0
+        with self.results:
+            for event in found:
+                event_card(event)
+        self.shown += len(found)
+        self.total = total
+        self.count.text = (
+            f"{total} event{'' if total == 1 else 's'}"
+            if self.shown >= total
+            else f"Showing {self.shown} of {total} events"
+        )
+        self.more.set_visibility(self.shown < total)
+        self._show_empty_state(total == 0)
+        active = self._filters_active()
+        self.filters.props(f'caption="{"Filters on" if active else ""}"')
+
+    def _show_empty_state(self, empty: bool) -> None:
+        self.empty.clear()
+        self.empty.set_visibility(empty)
+        if not empty:
+            return
+        searching = bool((self.search.value or "").strip()) or self._filters_active()
+        with self.empty:
+            ui.icon("event_busy" if searching else "wb_cloudy", size="3rem").classes(
+                "text-sky-600"
+            ).props('aria-hidden="true"')
+            if searching:
+                ui.label("No events match your search").classes("text-lg font-semibold")
+                ui.label("Try other words or fewer filters.").classes("text-muted")
+                ui.button("Clear search and filters", on_click=self.reset).props("no-caps")
+            else:
+                ui.label("No upcoming events yet").classes("text-lg font-semibold")
+                if self.can_create:
+                    ui.label("Be the first to put one on the calendar.").classes("text-muted")
+                    ui.button(
+                        "Create an event",
+                        icon="add",
+                        on_click=lambda: ui.navigate.to("/events/new"),
+                    ).props("no-caps")
+                else:
+                    ui.label("Check back soon.").classes("text-muted")
 
 
 @ui.page("/")
 async def home_page() -> None:
-    with frame("Upcoming events"):
-        ui.label("Upcoming events").classes("text-2xl font-semibold")
-        async with open_session() as session:
-            found, total = await events.search_events(session=session, query=EventQuery())
-        if not found:
-            ui.label("No upcoming events yet.").classes("text-gray-600")
-        for event in found:
-            event_card(event)
-        if total > len(found):
-            ui.label(f"Showing {len(found)} of {total} events").classes("text-sm text-gray-600")
+    user = await current_user()
+    with frame("Upcoming events", user=user, path="/"):
+        with ui.row().classes("w-full items-center justify-between gap-3"):
+            Heading("Upcoming events")
+            if user is not None:
+                ui.button(
+                    "New event", icon="add", on_click=lambda: ui.navigate.to("/events/new")
+                ).props("no-caps")
+        browser = EventBrowser(viewer_id=user.id if user else None, can_create=user is not None)
+        await browser.refresh()

@@ -1,0 +1,192 @@
+"""`/dashboard`: my numbers at a glance, and my profile and password."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from app.db import open_session
+from app.services import events, stats, users
+from components.availability import Availability
+from components.feedback import attempt
+from components.forms import all_valid, busy, required, text_field
+from components.frame import frame, show_user_name
+from components.local_time import LocalTime
+from components.session import login_url, remember_sign_in
+from components.text import Heading
+from models.event import EventPublic
+from models.types import utcnow
+from models.user import PasswordChange, User, UserStats, UserUpdate
+from models.validation import check_password, clean_email, clean_name
+from pages.auth_state import current_user, to_login
+
+PATH = "/dashboard"
+MY_EVENTS_SHOWN = 5
+
+
+def stat_card(label: str, value: int, marker: str, detail: str | None = None) -> None:
+    with ui.card().classes("gap-1 p-4"):
+        ui.label(label).classes("text-sm text-muted")
+        ui.label(str(value)).classes("text-3xl font-bold text-primary").mark(marker)
+        if detail:
+            ui.label(detail).classes("text-xs text-muted")
+
+
+def stat_cards(numbers: UserStats) -> None:
+    with ui.element("div").classes("w-full grid grid-cols-2 lg:grid-cols-4 gap-3"):
+        stat_card("Events created", numbers.events_created, "stat-events-created")
+        stat_card("Upcoming events", numbers.upcoming_events_created, "stat-upcoming-events")
+        stat_card(
+            "Registrations",
+            numbers.registrations,
+            "stat-registrations",
+            f"{numbers.upcoming_registrations} upcoming",
+        )
+        stat_card(
+            "Attendees across my events", numbers.attendees_across_my_events, "stat-attendees"
+        )
+
+
+def my_upcoming_events(created: list[EventPublic]) -> None:
+    now = utcnow()
+    upcoming = [e for e in created if e.date_time >= now][:MY_EVENTS_SHOWN]
+    with ui.card().classes("w-full gap-3 p-5"):
+        with ui.row().classes("w-full items-center justify-between gap-2"):
+            Heading("My upcoming events", level=2)
+            ui.button(
+                "New event", icon="add", on_click=lambda: ui.navigate.to("/events/new")
+            ).props("outline no-caps")
+        if not upcoming:
+            ui.label("You have no upcoming events. Create one and people can register.").classes(
+                "text-muted"
+            )
+        for event in upcoming:
+            with ui.row().classes("w-full items-center justify-between gap-x-3 gap-y-0"):
+                with ui.column().classes("gap-0 min-w-0 flex-1"):
+                    ui.link(event.title, f"/events/{event.id}").classes(
+                        "touch font-semibold text-primary no-underline hover:underline break-words"
+                    )
+                    LocalTime(event.date_time).classes("text-sm text-muted")
+                Availability(event.id, event.available_spots, event.max_capacity).classes("text-sm")
+
+
+async def _signed_in_or_login() -> User | None:
+    viewer = await current_user()
+    if viewer is None:
+        ui.navigate.to(login_url(PATH))
+    return viewer
+
+
+def profile_form(user: User) -> None:
+    async def save() -> None:
+        if not all_valid(name, email):
+            return
+        viewer = await _signed_in_or_login()
+        if viewer is None:
+            return
+
+        async def update() -> User:
+            data = UserUpdate(name=name.value or "", email=email.value or "")
+            async with open_session() as session:
+                return await users.update_profile(session=session, user=viewer, data=data)
+
+        with busy(button):
+            updated = await attempt(update, success="Profile saved")
+        if isinstance(updated, User):
+            name.set_value(updated.name)
+            email.set_value(updated.email)
+            show_user_name(updated.name)
+
+    with ui.card().classes("w-full gap-3 p-5"):
+        Heading("Profile", level=2)
+        name = (
+            text_field("Name", clean_name, value=user.name)
+            .props("autocomplete=name maxlength=255")
+            .classes("w-full")
+            .mark("profile-name")
+        )
+        email = (
+            text_field("Email", clean_email, value=user.email)
+            .props("type=email autocomplete=email maxlength=254")
+            .classes("w-full")
+            .mark("profile-email")
+        )
+        button = (
+            ui.button("Save profile", on_click=save)
+            .props("unelevated no-caps")
+            .classes("self-end")
+            .mark("save-profile")
+        )
+
+
+def password_form() -> None:
+    async def save() -> None:
+        if not all_valid(current, new):
+            return
+        viewer = await _signed_in_or_login()
+        if viewer is None:
+            return
+
+        async def change() -> User:
+            data = PasswordChange(
+                current_password=current.value or "", new_password=new.value or ""
+            )
+            async with open_session() as session:
+                return await users.change_password(session=session, user=viewer, data=data)
+
+        with busy(button):
+            updated = await attempt(
+                change, success="Password changed. Other browsers have been signed out."
+            )
+        if isinstance(updated, User):
+            # The change bumped the token version: keep this browser signed in.
+            remember_sign_in(updated)
+            for field in (current, new):
+                field.set_value("")
+                field.error = None
+
+    with ui.card().classes("w-full gap-3 p-5"):
+        Heading("Password", level=2)
+        current = (
+            text_field(
+                "Current password",
+                required("Current password"),
+                password=True,
+                password_toggle_button=True,
+            )
+            .props("autocomplete=current-password")
+            .classes("w-full")
+            .mark("current-password")
+        )
+        new = (
+            text_field("New password", check_password, password=True, password_toggle_button=True)
+            .props('autocomplete=new-password hint="At least 8 characters"')
+            .classes("w-full")
+            .mark("new-password")
+        )
+        button = (
+            ui.button("Change password", on_click=save)
+            .props("unelevated no-caps")
+            .classes("self-end")
+            .mark("change-password")
+        )
+
+
+@ui.page(PATH)
+async def dashboard_page() -> object:
+    user = await current_user()
+    if user is None:
+        return to_login(PATH)
+    assert user.id is not None
+    async with open_session() as session:
+        numbers = await stats.user_stats(session=session, user_id=user.id)
+        created = await events.list_created_events(session=session, user_id=user.id)
+
+    with frame("Dashboard", user=user, path=PATH):
+        Heading("Dashboard")
+        ui.label(f"Hello, {user.name}.").classes("text-muted -mt-3").mark("greeting")
+        stat_cards(numbers)
+        my_upcoming_events(created)
+        with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
+            profile_form(user)
+            password_form()
+    return None

@@ -1,0 +1,100 @@
+"""`/events/new` and `/events/{id}/edit`: the one event form (components/event_form.py)
+wired to the create and update services."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from app.db import open_session
+from app.errors import NotFound
+from app.services import events
+from components.event_form import EventForm, EventValues
+from components.feedback import FAILED, attempt
+from components.frame import frame
+from components.local_time import ensure_zone
+from components.session import flash, login_url
+from components.text import Heading
+from models.event import EventCreate, EventPublic, EventUpdate
+from pages.auth_state import current_user, to_login
+from pages.event_detail import delete_button, load_event, not_found_state
+
+
+@ui.page("/events/new")
+async def new_event_page() -> object:
+    path = "/events/new"
+    user = await current_user()
+    if user is None:
+        return to_login(path)
+
+    async def create(values: EventValues) -> None:
+        owner = await current_user()
+        if owner is None:
+            ui.navigate.to(login_url(path))
+            return
+
+        async def save() -> EventPublic:
+            data = EventCreate(**values)
+            async with open_session() as session:
+                return await events.create_event(session=session, owner=owner, data=data)
+
+        event = await attempt(save)
+        if event is FAILED:
+            return
+        assert isinstance(event, EventPublic)
+        flash("Event created")
+        ui.navigate.to(f"/events/{event.id}")
+
+    with frame("New event", user=user, path=path):
+        Heading("New event")
+        ui.label("People can register as soon as you create it.").classes("text-muted -mt-3")
+        # Wait for the browser's time zone (first visits only) so the date and time typed
+        # below mean what the person thinks they mean.
+        zone = await ensure_zone()
+        EventForm(zone=zone, submit_label="Create event", on_submit=create)
+    return None
+
+
+@ui.page("/events/{event_id:int}/edit")
+async def edit_event_page(event_id: int) -> object:
+    path = f"/events/{event_id}/edit"
+    user = await current_user()
+    if user is None:
+        return to_login(path)
+    try:
+        event = await load_event(event_id, user.id)
+    except NotFound:
+        with frame("Event not found", user=user, path=path):
+            not_found_state()
+        return None
+
+    async def update(values: EventValues) -> None:
+        actor = await current_user()
+        if actor is None:
+            ui.navigate.to(login_url(path))
+            return
+
+        async def save() -> EventPublic:
+            data = EventUpdate(**values)
+            async with open_session() as session:
+                return await events.update_event(
+                    session=session, actor=actor, event_id=event_id, data=data
+                )
+
+        if await attempt(save) is FAILED:
+            return
+        flash("Changes saved")
+        ui.navigate.to(f"/events/{event_id}")
+
+    with frame(f"Edit {event.title}", user=user, path=path):
+        ui.link("← Back to the event", f"/events/{event_id}").classes(
+            "app-link touch self-start text-sm"
+        )
+        Heading("Edit event")
+        if not event.is_owner:
+            ui.label("Only the person who created this event can change it.").classes("text-muted")
+            return None
+        zone = await ensure_zone()
+        EventForm(zone=zone, submit_label="Save changes", on_submit=update, initial=event)
+        with ui.row().classes("w-full max-w-2xl justify-end"):
+            delete_button(event)
+    return None
