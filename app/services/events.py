@@ -47,6 +47,15 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(expression: Any, text: str, dialect: str) -> Any:
+    """`expression` contains `text`, ignoring case (Unicode, not only ASCII); `%` and `_`
+    in `text` are plain characters."""
+    pattern = _like_pattern(text)
+    if dialect == "sqlite":  # SQLite's ILIKE folds ASCII only; see app/db.py
+        return func.unicode_lower(expression).like(pattern.lower(), escape="\\")
+    return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
+
+
 def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
     """SELECT of everything EventPublic needs; returns the statement and the viewer's
     registration alias (for filters on it)."""
@@ -100,16 +109,18 @@ async def get_event(
     return to_public(row[0], row[1], row[2], viewer_id)
 
 
-def _filters(query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime) -> list:
+def _filters(
+    query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime, dialect: str
+) -> list:
     conditions: list[Any] = []
     if not query.include_past:
         conditions.append(Event.date_time >= now)
     if query.q:
         document = search_document()
         for word in query.q.split():
-            conditions.append(document.ilike(_like_pattern(word), escape="\\"))
+            conditions.append(_contains(document, word, dialect))
     if query.location and query.location.strip():
-        conditions.append(Event.location.ilike(_like_pattern(query.location.strip()), escape="\\"))
+        conditions.append(_contains(Event.location, query.location.strip(), dialect))
     if query.from_ is not None:
         conditions.append(Event.date_time >= query.from_)
     if query.to is not None:
@@ -143,7 +154,8 @@ async def search_events(
 ) -> tuple[list[EventPublic], int]:
     """One page of events matching `query`, and how many match in all."""
     stmt, mine = event_select(viewer_id)
-    conditions = _filters(query, viewer_id, mine, utcnow())
+    dialect = session.get_bind().dialect.name
+    conditions = _filters(query, viewer_id, mine, utcnow(), dialect)
     page = stmt.where(*conditions).order_by(*_ORDERINGS[query.sort])
     rows = (await session.execute(page.limit(query.limit).offset(query.offset))).all()
 

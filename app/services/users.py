@@ -28,8 +28,10 @@ def issue_token(user: User) -> str:
 
 
 async def find_user_by_email(*, session: AsyncSession, email: str) -> User | None:
+    # The database's lower() on both sides, as in the unique index: Python's lower() folds
+    # letters (É) that SQLite's does not, and then nobody could log in with such an address.
     result = await session.execute(
-        select(User).where(func.lower(User.email) == email.strip().lower())
+        select(User).where(func.lower(User.email) == func.lower(email.strip()))
     )
     return result.scalars().first()
 

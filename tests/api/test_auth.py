@@ -79,11 +79,13 @@ async def test_email_taken_whatever_the_case(client, second):
     assert response.json() == {"message": "An account with this email already exists"}
 
 
-async def test_login_answers_user_and_token(client):
-    token = await signup(client, email="Bob@Example.com", name="Bob")
-    response = await client.post(
-        "/api/auth/login", json={"email": " bob@example.com ", "password": PASSWORD}
-    )
+@pytest.mark.parametrize(
+    ("registered", "typed"),
+    [("Bob@Example.com", " bob@example.COM "), ("Émile@Example.com", "Émile@example.com")],
+)
+async def test_login_answers_user_and_token(client, registered, typed):
+    token = await signup(client, email=registered)
+    response = await client.post("/api/auth/login", json={"email": typed, "password": PASSWORD})
     assert response.status_code == 200
     body = response.json()
     assert body["user"] == await me(client, token)

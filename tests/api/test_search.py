@@ -36,7 +36,7 @@ async def catalogue(client) -> Catalogue:
     specs = [
         (JAZZ, "Live MUSIC", "Blue Note Club", 3, 1),
         (PYTHON, "Talks about asyncio", "City Library", 1, 10),
-        (YOGA, None, "Park", 2, 5),
+        (YOGA, None, "Jardin d'été", 2, 5),
         (SNAKE, None, "Room_2", 5, 3),
     ]
     ids = {}
@@ -73,7 +73,9 @@ async def titles(client, token: str | None = None, **params) -> list[str]:
         ({"q": "music"}, [JAZZ]),  # description, other case
         ({"q": "LIBRARY"}, [PYTHON]),  # location
         ({"q": "python library"}, [PYTHON]),  # every word, in any field
-        ({"q": "python park"}, []),
+        ({"q": "python jardin"}, []),
+        ({"q": "ÉTÉ"}, [YOGA]),  # not only ASCII letters
+        ({"location": "JARDIN D'ÉTÉ"}, [YOGA]),
         ({"q": "%"}, [YOGA]),  # wildcards are plain characters
         ({"q": "100%"}, [YOGA]),
         ({"q": "_"}, [SNAKE]),
