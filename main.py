@@ -17,7 +17,7 @@ from app.api import create_api
 from app.config import get_settings
 from app.health import router as health_router
 from app.startup import prepare_database, start_live_updates
-from pages import kiosk  # noqa: F401
+from pages import kiosk, organizer  # noqa: F401
 
 
 def wire(*, demo: bool = False) -> None:

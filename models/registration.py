@@ -59,6 +59,7 @@ class EventRegistrationRow(BaseModel):
     id: int
     status: RegistrationStatus
     registration_date: datetime
+    cancelled_at: datetime | None = None
     user: AttendeeUser
 
 

@@ -199,6 +199,7 @@ async def list_event_registrations(
             id=reg.id,
             status=RegistrationStatus(reg.status),
             registration_date=reg.registration_date,
+            cancelled_at=reg.cancelled_at,
             user=AttendeeUser(id=uid, name=name, email=email),
         )
         for reg, uid, name, email in rows.all()

@@ -1,0 +1,256 @@
+"""`/organizer`: the live dashboard of the events a person created.
+
+Each event shows a fill bar and its numbers; the selected one (`?event=ID`) also shows
+registrations over time, the attendee list with search and a CSV export. A feed lists
+registrations and cancellations across all the person's events as they happen. Live batches
+(app/live.py) update the numbers in place; the selected event's list and chart are re-read
+from the database when it had activity (at most a few times a second, as the bus flushes).
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from nicegui import ui
+
+from app.db import open_session
+from app.errors import DomainError
+from app.live import Activity, LiveBatch, bus
+from app.services import events as event_service
+from app.services import organizer, registrations, users
+from components.availability import Availability
+from components.feedback import attempt
+from components.frame import frame
+from components.local_time import format_local, viewer_zone
+from components.session import login_url
+from components.text import Heading, Span
+from models.event import EventPublic
+from models.registration import EventRegistrationRow
+from models.user import User
+from pages.auth_state import current_user
+
+PATH = "/organizer"
+FEED_LENGTH = 15
+
+
+class EventRow:
+    """One of my events: title, fill bar, live numbers."""
+
+    def __init__(self, event: EventPublic, selected: bool) -> None:
+        self.event = event
+        with (
+            ui.card()
+            .classes("w-full gap-2 p-4 " + ("ring-2 ring-sky-500" if selected else ""))
+            .props(f"data-testid=organizer-event-{event.id}")
+        ):
+            with ui.row().classes("w-full items-center justify-between gap-2"):
+                ui.link(event.title, f"{PATH}?event={event.id}").classes(
+                    "touch font-semibold text-primary no-underline hover:underline break-words"
+                )
+                self.availability = Availability(
+                    event.id, event.available_spots, event.max_capacity
+                ).classes("text-sm")
+            self.bar = ui.linear_progress(value=0, show_value=False, size="10px").props(
+                'rounded color=primary aria-label="Registrations of capacity"'
+            )
+            with ui.row().classes("gap-1 text-sm text-muted"):
+                self.registered = Span().props(f"data-testid=registered-count-{event.id}")
+                Span("registered of")
+                self.capacity = Span().props(f"data-testid=capacity-{event.id}")
+        self.show(event.current_registrations, event.max_capacity)
+
+    def show(self, registered: int, capacity: int) -> None:
+        self.registered.text = str(registered)
+        self.capacity.text = str(capacity)
+        self.bar.value = round(registered / capacity, 4) if capacity else 0
+        self.availability.show(capacity - registered, capacity)
+
+
+class SelectedEvent:
+    """The chosen event's chart, attendee table and export."""
+
+    def __init__(self, event: EventPublic, organiser: User, zone: tzinfo) -> None:
+        self.event = event
+        self.organiser = organiser
+        self.zone = zone
+        self.rows: list[EventRegistrationRow] = []
+        with ui.card().classes("w-full gap-3 p-5"):
+            Heading(f"{event.title}: registrations over time", level=2)
+            self.chart = ui.echart(
+                {
+                    "animation": False,
+                    "grid": {"left": 40, "right": 16, "top": 16, "bottom": 32},
+                    "tooltip": {"trigger": "axis"},
+                    "xAxis": {"type": "time"},
+                    "yAxis": {"type": "value", "minInterval": 1, "min": 0},
+                    "series": [
+                        {
+                            "type": "line",
+                            "step": "end",
+                            "showSymbol": False,
+                            "data": [],
+                            "areaStyle": {"opacity": 0.15},
+                        }
+                    ],
+                }
+            ).classes("w-full h-56")
+        with ui.card().classes("w-full gap-3 p-5"):
+            with ui.row().classes("w-full items-center justify-between gap-2"):
+                Heading("Attendees", level=2)
+                ui.button("Export CSV", icon="download", on_click=self.export).props(
+                    "outline no-caps"
+                ).mark("export-csv")
+            self.search = (
+                ui.input("Search attendees")
+                .props('clearable outlined dense aria-label="Search attendees"')
+                .classes("w-full")
+                .mark("attendee-search")
+            )
+            self.table = (
+                ui.table(
+                    columns=[
+                        {
+                            "name": "name",
+                            "label": "Name",
+                            "field": "name",
+                            "align": "left",
+                            "sortable": True,
+                        },
+                        {"name": "email", "label": "Email", "field": "email", "align": "left"},
+                        {
+                            "name": "status",
+                            "label": "Status",
+                            "field": "status",
+                            "align": "left",
+                            "sortable": True,
+                        },
+                        {
+                            "name": "when",
+                            "label": "Registered",
+                            "field": "when",
+                            "align": "left",
+                            "sortable": True,
+                        },
+                    ],
+                    rows=[],
+                    row_key="id",
+                    pagination={"rowsPerPage": 25, "sortBy": "when", "descending": True},
+                )
+                .classes("w-full")
+                .props("flat wrap-cells")
+            )
+            self.table.bind_filter_from(self.search, "value")
+
+    async def load(self) -> None:
+        async with open_session() as session:
+            self.rows = await registrations.list_event_registrations(
+                session=session, actor=self.organiser, event_id=self.event.id
+            )
+        self.render()
+
+    def render(self) -> None:
+        zone = self.zone
+        self.table.rows = [
+            {
+                "id": row.id,
+                "name": row.user.name,
+                "email": row.user.email,
+                "status": row.status.value,
+                "when": format_local(row.registration_date, zone),
+            }
+            for row in self.rows
+        ]
+        self.table.update()
+        points = organizer.registration_timeline(self.rows)
+        self.chart.options["series"][0]["data"] = [[p.isoformat(), n] for p, n in points]
+        self.chart.update()
+
+    def export(self) -> None:
+        content = "\ufeff" + organizer.attendees_csv(self.rows)  # BOM: spreadsheets read UTF-8
+        ui.download.content(
+            content.encode("utf-8"), f"attendees-event-{self.event.id}.csv", "text/csv"
+        )
+
+
+class ActivityFeed:
+    def __init__(self, titles: dict[int, str], zone: tzinfo) -> None:
+        self.titles = titles
+        self.zone = zone
+        self.names: dict[int, str] = {}
+        with ui.card().classes("w-full gap-2 p-5"):
+            Heading("Live activity", level=2)
+            self.empty = ui.label("Registrations and cancellations appear here as they happen.")
+            self.empty.classes("text-muted text-sm")
+            self.list = ui.column().classes("w-full gap-1").mark("activity-feed")
+
+    async def add(self, items: list[Activity]) -> None:
+        unknown = {a.user_id for a in items} - self.names.keys()
+        if unknown:
+            async with open_session() as session:
+                for user_id in unknown:
+                    try:
+                        self.names[user_id] = (
+                            await users.get_user(session=session, user_id=user_id)
+                        ).name
+                    except DomainError:
+                        self.names[user_id] = "Someone"
+        self.empty.set_visibility(False)
+        for item in items:
+            verb = "registered for" if item.registered else "cancelled"
+            text = f"{self.names[item.user_id]} {verb} {self.titles.get(item.event_id, '')}"
+            with self.list:
+                row = ui.row().classes("w-full gap-2 items-baseline text-sm")
+                with row:
+                    ui.icon("how_to_reg" if item.registered else "event_busy").classes(
+                        "text-positive" if item.registered else "text-negative"
+                    )
+                    ui.label(text).classes("break-words")
+                    ui.label(format_local(item.at, self.zone)).classes("text-muted text-xs")
+            row.move(self.list, target_index=0)
+        while len(self.list.default_slot.children) > FEED_LENGTH:
+            self.list.default_slot.children[-1].delete()
+
+
+@ui.page(PATH)
+async def organizer_page(event: int | None = None) -> None:
+    user = await current_user()
+    if user is None:
+        ui.navigate.to(login_url(PATH if event is None else f"{PATH}?event={event}"))
+        return
+    assert user.id is not None
+    async with open_session() as session:
+        mine = await event_service.list_created_events(session=session, user_id=user.id)
+    selected_event = next((e for e in mine if e.id == event), None) or (mine[0] if mine else None)
+    zone = viewer_zone()  # read here, in the request; live updates arrive outside it
+
+    with frame("Organizer", user=user, path=PATH):
+        Heading("Organizer dashboard")
+        if not mine:
+            ui.label("You have not created any events yet.").classes("text-muted")
+            ui.button(
+                "Create an event", icon="add", on_click=lambda: ui.navigate.to("/events/new")
+            ).props("no-caps")
+            return
+        with ui.element("div").classes("w-full grid grid-cols-1 lg:grid-cols-3 gap-4"):
+            with ui.column().classes("gap-3 w-full min-w-0"):
+                rows = {e.id: EventRow(e, e is selected_event) for e in mine}
+                feed = ActivityFeed({e.id: e.title for e in mine}, zone)
+            with ui.column().classes("lg:col-span-2 gap-4 w-full min-w-0"):
+                assert selected_event is not None
+                detail = SelectedEvent(selected_event, user, zone)
+                await detail.load()
+
+    async def on_change(batch: LiveBatch) -> None:
+        if batch.refresh_all:
+            ui.navigate.reload()
+            return
+        for event_id, change in batch.availability.items():
+            if event_id in rows:
+                rows[event_id].show(change.registered, change.capacity)
+        mine_activity = [a for a in batch.activity if a.event_id in rows]
+        if mine_activity:
+            await feed.add(mine_activity)
+        if any(a.event_id == detail.event.id for a in batch.activity):
+            await attempt(detail.load)
+
+    bus.subscribe(on_change)

@@ -1,0 +1,91 @@
+"""`/organizer`: an organizer's live dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nicegui.testing import User
+
+from app.db import open_session
+from app.services import registrations
+
+
+def hooked(screen: User, testid: str) -> str:
+    """The text of the element carrying `data-testid=testid` (the UI.md hooks)."""
+    assert screen.client is not None
+    for element in screen.client.layout.descendants():
+        if element.props.get("data-testid") == testid:
+            return element.props.get("innerHTML") or getattr(element, "text", "")
+    raise AssertionError(f"no element with data-testid={testid}")
+
+
+async def eventually(check, seconds: float = 3.0) -> None:
+    """Poll a condition the UI reaches asynchronously (live updates flush every 0.2 s)."""
+    async with asyncio.timeout(seconds):
+        while not check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_organizer_page_asks_for_a_sign_in(visitor: User):
+    await visitor.open("/organizer")
+    await visitor.should_see(marker="email")
+
+
+async def test_without_events_it_offers_to_create_one(visitor, sign_in, make_user):
+    await sign_in(await make_user())
+    await visitor.open("/organizer")
+    await visitor.should_see("You have not created any events yet.")
+
+
+async def test_numbers_attendees_and_activity_follow_registrations_live(
+    visitor, sign_in, make_user, make_event
+):
+    owner = await make_user("Olga Organiser")
+    ann, bob = await make_user("Ann Attendee"), await make_user("Bob Booker")
+    event = await make_event(owner, title="Workshop", max_capacity=4)
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+
+    await sign_in(owner)
+    await visitor.open("/organizer")
+    await visitor.should_see("Workshop: registrations over time")
+    await visitor.should_see("Ann Attendee")  # in the attendee table
+    assert hooked(visitor, f"registered-count-{event.id}") == "1"
+    assert hooked(visitor, f"available-spots-{event.id}") == "3"
+
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=bob.id)
+    await visitor.should_see("Bob Booker registered for Workshop", retries=30)
+    await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "2")
+    assert hooked(visitor, f"available-spots-{event.id}") == "2"
+
+    async with open_session() as session:
+        await registrations.cancel_registration(session=session, event_id=event.id, user_id=ann.id)
+    await visitor.should_see("Ann Attendee cancelled Workshop", retries=30)
+    await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "1")
+
+
+async def test_csv_export_lists_attendees_safely(visitor, sign_in, make_user, make_event):
+    owner = await make_user()
+    sneaky = await make_user('=HYPERLINK("http://evil")')
+    event = await make_event(owner, title="Export me")
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=sneaky.id)
+    await sign_in(owner)
+    await visitor.open(f"/organizer?event={event.id}")
+    visitor.find(marker="export-csv").click()
+    response = await visitor.download.next()
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "name,email,status,registered_at_utc"
+    assert lines[1].startswith("\"'=HYPERLINK(") and ",confirmed," in lines[1]
+
+
+async def test_another_organisers_event_is_not_shown(visitor, sign_in, make_user, make_event):
+    owner, other = await make_user(), await make_user()
+    theirs = await make_event(other, title="Not yours")
+    mine = await make_event(owner, title="Yours")
+    await sign_in(owner)
+    await visitor.open(f"/organizer?event={theirs.id}")
+    await visitor.should_see("Yours")
+    await visitor.should_not_see("Not yours")
+    assert mine.id != theirs.id
