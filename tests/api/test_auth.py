@@ -131,6 +131,29 @@ async def test_requests_without_a_valid_token_are_401(client, headers):
     assert set(response.json()) == {"message"}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/events"),
+        ("PUT", "/api/events/1"),
+        ("DELETE", "/api/events/1"),
+        ("POST", "/api/events/1/register"),
+        ("DELETE", "/api/events/1/register"),
+        ("GET", "/api/events/1/registrations"),
+        ("GET", "/api/users/me"),
+        ("PUT", "/api/users/me"),
+        ("PUT", "/api/users/me/password"),
+        ("GET", "/api/users/me/registrations"),
+        ("GET", "/api/users/me/events"),
+        ("GET", "/api/users/me/stats"),
+    ],
+)
+async def test_personal_endpoints_need_a_token(client, method, path):
+    response = await client.request(method, path, json={})
+    assert response.status_code == 401
+    assert response.json() == {"message": "Authentication required"}
+
+
 async def test_token_of_a_deleted_user_is_401(client, database):
     token = await signup(client)
     user_id = (await me(client, token))["id"]

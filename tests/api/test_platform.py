@@ -41,6 +41,7 @@ async def test_docs_page_is_served(client):
     response = await client.get("/api/docs")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
+    assert "/api/openapi.json" in response.text  # the page finds the document under the mount
 
 
 async def test_openapi_documents_the_contract(client):
