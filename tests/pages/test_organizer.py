@@ -8,6 +8,7 @@ from nicegui.testing import User
 
 from app.db import open_session
 from app.services import registrations
+from tests.fixtures import PASSWORD
 
 
 def hooked(screen: User, testid: str) -> str:
@@ -53,8 +54,15 @@ async def test_numbers_attendees_and_activity_follow_registrations_live(
     assert hooked(visitor, f"registered-count-{event.id}") == "1"
     assert hooked(visitor, f"available-spots-{event.id}") == "3"
 
-    async with open_session() as session:
-        await registrations.register_attendee(session=session, event_id=event.id, user_id=bob.id)
+    # Bob registers through the REST API, as an integration would: the page follows it
+    login = await visitor.http_client.post(
+        "/api/auth/login", json={"email": bob.email, "password": PASSWORD}
+    )
+    answer = await visitor.http_client.post(
+        f"/api/events/{event.id}/register",
+        headers={"authorization": f"Bearer {login.json()['token']}"},
+    )
+    assert answer.status_code == 201
     await visitor.should_see("Bob Booker registered for Workshop", retries=30)
     await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "2")
     assert hooked(visitor, f"available-spots-{event.id}") == "2"
