@@ -8,7 +8,9 @@ by live updates (`show(...)`) without rebuilding anything.
 from __future__ import annotations
 
 from nicegui import ui
+from nicegui.client import Client
 
+from app.live import LiveBatch
 from components.text import Span
 
 FEW_LEFT_SHARE = 0.2  # at or below a fifth of the capacity left, the badge turns amber
@@ -33,6 +35,7 @@ class Availability(ui.element):
         self, event_id: int, available: int, capacity: int, *, hook_capacity: bool = False
     ) -> None:
         super().__init__("span")
+        self.event_id = event_id
         self.classes("font-semibold")
         with self:
             self.available = Span().props(f"data-testid=available-spots-{event_id}")
@@ -59,3 +62,18 @@ class Availability(ui.element):
         if tone != self._tone:
             self.classes(remove=self._tone, add=tone)
             self._tone = tone
+
+
+def repaint_availability(client: Client, batch: LiveBatch) -> None:
+    """Show the numbers of `batch` on every availability badge of `client`'s page.
+
+    Called from live-update subscriptions; walking a lean page's elements is cheaper than
+    keeping a registry in step with cards that come and go.
+    """
+    if not batch.availability:
+        return
+    for element in client.layout.descendants():
+        if isinstance(element, Availability):
+            change = batch.availability.get(element.event_id)
+            if change is not None and change.capacity > 0:  # a deleted event reports 0
+                element.show(change.available, change.capacity)

@@ -18,9 +18,10 @@ answer when the zone is not known yet, so what the person sees is what gets save
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nicegui import app, background_tasks, ui
+from nicegui import app, ui
 from nicegui.client import Client
 
 ZONE_KEY = "time_zone"
@@ -40,9 +41,21 @@ def parse_zone(name: object) -> ZoneInfo | None:
         return None
 
 
+# The zone each page was last shown in, for code that runs outside a request (live-update
+# callbacks): there `app.storage.user` cannot be read, the page's client can.
+_client_zones: WeakKeyDictionary[Client, tzinfo] = WeakKeyDictionary()
+
+
 def viewer_zone() -> tzinfo:
     """The zone this browser told us about, else UTC."""
-    return parse_zone(app.storage.user.get(ZONE_KEY)) or UTC
+    client = ui.context.client
+    try:
+        name = app.storage.user.get(ZONE_KEY)
+    except RuntimeError:  # no request in this context: a live update re-rendering a page
+        return _client_zones.get(client, UTC)
+    zone = parse_zone(name) or UTC
+    _client_zones[client] = zone
+    return zone
 
 
 def zone_name(zone: tzinfo) -> str:
@@ -60,13 +73,23 @@ def format_local(moment: datetime, zone: tzinfo) -> str:
 class LocalTime(ui.label):
     """A label showing an instant in the viewer's zone; re-renders when the zone is learnt."""
 
+    zone: tzinfo = UTC
+
     def __init__(self, moment: datetime) -> None:
         self.moment = moment
-        super().__init__(format_local(moment, viewer_zone()))
+        self.zone = viewer_zone()
+        super().__init__(format_local(moment, self.zone))
         self.props(f'title="{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"')
 
     def show_in(self, zone: tzinfo) -> None:
+        self.zone = zone
         self.text = format_local(self.moment, zone)
+
+    def set_moment(self, moment: datetime) -> None:
+        """Show another instant in the same zone (an edited event; works outside a request)."""
+        self.moment = moment
+        self.props(f'title="{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"')
+        self.show_in(self.zone)
 
 
 async def _ask_browser(client: Client) -> ZoneInfo | None:
@@ -85,15 +108,24 @@ async def _refresh_zone(client: Client) -> None:
     if app.storage.user.get(ZONE_KEY) == str(zone):
         return
     app.storage.user[ZONE_KEY] = str(zone)
+    _client_zones[client] = zone
     for element in client.layout.descendants():
         if isinstance(element, LocalTime):
             element.show_in(zone)
 
 
 def watch_time_zone() -> None:
-    """Ask the browser for its zone once it connects (called by the frame on every page)."""
+    """Ask the browser for its zone whenever it connects (called by the frame on every page).
+
+    A connect handler, not a task awaiting `client.connected()`: awaiting that during the
+    page build would make NiceGUI send the page before its content is built.
+    """
     client = ui.context.client
-    background_tasks.create(_refresh_zone(client), name="detect time zone")
+
+    async def ask() -> None:
+        await _refresh_zone(client)
+
+    client.on_connect(ask)
 
 
 async def ensure_zone() -> tzinfo:

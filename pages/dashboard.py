@@ -5,8 +5,9 @@ from __future__ import annotations
 from nicegui import ui
 
 from app.db import open_session
+from app.live import bus
 from app.services import events, stats, users
-from components.availability import Availability
+from components.availability import Availability, repaint_availability
 from components.feedback import attempt
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame, show_user_name
@@ -186,6 +187,8 @@ async def dashboard_page() -> object:
         ui.label(f"Hello, {user.name}.").classes("text-muted -mt-3").mark("greeting")
         stat_cards(numbers)
         my_upcoming_events(created)
+        client = ui.context.client
+        bus.subscribe(lambda batch: repaint_availability(client, batch))
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()

@@ -6,11 +6,15 @@ exist, on every change): `EventPanel.show(event)` is the single place that paint
 
 from __future__ import annotations
 
-from fastapi import Request
-from nicegui import ui
+from urllib.parse import urlsplit
 
+from fastapi import Request
+from nicegui import background_tasks, ui
+
+from app.config import get_settings
 from app.db import open_session
 from app.errors import NotFound
+from app.live import ChangeKind, LiveBatch, bus
 from app.services import events, registrations
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
@@ -46,13 +50,59 @@ def meta_row(icon: str) -> ui.row:
     return row
 
 
+class EventDetails:
+    """Title, time, place, host and description; repainted in place after an edit.
+
+    The description card is built separately (`about()`) so that on a phone the availability
+    and the register button come right after the essentials, before a long description.
+    """
+
+    def __init__(self, event: EventPublic) -> None:
+        self.event = event
+        with ui.card().classes("md:col-span-2 gap-3 p-5"):
+            self.title = Heading(event.title)
+            with meta_row("event"):
+                self.time = LocalTime(event.date_time).mark("event-time")
+            with meta_row("place"):
+                self.location = ui.label(event.location).classes("break-words")
+            with meta_row("person"):
+                ui.label(f"Hosted by {event.creator_name}")
+        self.description: ui.label | None = None
+        self.calendar: CalendarLinks | None = None
+
+    def about(self) -> None:
+        with ui.card().classes("md:col-span-2 gap-2 p-5"):
+            Heading("About this event", level=2)
+            self.description = ui.label().classes("whitespace-pre-line break-words")
+        self.show(self.event)
+
+    def show(self, event: EventPublic) -> None:
+        self.event = event
+        self.title.text = event.title
+        if event.date_time != self.time.moment:
+            self.time.set_moment(event.date_time)
+        self.location.text = event.location
+        if self.calendar is not None:
+            self.calendar.show(event)
+        if self.description is not None:
+            self.description.text = event.description or "The host has not added a description."
+            self.description.classes(remove="text-muted")
+            if not event.description:
+                self.description.classes(add="text-muted")
+
+
 class EventPanel:
     """Availability, fill bar, registered count and the register / cancel button."""
 
-    def __init__(self, event: EventPublic, *, signed_in: bool, path: str) -> None:
+    def __init__(
+        self, event: EventPublic, *, viewer_id: int | None, path: str, details: EventDetails
+    ) -> None:
         self.event = event
-        self.signed_in = signed_in
+        self.viewer_id = viewer_id
+        self.signed_in = viewer_id is not None
         self.path = path
+        self.details = details
+        self.deleted = False
         with ui.card().classes("w-full gap-3 p-5"):
             ui.label("Availability").classes("text-sm font-semibold uppercase text-muted")
             self.availability = Availability(
@@ -70,11 +120,51 @@ class EventPanel:
                 .classes("w-full")
                 .mark("register-button")
             )
-            self.note = ui.label().classes("text-sm text-muted")
+            self.note = ui.label().classes("text-sm text-muted").mark("register-note")
         self.show(event)
+        bus.subscribe(self.on_change)
+
+    def on_change(self, batch: LiveBatch) -> None:
+        """Live update: new numbers in place; an edit, a deletion or a change made by this
+        viewer elsewhere (another tab) re-reads the event."""
+        if self.deleted:
+            return
+        change = batch.availability.get(self.event.id)
+        mine = any(
+            a.event_id == self.event.id and a.user_id == self.viewer_id for a in batch.activity
+        )
+        if batch.refresh_all or mine or (change is not None and change.kind != ChangeKind.COUNT):
+            background_tasks.create(self.reload(), name="event page reload")
+        elif change is not None:
+            self.show(
+                self.event.model_copy(
+                    update={
+                        "current_registrations": change.registered,
+                        "max_capacity": change.capacity,
+                        "available_spots": change.available,
+                    }
+                )
+            )
+
+    async def reload(self) -> None:
+        with self.button.client:  # a background task starts outside the page's UI context
+            try:
+                fresh = await load_event(self.event.id, self.viewer_id)
+            except NotFound:
+                self.show_deleted()
+                return
+            self.details.show(fresh)
+            self.show(fresh)
+
+    def show_deleted(self) -> None:
+        self.deleted = True
+        self.button.set_visibility(False)
+        self.note.text = "This event has been deleted."
 
     def show(self, event: EventPublic) -> None:
         """Paint `event`'s numbers and the button for this viewer."""
+        if self.deleted:
+            return
         self.event = event
         self.availability.show(event.available_spots, event.max_capacity)
         self.bar.set_value(min(event.current_registrations / max(event.max_capacity, 1), 1.0))
@@ -134,24 +224,47 @@ class EventPanel:
             self.show(fresh)
 
 
-def calendar_links(event: EventPublic, request: Request) -> None:
-    base = str(request.base_url).rstrip("/")
-    url = f"{base}/events/{event.id}"
-    domain = request.url.hostname or "events.local"
+def public_base(request: Request) -> str:
+    """The address people reach us at: PUBLIC_URL when set (behind a proxy), else the
+    request's own."""
+    return get_settings().public_url.rstrip("/") or str(request.base_url).rstrip("/")
 
-    def download() -> None:
-        ui.download.content(ics_bytes(event, url, domain), ics_filename(event), "text/calendar")
 
-    ui.label("Add to calendar").classes("text-sm font-semibold uppercase text-muted")
-    with ui.row().classes("w-full gap-2"):
-        ui.button("Download .ics", icon="download", on_click=download).props(
-            "outline no-caps"
-        ).classes("flex-1").mark("ics")
-        ui.link("Google Calendar", google_calendar_url(event, url), new_tab=True).props(
-            'rel="noopener noreferrer"'
-        ).classes(
-            "touch flex-1 justify-center px-3 rounded border border-current text-primary "
-            "no-underline font-medium"
+class CalendarLinks:
+    """ "Download .ics" and "Google Calendar" for the event as it is now."""
+
+    def __init__(self, event: EventPublic, request: Request) -> None:
+        self.event = event
+        self.base = public_base(request)
+        self.domain = urlsplit(self.base).hostname or "events.local"
+        ui.label("Add to calendar").classes("text-sm font-semibold uppercase text-muted")
+        with ui.row().classes("w-full gap-2"):
+            ui.button("Download .ics", icon="download", on_click=self.download).props(
+                "outline no-caps"
+            ).classes("flex-1").mark("ics")
+            self.google = (
+                ui.link("Google Calendar", "#", new_tab=True)
+                .props('rel="noopener noreferrer"')
+                .classes(
+                    "touch flex-1 justify-center px-3 rounded border border-current text-primary "
+                    "no-underline font-medium"
+                )
+                .mark("google-calendar")
+            )
+        self.show(event)
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/events/{self.event.id}"
+
+    def show(self, event: EventPublic) -> None:
+        self.event = event
+        self.google.props["href"] = google_calendar_url(event, self.url)
+
+    def download(self) -> None:
+        event = self.event
+        ui.download.content(
+            ics_bytes(event, self.url, self.domain), ics_filename(event), "text/calendar"
         )
 
 
@@ -224,25 +337,13 @@ async def event_page(event_id: int, request: Request) -> None:
     with frame(event.title, user=user, path=path):
         ui.link("← All events", "/").classes("app-link touch self-start text-sm")
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-3 gap-4"):
-            with ui.card().classes("md:col-span-2 gap-3 p-5"):
-                Heading(event.title)
-                with meta_row("event"):
-                    LocalTime(event.date_time).mark("event-time")
-                with meta_row("place"):
-                    ui.label(event.location).classes("break-words")
-                with meta_row("person"):
-                    ui.label(f"Hosted by {event.creator_name}")
-            with ui.column().classes("md:row-span-2 md:col-start-3 gap-4 w-full"):
-                EventPanel(event, signed_in=user is not None, path=path)
+            details = EventDetails(event)
+            with ui.column().classes("md:row-span-2 md:col-start-3 md:row-start-1 gap-4 w-full"):
+                EventPanel(event, viewer_id=user.id if user else None, path=path, details=details)
                 with ui.card().classes("w-full gap-3 p-5"):
-                    calendar_links(event, request)
+                    details.calendar = CalendarLinks(event, request)
                     if event.is_owner:
                         ui.separator()
                         ui.label("Your event").classes("text-sm font-semibold uppercase text-muted")
                         owner_actions(event)
-            with ui.card().classes("md:col-span-2 gap-2 p-5"):
-                Heading("About this event", level=2)
-                if event.description:
-                    ui.label(event.description).classes("whitespace-pre-line break-words")
-                else:
-                    ui.label("The host has not added a description.").classes("text-muted")
+            details.about()

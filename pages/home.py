@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 from pydantic import ValidationError
 
 from app.db import open_session
+from app.live import LiveBatch, bus
 from app.services import events
+from components.availability import repaint_availability
 from components.event_card import event_card
 from components.feedback import FAILED, attempt, first_validation_message
 from components.frame import frame
@@ -24,6 +26,7 @@ from models.event import EventPublic, EventQuery, EventSort
 from pages.auth_state import current_user
 
 PAGE_SIZE = 12
+MAX_RESYNC = 100  # the service's page limit
 DEBOUNCE_MS = 300
 SORT_LABELS = {
     EventSort.DATE.value: "Soonest first",
@@ -46,6 +49,7 @@ class EventBrowser:
     def __init__(self, *, viewer_id: int | None, can_create: bool) -> None:
         self.viewer_id = viewer_id
         self.can_create = can_create
+        self.client = ui.context.client
         self.generation = 0
         self.shown = 0
         self.total = 0
@@ -126,7 +130,7 @@ class EventBrowser:
             or self.available.value
         )
 
-    def _query(self, offset: int) -> EventQuery | None:
+    def _query(self, offset: int, limit: int = PAGE_SIZE) -> EventQuery | None:
         """The search the controls describe, or None (with the reason next to the field)."""
         zone = viewer_zone()
         bounds: dict[str, object] = {}
@@ -148,7 +152,7 @@ class EventBrowser:
                 location=(self.location.value or "").strip() or None,
                 available=bool(self.available.value),
                 sort=EventSort(self.sort.value or EventSort.DATE.value),
-                limit=PAGE_SIZE,
+                limit=limit,
                 offset=offset,
                 **bounds,  # type: ignore[arg-type]
             )
@@ -173,14 +177,28 @@ class EventBrowser:
         self.search.set_value("")
         await self.refresh()
 
-    async def _load(self, *, offset: int) -> None:
-        query = self._query(offset)
+    def on_change(self, batch: LiveBatch) -> None:
+        """Live update: new numbers in place; when events appeared, vanished or were edited,
+        re-run the search for what is on screen (quietly, keeping "Show more" pages)."""
+        if batch.structure_changed:
+            background_tasks.create(self._resync(), name="event list resync")
+        else:
+            repaint_availability(self.client, batch)
+
+    async def _resync(self) -> None:
+        with self.client:  # a background task starts outside the page's UI context
+            limit = min(max(PAGE_SIZE, self.shown), MAX_RESYNC)
+            await self._load(offset=0, limit=limit, quiet=True)
+
+    async def _load(self, *, offset: int, limit: int = PAGE_SIZE, quiet: bool = False) -> None:
+        query = self._query(offset, limit)
         if query is None:
             return
         self.generation += 1
         generation = self.generation
-        self.loading.set_visibility(True)
-        self.results.classes(add="opacity-60")
+        if not quiet:
+            self.loading.set_visibility(True)
+            self.results.classes(add="opacity-60")
 
         async def search() -> tuple[list[EventPublic], int]:
             async with open_session() as session:
@@ -256,3 +274,4 @@ async def home_page() -> None:
                 ).props("no-caps")
         browser = EventBrowser(viewer_id=user.id if user else None, can_create=user is not None)
         await browser.refresh()
+        bus.subscribe(browser.on_change)

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from app.db import open_session
+from app.live import bus
 from app.services import registrations
-from components.availability import Availability
+from components.availability import Availability, repaint_availability
 from components.feedback import FAILED, attempt
 from components.frame import frame
 from components.local_time import LocalTime
@@ -110,6 +111,9 @@ async def my_registrations_page() -> object:
                 registration_row(row, on_cancel=cancel)
         if not upcoming:
             empty_state(upcoming_list)
+
+        client = ui.context.client
+        bus.subscribe(lambda batch: repaint_availability(client, batch))
 
         if past:
             with (

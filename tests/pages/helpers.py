@@ -1,0 +1,66 @@
+"""Small helpers for reading what the simulated browser shows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from nicegui import ui
+from nicegui.testing import User
+from sqlalchemy import update
+
+from app.db import open_session
+from models.event import Event
+
+
+def hooked(user: User, testid: str) -> ui.element:
+    """The element carrying `data-testid=testid` (UI.md's hooks); fails if not exactly one."""
+    with user:
+        found = [
+            e for e in user.current_layout.descendants() if e.props.get("data-testid") == testid
+        ]
+    assert len(found) == 1, f"expected one element with data-testid={testid}, found {len(found)}"
+    return found[0]
+
+
+def hook_text(user: User, testid: str) -> str:
+    return hooked(user, testid).text  # type: ignore[attr-defined]
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 2.0) -> None:
+    """Wait until `check()` holds; page actions and live updates (flushed every 0.2 s) run
+    asynchronously."""
+    async with asyncio.timeout(seconds):
+        while not check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def hook_becomes(user: User, testid: str, text: str) -> None:
+    """Wait until the hook shows `text` (then compare, for a readable failure)."""
+    try:
+        await eventually(lambda: hook_text(user, testid) == text)
+    except TimeoutError:
+        assert hook_text(user, testid) == text
+
+
+def card_titles(user: User) -> list[str]:
+    """The titles of the event cards on the page, top to bottom."""
+    with user:
+        return [
+            e.text  # type: ignore[attr-defined]
+            for e in user.current_layout.descendants()
+            if "stretch-link" in e.classes
+        ]
+
+
+def value_of(user: User, marker: str) -> object:
+    (element,) = user.find(marker=marker).elements
+    return element.value  # type: ignore[attr-defined]
+
+
+async def move_event(event_id: int, when: datetime) -> None:
+    """Put an event at `when` (the services refuse past dates, as they should)."""
+    async with open_session() as session:
+        await session.execute(update(Event).where(Event.id == event_id).values(date_time=when))
+        await session.commit()
