@@ -16,6 +16,7 @@ import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import create_api
 from app.config import get_settings
 from app.health import router as health_router
+from app.middleware import install_http_middleware
 from app.startup import prepare_database, start_live_updates
 from pages import kiosk, organizer  # noqa: F401
 
@@ -26,6 +27,7 @@ def wire(*, demo: bool = False) -> None:
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]
     app.mount("/api", create_api())
     app.include_router(health_router)
+    install_http_middleware(app)
 
     relay = None
 
@@ -61,4 +63,14 @@ if __name__ in {"__main__", "__mp_main__"}:
         show=False,
         show_welcome_message=True,
         favicon="🎟️",
+        session_middleware_kwargs={
+            "same_site": "lax",
+            "https_only": settings.cookie_secure,
+            "max_age": 14 * 24 * 3600,
+        },
+        # uvicorn applies X-Forwarded-For/-Proto only from these proxies, so rate limits and
+        # logs see the real client address and nobody else can spoof it
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )

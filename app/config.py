@@ -57,8 +57,21 @@ class Settings(BaseSettings):
     secret_key: str = ""
     jwt_expires_hours: float = Field(default=24, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
-    api_rate_limit: str = "120/minute"
+    api_rate_limit: str = "600/minute"
     login_rate_limit: str = "10/minute"
+    login_ip_rate_limit: str = "100/minute"
+    signup_rate_limit: str = "60/minute"
+    # Set true when served over HTTPS: the session cookie is then sent over HTTPS only.
+    cookie_secure: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
+    graceful_shutdown_seconds: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Origins allowed to call the API from a browser (comma-separated); none by default.
+    cors_origins: str = ""
+    # Who may embed /kiosk pages in a frame (a CSP frame-ancestors list); nobody by default.
+    kiosk_frame_ancestors: str = ""
+    # memory:// for one process; redis://host:6379/0 when several processes share the limits
+    rate_limit_storage: str = "memory://"
     migrate_on_start: bool = True
     # The address people reach the site at (e.g. https://events.example.org), for links that
     # leave the browser: QR codes on kiosks, calendar entries. Empty: taken from the request.

@@ -57,6 +57,14 @@ class EventFull(Conflict):
         super().__init__("Event is at full capacity")
 
 
+class TooManyRequests(DomainError):
+    """A rate limit refused the request; `retry_after` says in how many seconds to retry."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(DomainError):
     """The database cannot be reached right now; the caller may retry."""
 

@@ -31,6 +31,7 @@ from app import db as app_db
 from app.config import get_settings, normalise_database_url
 from app.live import bus
 from app.migrate import upgrade_to_head
+from app.rate_limit import get_rate_limits
 
 pytest_plugins = ["tests.fixtures"]
 
@@ -114,8 +115,12 @@ async def session(database: app_db.Database) -> AsyncIterator:
 
 @pytest.fixture(autouse=True)
 def _fresh_settings_and_bus() -> Iterator[None]:
+    """Each test starts with settings read afresh, no live subscribers and empty rate-limit
+    windows (the whole suite calls from one address far faster than any person would)."""
     get_settings.cache_clear()
+    get_rate_limits.cache_clear()
     bus.reset()
     yield
     bus.reset()
+    get_rate_limits.cache_clear()
     get_settings.cache_clear()

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api import auth, events, users
+from app.api.deps import api_rate_limit
 from app.api.errors import install_error_handlers
+from app.config import get_settings
 from models.common import ErrorBody
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -39,10 +42,21 @@ def create_api() -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         responses=_ERRORS,
+        dependencies=[Depends(api_rate_limit)],
     )
     for module in (auth, events, users):
         api.include_router(module.router)
     install_error_handlers(api)
+    origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
+    if origins:  # browsers elsewhere may call the API only from these origins
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     _document_validation_as_400(api)
     return api
 

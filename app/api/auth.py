@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import SessionDep
+from app.api.deps import ClientAddress, SessionDep
 from app.services import users
 from models.user import AuthResult, LoginRequest, UserCreate, UserPublic
 
@@ -18,11 +18,13 @@ def _auth_result(user) -> AuthResult:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(data: UserCreate, session: SessionDep) -> AuthResult:
-    return _auth_result(await users.sign_up(session=session, data=data))
+async def register(data: UserCreate, session: SessionDep, address: ClientAddress) -> AuthResult:
+    return _auth_result(await users.sign_up(session=session, data=data, client_address=address))
 
 
 @router.post("/login")
-async def login(data: LoginRequest, session: SessionDep) -> AuthResult:
-    user = await users.authenticate(session=session, email=data.email, password=data.password)
+async def login(data: LoginRequest, session: SessionDep, address: ClientAddress) -> AuthResult:
+    user = await users.authenticate(
+        session=session, email=data.email, password=data.password, client_address=address
+    )
     return _auth_result(user)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import open_session
 from app.errors import NotAuthenticated
+from app.middleware import current_user_id
+from app.rate_limit import get_rate_limits
+from app.security import decode_access_token
 from app.services import users
 from models.user import User
 
@@ -26,16 +29,39 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address (the proxy's X-Forwarded-For is applied by uvicorn, and only
+    when it comes from FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(client_address)]
+
+
+async def api_rate_limit(request: Request, credentials: Credentials) -> None:
+    """Every API call counts against its caller's budget: the user named by a valid token
+    (checked by signature only, no database trip), else the client address."""
+    claims = decode_access_token(credentials.credentials) if credentials else None
+    key = f"user:{claims.user_id}" if claims else f"address:{client_address(request)}"
+    await get_rate_limits().check_api(key)
+
+
+async def _user(session: AsyncSession, token: str) -> User:
+    user = await users.user_from_token(session=session, token=token)
+    current_user_id.set(user.id)
+    return user
+
+
 async def get_optional_user(session: SessionDep, credentials: Credentials) -> User | None:
     if credentials is None:
         return None
-    return await users.user_from_token(session=session, token=credentials.credentials)
+    return await _user(session, credentials.credentials)
 
 
 async def get_current_user(session: SessionDep, credentials: Credentials) -> User:
     if credentials is None:
         raise NotAuthenticated("Authentication required")
-    return await users.user_from_token(session=session, token=credentials.credentials)
+    return await _user(session, credentials.credentials)
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

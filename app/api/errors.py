@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import errors
 
 log = logging.getLogger("app.api")
+security_log = logging.getLogger("app.security")  # denied actions, for whoever watches abuse
 
 STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.ValidationFailed, 400),
@@ -24,6 +25,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.TooManyRequests, 429),
     (errors.ServiceUnavailable, 503),
 ]
 
@@ -76,11 +78,15 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 
 def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(errors.DomainError)
-    async def _domain(_: Request, exc: errors.DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
         status = status_for(exc)
         if isinstance(exc, errors.ValidationFailed):
             fields = [{"field": f, "message": m} for f, m in exc.errors]
             return error_response(status, exc.message, fields)
+        if isinstance(exc, errors.TooManyRequests):
+            return error_response(status, exc.message, **{"Retry-After": str(exc.retry_after)})
+        if isinstance(exc, errors.NotAuthenticated | errors.Forbidden):
+            security_log.warning("denied %s %s: %s", request.method, request.url.path, exc.message)
         return error_response(status, exc.message)
 
     @api.exception_handler(RequestValidationError)

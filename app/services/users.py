@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +11,7 @@ from sqlmodel import select
 
 from app.db import begin_write
 from app.errors import EmailTaken, NotAuthenticated, NotFound
+from app.rate_limit import get_rate_limits
 from app.security import (
     burn_password_check,
     create_access_token,
@@ -17,6 +20,8 @@ from app.security import (
     verify_password,
 )
 from models.user import PasswordChange, User, UserCreate, UserUpdate
+
+log = logging.getLogger("app.security")
 
 INVALID_CREDENTIALS = "Invalid email or password"
 INVALID_TOKEN = "Invalid or expired token"
@@ -36,7 +41,12 @@ async def find_user_by_email(*, session: AsyncSession, email: str) -> User | Non
     return result.scalars().first()
 
 
-async def sign_up(*, session: AsyncSession, data: UserCreate) -> User:
+async def sign_up(
+    *, session: AsyncSession, data: UserCreate, client_address: str | None = None
+) -> User:
+    """Creates the account; `client_address` (API or page caller) counts against the sign-up
+    limit of that address."""
+    await get_rate_limits().check_signup(client_address)
     password_hash = await hash_password(data.password)
     await begin_write(session)
     user = User(email=data.email, name=data.name, password_hash=password_hash)
@@ -49,14 +59,21 @@ async def sign_up(*, session: AsyncSession, data: UserCreate) -> User:
     return user
 
 
-async def authenticate(*, session: AsyncSession, email: str, password: str) -> User:
+async def authenticate(
+    *, session: AsyncSession, email: str, password: str, client_address: str | None = None
+) -> User:
     """The user with these credentials; one message for an unknown email and a wrong
-    password alike, and the same time spent on both."""
+    password alike, and the same time spent on both. Failed attempts count against the
+    account's and the address's login limits (app/rate_limit.py), checked before the
+    password so that a locked-out guesser learns nothing."""
+    limits = get_rate_limits()
+    await limits.check_login(email, client_address)
     user = await find_user_by_email(session=session, email=email)
     if user is None:
         await burn_password_check(password)
-        raise NotAuthenticated(INVALID_CREDENTIALS)
-    if not await verify_password(password, user.password_hash):
+    if user is None or not await verify_password(password, user.password_hash):
+        await limits.record_failed_login(email, client_address)
+        log.warning("failed login from %s", client_address or "unknown address")
         raise NotAuthenticated(INVALID_CREDENTIALS)
     return user
 

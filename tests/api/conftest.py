@@ -20,6 +20,7 @@ from sqlalchemy import update
 
 from app import health
 from app.api import create_api
+from app.middleware import install_http_middleware
 from models.event import Event
 from models.types import utcnow
 
@@ -48,6 +49,7 @@ async def client(database: Any) -> AsyncIterator[httpx.AsyncClient]:
     root = FastAPI()
     root.mount("/api", create_api())
     root.include_router(health.router)
+    install_http_middleware(root)  # the same stack as production (main.py)
     transport = httpx.ASGITransport(app=root)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

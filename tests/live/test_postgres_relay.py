@@ -16,7 +16,7 @@ on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 async def wait_for(predicate, seconds: float = 5.0) -> None:
     async with asyncio.timeout(seconds):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 (polling another process's effect)
             await asyncio.sleep(0.05)
 
 

@@ -1,0 +1,195 @@
+"""HTTP middleware for the whole process (pages and API): security headers, a body-size
+limit for the API, and one structured access-log line per request.
+
+All three are plain ASGI middleware (no BaseHTTPMiddleware): they never buffer a response
+and add well under a millisecond per request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import get_settings
+
+access_log = logging.getLogger("app.access")
+
+# Set by the API's auth dependency (and page auth) so the access line can name the user.
+current_user_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "current_user_id", default=None
+)
+
+# NiceGUI compiles Vue templates in the browser and evaluates event handlers, so scripts need
+# 'unsafe-inline' and 'unsafe-eval' (without the latter inputs, selects and tables render
+# blank); styles are inline throughout Quasar. Everything else is locked to our own origin:
+# images also as data: URIs (the kiosk's QR codes), sockets to our own host.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self' ws: wss:; worker-src 'self' blob:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
+)
+# FastAPI's interactive docs load Swagger UI from its CDN.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; "
+    "base-uri 'self'; frame-ancestors 'none'"
+)
+KIOSK_PREFIX = "/kiosk"
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        kiosk_frames = get_settings().kiosk_frame_ancestors.strip()
+        self.kiosk_frame_ancestors = kiosk_frames or "'none'"
+        self.kiosk_embeddable = bool(kiosk_frames) and kiosk_frames != "'none'"
+
+    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        path: str = scope.get("path", "")
+        kiosk = path == KIOSK_PREFIX or path.startswith(KIOSK_PREFIX + "/")
+        if path == "/api/docs":
+            csp = DOCS_CSP
+        else:
+            csp = PAGE_CSP.format(frame_ancestors=self.kiosk_frame_ancestors if kiosk else "'none'")
+        headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if not (kiosk and self.kiosk_embeddable):
+            headers.append((b"x-frame-options", b"DENY"))
+        if scope.get("scheme") == "https":
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._headers(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (n, v) for n, v in extra if n not in names
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body too large (at most {limit} bytes)")
+
+
+class BodySizeLimit:
+    """Refuse API request bodies over `MAX_BODY_BYTES` with 413, whether the client declared
+    the size (Content-Length) or streams it: nothing is read past the limit."""
+
+    def __init__(self, app: ASGIApp, prefix: str = "/api") -> None:
+        self.app = app
+        self.prefix = prefix
+        self.limit = get_settings().max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            body = json.dumps({"message": BodyTooLarge(self.limit).detail}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)  # the API's handler answers 413
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+class AccessLog:
+    """One JSON line per HTTP request: method, path, status, duration, request id, user id.
+    Never headers, bodies or query strings: that is where tokens and passwords travel."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        status = 500
+        token = current_user_id.set(None)
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            path: str = scope.get("path", "")
+            if not path.startswith("/_nicegui/") or status >= 400:
+                client = scope.get("client") or ("-", 0)
+                record: MutableMapping[str, Any] = {
+                    "method": scope.get("method"),
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "request_id": request_id,
+                    "user_id": current_user_id.get(),
+                    "client": client[0],
+                }
+                access_log.info(json.dumps(record, separators=(",", ":")))
+            current_user_id.reset(token)
+
+
+def install_http_middleware(app: Any) -> None:
+    """The production stack, outermost first: access log, security headers, body limit.
+    (Starlette runs the middleware added last first.)"""
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)

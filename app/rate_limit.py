@@ -1,0 +1,109 @@
+"""Abuse limits, on the `limits` library (moving windows; memory for one process, Redis for
+several: `RATE_LIMIT_STORAGE=redis://127.0.0.1:6379/0`).
+
+Three limits, each configurable and each switched off with the value `off`:
+- `API_RATE_LIMIT`: every API call, keyed by the authenticated user (so an audience behind
+  one NAT address does not share a budget) or, for anonymous calls, by client address;
+- `LOGIN_RATE_LIMIT`: failed logins per account, against password guessing; a wider
+  per-address budget (`LOGIN_IP_RATE_LIMIT`) stops one address trying many accounts;
+- `SIGNUP_RATE_LIMIT`: accounts created per address.
+Only failures count against the login limits: a person who types their password right is
+never locked out by someone else's guessing... unless the guessing targets their account,
+which is exactly what the limit is for.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from app.config import get_settings
+from app.errors import TooManyRequests
+
+log = logging.getLogger("app.security")
+
+
+def async_storage_uri(uri: str) -> str:
+    """`limits` picks its asyncio storages by an `async+` scheme prefix."""
+    return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+def _parse(value: str) -> RateLimitItem | None:
+    return None if value.strip().lower() in {"", "off", "none", "0"} else parse(value)
+
+
+@dataclass
+class RateLimits:
+    limiter: MovingWindowRateLimiter
+    api: RateLimitItem | None
+    login_account: RateLimitItem | None
+    login_address: RateLimitItem | None
+    signup: RateLimitItem | None
+
+    async def _retry_after(self, item: RateLimitItem, *key: str) -> int:
+        stats = await self.limiter.get_window_stats(item, *key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def hit(self, item: RateLimitItem | None, *key: str, message: str) -> None:
+        """Count one use; raise TooManyRequests when the budget is spent."""
+        if item is None:
+            return
+        if not await self.limiter.hit(item, *key):
+            retry = await self._retry_after(item, *key)
+            log.warning("rate limit hit: %s (%s)", key[0], item)
+            raise TooManyRequests(message, retry_after=retry)
+
+    async def ensure_allowed(self, item: RateLimitItem | None, *key: str, message: str) -> None:
+        """Refuse when the budget is spent, without counting this attempt."""
+        if item is None or await self.limiter.test(item, *key):
+            return
+        retry = await self._retry_after(item, *key)
+        log.warning("rate limit hit: %s (%s)", key[0], item)
+        raise TooManyRequests(message, retry_after=retry)
+
+    async def check_login(self, email: str, address: str | None) -> None:
+        message = "Too many failed login attempts, please wait and try again"
+        await self.ensure_allowed(
+            self.login_account, "login-account", email.lower(), message=message
+        )
+        if address:
+            await self.ensure_allowed(self.login_address, "login-address", address, message=message)
+
+    async def record_failed_login(self, email: str, address: str | None) -> None:
+        if self.login_account is not None:
+            await self.limiter.hit(self.login_account, "login-account", email.lower())
+        if address and self.login_address is not None:
+            await self.limiter.hit(self.login_address, "login-address", address)
+
+    async def check_signup(self, address: str | None) -> None:
+        if address:
+            await self.hit(
+                self.signup,
+                "signup",
+                address,
+                message="Too many sign-ups from your network, please wait",
+            )
+
+    async def check_api(self, key: str) -> None:
+        await self.hit(self.api, "api", key, message="Too many requests, please slow down")
+
+
+@lru_cache
+def get_rate_limits() -> RateLimits:
+    settings = get_settings()
+    return RateLimits(
+        limiter=MovingWindowRateLimiter(
+            storage_from_string(async_storage_uri(settings.rate_limit_storage))
+        ),
+        api=_parse(settings.api_rate_limit),
+        login_account=_parse(settings.login_rate_limit),
+        login_address=_parse(settings.login_ip_rate_limit),
+        signup=_parse(settings.signup_rate_limit),
+    )
