@@ -20,8 +20,6 @@ from components.local_time import local_to_utc, zone_name
 from models.event import EventPublic
 from models.types import utcnow
 from models.validation import (
-    CAPACITY_MAX,
-    CAPACITY_MIN,
     DESCRIPTION_MAX,
     check_capacity,
     clean_description,
@@ -124,8 +122,8 @@ class EventForm:
                 ui.number(
                     "Capacity",
                     value=initial.max_capacity if initial else None,
-                    min=CAPACITY_MIN,
-                    max=CAPACITY_MAX,
+                    # No min/max: NiceGUI would silently clamp on blur ("0" becoming "1");
+                    # the rule's message says what is wrong instead.
                     step=1,
                     precision=0,
                     validation=rule(check_capacity_input),

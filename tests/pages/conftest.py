@@ -6,8 +6,9 @@ tests/services and tests/api; here we test what a person sees and does.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from nicegui.testing import User
@@ -23,7 +24,7 @@ def backend() -> str:
 
 
 @pytest.fixture
-async def visitor(database, user: User) -> User:
+async def visitor(database, user: User) -> AsyncIterator[User]:
     """A person with a browser whose time zone is Europe/Berlin.
 
     `database` comes first so the app's global database is ready before `user` runs main.py.
@@ -33,7 +34,11 @@ async def visitor(database, user: User) -> User:
     user.javascript_rules[re.compile(r".*resolvedOptions\(\)\.timeZone.*")] = lambda _: (
         BROWSER_TIME_ZONE
     )
-    return user
+    yield user
+    # Let the pages' outboxes send what the last action queued before NiceGUI cancels them:
+    # on Python 3.11 a cancel that meets a pending update can be swallowed by `wait_for`,
+    # and the teardown then waits out its 2 s timeout.
+    await asyncio.sleep(0.02)
 
 
 @pytest.fixture
