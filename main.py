@@ -16,6 +16,7 @@ import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import create_api
 from app.config import get_settings
 from app.health import router as health_router
+from app.metrics import install_metrics
 from app.middleware import install_http_middleware
 from app.startup import prepare_database, start_live_updates
 from pages import kiosk, organizer  # noqa: F401
@@ -28,6 +29,7 @@ def wire(*, demo: bool = False) -> None:
     app.mount("/api", create_api())
     app.include_router(health_router)
     install_http_middleware(app)
+    install_metrics(app)  # outermost: times and counts what the whole stack answered
 
     relay = None
 

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
+    # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
+    metrics_token: str = ""
 
     @field_validator("database_url")
     @classmethod

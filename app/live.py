@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,8 @@ from enum import StrEnum
 from typing import Any
 
 from nicegui import Event as UiEvent
+
+from app.metrics import observe_live_lag
 
 log = logging.getLogger("app.live")
 
@@ -90,6 +93,8 @@ class LiveBus:
         self._flush_loop: asyncio.AbstractEventLoop | None = None
         self.relay: Callable[[LiveBatch], Any] | None = None
         self.flushes = 0
+        # when the oldest change still pending arrived (monotonic), for the lag metric
+        self._oldest_pending: float | None = None
 
     def subscribe(self, callback: Callable[[LiveBatch], Any]) -> None:
         """Call `callback(batch)` after every flush. Inside a page it is bound to the page's
@@ -116,6 +121,8 @@ class LiveBus:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (a script or a sync test): nobody is watching
+        if self._oldest_pending is None:  # the lag metric counts from the oldest pending change
+            self._oldest_pending = time.monotonic()
         if self._flush_handle is not None and self._flush_loop is loop:
             return  # a flush is already due; this change rides along
         self._flush_loop = loop
@@ -125,10 +132,13 @@ class LiveBus:
         self._flush_handle = None
         batch, self._pending = self._pending, LiveBatch()
         local, self._pending_local = self._pending_local, LiveBatch()
+        oldest, self._oldest_pending = self._oldest_pending, None
         if not (batch.availability or batch.activity or batch.refresh_all):
             return
         self.flushes += 1
         self.changed.emit(batch)
+        if oldest is not None:
+            observe_live_lag(time.monotonic() - oldest)
         if self.relay is not None and (local.availability or local.activity):
             try:
                 self.relay(local)
@@ -142,6 +152,7 @@ class LiveBus:
                 self._flush_handle.cancel()
         self._flush_handle = None
         self._pending, self._pending_local = LiveBatch(), LiveBatch()
+        self._oldest_pending = None
         self.changed.callbacks.clear()
         self.relay = None
 

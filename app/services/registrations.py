@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app import metrics
 from app.db import begin_write
 from app.errors import AlreadyRegistered, EventFull, Forbidden, NotFound, RuleViolation
 from app.live import Activity, Availability, bus
@@ -92,19 +93,23 @@ async def register_attendee(
         numbers = reserved.first()
         if numbers is None:
             await session.rollback()
-            raise await _why_not_reserved(session=session, event_id=event_id, user_id=user_id)
+            refusal = await _why_not_reserved(session=session, event_id=event_id, user_id=user_id)
+            _count_refusal(refusal)
+            raise refusal
         dialect = session.get_bind().dialect.name
         row = (
             await session.execute(_upsert_registration(dialect, event_id=event_id, user_id=user_id))
         ).first()
         if row is None:
             await session.rollback()  # also gives back the spot reserved above
+            metrics.record_refusal("duplicate")
             raise AlreadyRegistered()
         await session.commit()
     except BaseException:
         if session.in_transaction():
             await session.rollback()
         raise
+    metrics.REGISTRATIONS.inc()
     reg_id, ev_id, u_id, when, status = row
     bus.publish(
         Availability(event_id, numbers.registered_count, numbers.max_capacity),
@@ -117,6 +122,16 @@ async def register_attendee(
         registration_date=when,
         status=RegistrationStatus(status),
     )
+
+
+def _count_refusal(error: Exception) -> None:
+    """Refusals by rule, for /metrics (app/metrics.py); a missing event is no refusal."""
+    if isinstance(error, EventFull):
+        metrics.record_refusal("full")
+    elif isinstance(error, AlreadyRegistered):
+        metrics.record_refusal("duplicate")
+    elif isinstance(error, RuleViolation):
+        metrics.record_refusal("past")
 
 
 async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: int) -> Exception:
@@ -173,6 +188,7 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
         if session.in_transaction():
             await session.rollback()
         raise
+    metrics.CANCELLATIONS.inc()
     bus.publish(
         Availability(event_id, numbers.registered_count, numbers.max_capacity),
         Activity(event_id, user_id, registered=False, at=utcnow()),

@@ -1,0 +1,312 @@
+"""Prometheus metrics: what an operator needs to see the site is healthy and fast enough.
+
+`GET /metrics` answers the Prometheus text format (the official `prometheus_client`). What it
+shows and why:
+
+- `eventhub_http_requests_total` and `eventhub_http_request_duration_seconds`: every HTTP
+  request (pages, API, NiceGUI's own files and socket.io polling), labelled by method, route
+  *template* and status. Templates, not raw paths: `/api/events/{event_id}` is one series,
+  not one per event, and every path that matched no route shares the label `unmatched`, so
+  nobody can grow the label set by requesting made-up URLs. Methods outside the usual few
+  become `other` for the same reason.
+- `eventhub_registrations_total`, `eventhub_cancellations_total` and
+  `eventhub_registration_refusals_total{reason}` (full, duplicate, past): counted in the
+  registration service, where the rules decide, so pages and API count alike.
+- `eventhub_pages_connected`: NiceGUI clients with a live socket in this process, read from
+  `Client.instances` at scrape time (no connect/disconnect hooks to drift or to be reset by the
+  test harness). Each one costs server memory: see NICEGUI.md's scale notes.
+- `eventhub_live_update_lag_seconds`: from the oldest change in a live batch (published right
+  after its commit, or received from another process) to the flush that hands it to the pages
+  (app/live.py). The floor is the bus's coalescing interval (0.2 s); more means a busy loop.
+- `eventhub_db_pool_*`: the SQLAlchemy pool of this process, read at scrape time. "Waiting"
+  is the number of coroutines parked on the pool's queue for a connection to come back: the
+  pool exposes no public count, so we read the length of the asyncio queue's waiters (a
+  private attribute of `asyncio.Queue`, behind SQLAlchemy's `AsyncAdaptedQueue`). The scrape
+  runs on the same event loop as the requests, so at that instant every waiter really is
+  parked; if either library renames its internals the gauge disappears instead of lying.
+
+Several processes: every process serves its own `/metrics` and Prometheus scrapes each of
+them directly on its own port (one target per process; `sum by (...)` across instances in
+queries). We chose that over `prometheus_client`'s multiprocess mode because our processes are
+independent servers, not forks of one master; multiprocess mode needs a shared directory
+wiped at every start, cannot run custom collectors (the pool and page gauges) and keeps the
+files of dead processes. Scraping through the load balancer would reach a random process each
+time, so deploy/nginx.conf.template refuses `/metrics`.
+
+Who may read it: with `METRICS_TOKEN` set, only requests with `Authorization: Bearer <token>`
+(401 otherwise). Without a token, only requests from loopback (the client address as uvicorn
+sees it, so a remote client behind our own proxy is still remote); everyone else gets 403, not
+404: the endpoint's existence is no secret in an open codebase, and a clear refusal tells an
+operator which setting to change.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.util.queue import AsyncAdaptedQueue
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import get_settings
+
+NAMESPACE = "eventhub"
+UNMATCHED = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_CONVERTOR = re.compile(r"\{(\w+):[^}]*\}")
+
+# One registry of our own (plus the standard process, platform and GC collectors) rather than
+# the library's global one: a second import of this module in a test run starts afresh instead
+# of failing on duplicate names.
+disable_created_metrics()  # the *_created series double the output and nobody queries them
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+HTTP_REQUESTS = Counter(
+    "http_requests",
+    "HTTP requests answered, by method, route template and status",
+    ["method", "route", "status"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time from receiving a request to the end of its response body",
+    ["method", "route", "status"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+REGISTRATIONS = Counter(
+    "registrations",
+    "Registrations confirmed (committed)",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+CANCELLATIONS = Counter(
+    "cancellations",
+    "Registrations cancelled (committed)",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+REFUSAL_REASONS = ("full", "duplicate", "past")
+REGISTRATION_REFUSALS = Counter(
+    "registration_refusals",
+    "Registrations refused by a rule: full, duplicate (already registered), past",
+    ["reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+for _reason in REFUSAL_REASONS:  # export zeros so rate() works from the first refusal on
+    REGISTRATION_REFUSALS.labels(_reason)
+LIVE_LAG = Histogram(
+    "live_update_lag_seconds",
+    "From the oldest change in a live batch (after its commit) to the flush that hands the "
+    "batch to the pages",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+    buckets=(0.1, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0),
+)
+
+
+def record_refusal(reason: str) -> None:
+    """Count a refused registration; `reason` is one of REFUSAL_REASONS."""
+    REGISTRATION_REFUSALS.labels(reason).inc()
+
+
+def observe_live_lag(seconds: float) -> None:
+    LIVE_LAG.observe(max(seconds, 0.0))
+
+
+def pool_waiting(pool: Any) -> int | None:
+    """Coroutines waiting for a connection from `pool`, or None when it cannot be read (see
+    module doc: asyncio.Queue's waiters behind SQLAlchemy's AsyncAdaptedQueue)."""
+    queue = getattr(pool, "_pool", None)
+    if not isinstance(queue, AsyncAdaptedQueue):
+        return None
+    inner = vars(queue).get("_queue")  # created on first use: none yet, nobody ever waited
+    if inner is None:
+        return 0
+    getters = getattr(inner, "_getters", None)
+    if getters is None:
+        return None
+    return sum(1 for waiter in getters if not waiter.done())
+
+
+class RuntimeCollector(Collector):
+    """Gauges read at scrape time from the objects that know: the database pool and NiceGUI's
+    clients. Reading beats counting in hooks: nothing can drift, nothing to reset."""
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        yield from self._pages()
+        yield from self._pool()
+
+    def _pages(self) -> Iterable[GaugeMetricFamily]:
+        from nicegui import Client
+
+        clients = list(Client.instances.values())
+        connected = GaugeMetricFamily(
+            f"{NAMESPACE}_pages_connected",
+            "NiceGUI pages (clients) in this process with a live socket connection",
+        )
+        connected.add_metric([], sum(1 for c in clients if c.has_socket_connection))
+        yield connected
+        held = GaugeMetricFamily(
+            f"{NAMESPACE}_pages_held",
+            "NiceGUI pages this process holds in memory, connected or awaiting reconnection",
+        )
+        held.add_metric([], len(clients))
+        yield held
+
+    def _pool(self) -> Iterable[GaugeMetricFamily]:
+        from app import db
+
+        database = db._db  # never create an engine just to report on it
+        if database is None:
+            return
+        pool: Any = database.engine.pool
+        readings: dict[str, tuple[str, Any]] = {
+            "in_use": ("Connections checked out of the pool now", "checkedout"),
+            "idle": ("Connections open and idle in the pool", "checkedin"),
+            "size": ("The pool's configured size (DB_POOL_SIZE)", "size"),
+            "overflow": (
+                "Connections beyond the pool size now (negative: not all of the pool is open yet)",
+                "overflow",
+            ),
+        }
+        for name, (text, method) in readings.items():
+            reader = getattr(pool, method, None)
+            if reader is None:
+                continue
+            gauge = GaugeMetricFamily(f"{NAMESPACE}_db_pool_{name}", text)
+            gauge.add_metric([], float(reader()))
+            yield gauge
+        waiting = pool_waiting(pool)
+        if waiting is not None:
+            gauge = GaugeMetricFamily(
+                f"{NAMESPACE}_db_pool_waiting",
+                "Requests waiting for a pooled connection (all are in use)",
+            )
+            gauge.add_metric([], float(waiting))
+            yield gauge
+
+
+REGISTRY.register(RuntimeCollector())
+
+
+def route_label(scope: Scope, root_path: str) -> str:
+    """The route template that served `scope`, read after the app ran (Starlette and FastAPI
+    record the innermost matched route in `scope["route"]`; mounts extend `root_path`).
+
+    Mount paths here are fixed strings (/api, NiceGUI's socket and static mounts), so the
+    root_path's growth names the mount itself, not a visitor's URL.
+    """
+    route = scope.get("route")
+    if route is None:
+        return UNMATCHED
+    prefix = str(scope.get("root_path", ""))[len(root_path) :]
+    if isinstance(route, Mount):
+        # a mount that has routes of its own (the API) but matched none of them: unknown path;
+        # a mount that serves everything below it (socket.io, static files): the mount
+        return UNMATCHED if route.routes else prefix + "/{path}"
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED
+    return _CONVERTOR.sub(r"{\1}", prefix + path)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route template and status (plain ASGI: no
+    buffering, a few microseconds per request). Websockets are long-lived connections, not
+    requests; `eventhub_pages_connected` covers them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        root_path = str(scope.get("root_path", ""))
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            method = scope.get("method", "GET")
+            labels = (
+                method if method in KNOWN_METHODS else "other",
+                route_label(scope, root_path),
+                str(status),
+            )
+            HTTP_REQUESTS.labels(*labels).inc()
+            HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """The scrape target; see the module doc for who may read it."""
+    token = get_settings().metrics_token
+    if token:
+        scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            offered.strip().encode(), token.encode()
+        ):
+            return JSONResponse(
+                {"message": "Metrics need Authorization: Bearer <METRICS_TOKEN>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    elif not _is_loopback(request.client.host if request.client else None):
+        return JSONResponse(
+            {"message": "Metrics are served to loopback only; set METRICS_TOKEN to allow others"},
+            status_code=403,
+        )
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_metrics(app: Any) -> None:
+    """Add `/metrics` and the request middleware to `app` (NiceGUI's FastAPI app). Safe to call
+    again on the same app (NiceGUI's test harness re-runs main.py): the route is replaced."""
+    app.routes[:] = [r for r in app.routes if getattr(r, "path", None) != "/metrics"]
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    app.add_middleware(MetricsMiddleware)
