@@ -35,6 +35,13 @@ def async_storage_uri(uri: str) -> str:
     return uri if uri.startswith("async+") else f"async+{uri}"
 
 
+def storage_options(uri: str) -> dict[str, str]:
+    """`limits` talks to Redis through coredis unless told otherwise; we ship redis-py (it is
+    also what NiceGUI's Redis storage uses), so ask for that."""
+    scheme = uri.removeprefix("async+").split(":", 1)[0]
+    return {"implementation": "redispy"} if scheme in {"redis", "rediss", "redis+unix"} else {}
+
+
 def _parse(value: str) -> RateLimitItem | None:
     return None if value.strip().lower() in {"", "off", "none", "0"} else parse(value)
 
@@ -100,7 +107,10 @@ def get_rate_limits() -> RateLimits:
     settings = get_settings()
     return RateLimits(
         limiter=MovingWindowRateLimiter(
-            storage_from_string(async_storage_uri(settings.rate_limit_storage))
+            storage_from_string(
+                async_storage_uri(settings.rate_limit_storage),
+                **storage_options(settings.rate_limit_storage),
+            )
         ),
         api=_parse(settings.api_rate_limit),
         login_account=_parse(settings.login_rate_limit),
