@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -75,6 +76,20 @@ def _plus_from_query_string(value: Any) -> Any:
     return value
 
 
+ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601_text(value: Any) -> Any:
+    """Times arrive as ISO 8601 text (or as datetimes, from the pages). Pydantic would also
+    read a number, or text such as `0.5`, as a Unix timestamp; the contract promises ISO 8601
+    and a 400 for anything else, so `?to=0.5` is refused rather than read as 1970."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not ISO_DATE_START.match(value):
+        raise ValueError("Time must be ISO 8601 with a UTC offset, e.g. 2027-03-01T18:30:00+01:00")
+    return _plus_from_query_string(value)
+
+
 def _to_utc(value: datetime) -> datetime:
     """Store and answer in UTC whatever offset the client used; a time that has no UTC
     equivalent in range (year 1 with a positive offset, year 9999 with a negative one) is
@@ -85,9 +100,7 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("Time is out of range") from None
 
 
-OffsetDatetime = Annotated[
-    AwareDatetime, BeforeValidator(_plus_from_query_string), AfterValidator(_to_utc)
-]
+OffsetDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_text), AfterValidator(_to_utc)]
 
 
 class EventCreate(BaseModel):

@@ -6,10 +6,12 @@ exception handlers) apart from NiceGUI's pages, which share the process.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Mount
 
 from app import __version__
 from app.api import auth, events, users
@@ -59,6 +61,18 @@ def create_api() -> FastAPI:
         )
     _document_validation_as_400(api)
     return api
+
+
+def api_mount(prefix: str = "/api") -> Mount:
+    """The API mounted at `prefix`, for `app.routes.append(api_mount())`.
+
+    Starlette's `Mount` matches `prefix/{path:path}` with `.*`, which stops at a newline: a
+    request for `/api/events/%0A` slipped past the mount to the host app and got its 404
+    (`{"detail": ...}` or an HTML page), not the contract's error body. Matching across
+    newlines sends every `/api/...` path to the API, which answers it in its own shape."""
+    mount = Mount(prefix, app=create_api())
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
 
 
 def _document_validation_as_400(api: FastAPI) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import ClientAddress, SessionDep
+from app.api.deps import OPTIONAL_AUTH, ClientAddress, SessionDep
 from app.services import users
 from models.user import AuthResult, LoginRequest, UserCreate, UserPublic
 
@@ -17,12 +17,12 @@ def _auth_result(user) -> AuthResult:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post("/register", status_code=status.HTTP_201_CREATED, openapi_extra=OPTIONAL_AUTH)
 async def register(data: UserCreate, session: SessionDep, address: ClientAddress) -> AuthResult:
     return _auth_result(await users.sign_up(session=session, data=data, client_address=address))
 
 
-@router.post("/login")
+@router.post("/login", openapi_extra=OPTIONAL_AUTH)
 async def login(data: LoginRequest, session: SessionDep, address: ClientAddress) -> AuthResult:
     user = await users.authenticate(
         session=session, email=data.email, password=data.password, client_address=address

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import errors
 
@@ -28,6 +29,8 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.TooManyRequests, 429),
     (errors.ServiceUnavailable, 503),
 ]
+
+KNOWN_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {}  # filled in app/api/__init__.py
 
@@ -76,6 +79,24 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return [{"field": _field(e), "message": _readable(e)} for e in exc.errors()]
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the API serves at this path, for a 405's `Allow` header.
+
+    Starlette answers 405 with the methods of the first route whose path matched only, so
+    `DELETE /events/1/register` would be told `Allow: POST` although DELETE exists there too.
+    RFC 9110 asks for all of them (and clients and fuzzers rely on it). We ask the router
+    which methods it would route here fully, which also works through included routers."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in KNOWN_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
@@ -94,9 +115,12 @@ def install_error_handlers(api: FastAPI) -> None:
         return error_response(400, "Validation failed", validation_errors(exc))
 
     @api.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
-        return error_response(exc.status_code, message, **(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return error_response(exc.status_code, message, **headers)
 
     @api.exception_handler(OperationalError)
     @api.exception_handler(InterfaceError)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, EventId, OptionalUser, SessionDep
+from app.api.deps import OPTIONAL_AUTH, CurrentUser, EventId, OptionalUser, SessionDep
 from app.services import events, registrations
 from models.common import Message
 from models.event import (
@@ -22,7 +22,7 @@ from models.registration import EventRegistrationList, RegistrationCreated
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-@router.get("")
+@router.get("", openapi_extra=OPTIONAL_AUTH)
 async def list_events(
     query: Annotated[EventQuery, Query()], session: SessionDep, viewer: OptionalUser
 ) -> EventList:
@@ -32,7 +32,7 @@ async def list_events(
     return EventList(events=found, total=total, limit=query.limit, offset=query.offset)
 
 
-@router.get("/{event_id}")
+@router.get("/{event_id}", openapi_extra=OPTIONAL_AUTH)
 async def get_event(event_id: EventId, session: SessionDep, viewer: OptionalUser) -> EventEnvelope:
     viewer_id = viewer.id if viewer else None
     return EventEnvelope(
