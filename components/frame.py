@@ -105,8 +105,8 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
                 _nav_link(item, path, in_drawer=True)
             if user is not None:
                 ui.button("Sign out", icon="logout", on_click=_sign_out).props(
-                    "flat no-caps align=left"
-                ).classes("w-full").mark("sign-out-drawer")
+                    "flat no-caps align=left padding='0 12px'"
+                ).classes("w-full text-base font-normal").mark("sign-out-drawer")
 
     with ui.header().classes("items-center gap-1 px-2 md:px-6 py-1 bg-primary text-white"):
         ui.button(icon="menu", on_click=drawer.toggle).props(

@@ -39,8 +39,10 @@ SKY = {
 }
 
 # Tailwind covers layout; these rules cover what Quasar paints itself (page, cards, the dark
-# variants of the brand colours, focus rings, touch-target sizes).
-CSS = """
+# variants of the brand colours, focus rings, touch-target sizes). They live in NiceGUI's
+# `overrides` cascade layer: Quasar's `!important` colour classes sit in a later layer, and
+# for important declarations an earlier layer wins (unlayered ones would lose to both).
+CSS = """@layer overrides {
 :root { --cloud: #f0f9ff; --ink: #0f172a; --muted: #475569; --line: #e0eef8; }
 body { background: var(--cloud); color: var(--ink);
   font-family: ui-sans-serif, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; }
@@ -55,7 +57,10 @@ body.body--dark { --cloud: #0b1422; --ink: #e2e8f0; --muted: #a3b3c7; --line: #1
 .body--dark .text-positive { color: #4ade80 !important; } /* 8.9:1 */
 .body--dark .text-negative { color: #fca5a5 !important; } /* 8.1:1 */
 .body--dark .text-warning { color: #fcd34d !important; }  /* 11:1 */
-a { color: inherit; }
+/* NiceGUI's default link blue (#3b82f6) is 3.7:1 on white: below AA. */
+main .nicegui-link { color: #0369a1; }
+.body--dark main .nicegui-link { color: #7dd3fc; }
+.q-drawer .nicegui-link { color: var(--ink); }
 .app-link { color: #0369a1; text-decoration: underline; text-underline-offset: 3px; }
 .body--dark .app-link { color: #7dd3fc; }
 /* Visible focus for keyboard users on every interactive element. */
@@ -70,7 +75,7 @@ a { color: inherit; }
 .event-card:focus-within { outline: 3px solid #f59e0b; outline-offset: 2px; }
 .event-card .stretch-link:focus-visible { outline: none !important; }
 html, body { overflow-x: hidden; }
-"""
+}"""
 
 
 def theme_choice() -> ThemeChoice:

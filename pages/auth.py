@@ -77,7 +77,7 @@ async def login_page(request: Request) -> RedirectResponse | None:
         button = ui.button("Log in", on_click=submit).classes("w-full").mark("submit")
         with ui.row().classes("gap-1 items-center text-sm"):
             ui.label("No account yet?")
-            ui.link("Sign up", signup_url(target)).classes("app-link touch")
+            ui.link("Sign up", signup_url(target)).classes("app-link touch px-2")
     return None
 
 
@@ -127,5 +127,5 @@ async def signup_page(request: Request) -> RedirectResponse | None:
         button = ui.button("Create account", on_click=submit).classes("w-full").mark("submit")
         with ui.row().classes("gap-1 items-center text-sm"):
             ui.label("Already have an account?")
-            ui.link("Log in", login_url(target)).classes("app-link touch")
+            ui.link("Log in", login_url(target)).classes("app-link touch px-2")
     return None

@@ -238,19 +238,21 @@ class CalendarLinks:
         self.base = public_base(request)
         self.domain = urlsplit(self.base).hostname or "events.local"
         ui.label("Add to calendar").classes("text-sm font-semibold uppercase text-muted")
-        with ui.row().classes("w-full gap-2"):
-            ui.button("Download .ics", icon="download", on_click=self.download).props(
-                "outline no-caps"
-            ).classes("flex-1").mark("ics")
-            self.google = (
-                ui.link("Google Calendar", "#", new_tab=True)
+        with ui.column().classes("w-full gap-2"):
+            ui.button("Download .ics file", icon="download", on_click=self.download).props(
+                "outline no-caps align=left"
+            ).classes("w-full").mark("ics")
+            with (
+                ui.link(target="#", new_tab=True)
                 .props('rel="noopener noreferrer"')
                 .classes(
-                    "touch flex-1 justify-center px-3 rounded border border-current text-primary "
+                    "touch w-full gap-2 px-4 rounded border border-current text-primary "
                     "no-underline font-medium"
                 )
-                .mark("google-calendar")
-            )
+                .mark("google-calendar") as self.google
+            ):
+                ui.icon("open_in_new", size="xs").props('aria-hidden="true"')
+                ui.label("Google Calendar (new tab)")
         self.show(event)
 
     @property
