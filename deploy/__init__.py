@@ -1,0 +1,1 @@
+"""Running the app as several processes behind nginx (see README.md here)."""

@@ -1,0 +1,60 @@
+"""Clusters for tests: deploy/cluster.py's real set (N app processes, nginx in front) on the
+test's fresh PostgreSQL database, in the test's own run directory, always stopped afterwards.
+
+Needs nginx and Redis. Without nginx the tests are skipped with that reason; with
+REQUIRE_NGINX=1 (.ci/run) they fail instead, like REQUIRE_POSTGRES and REQUIRE_BROWSER.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy import cluster as deploy_cluster
+from tests.e2e.conftest import browser, console_errors  # noqa: F401  (fixtures for these tests)
+from tests.e2e.servers import free_port
+
+REDIS = ("127.0.0.1", 6379)
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("REQUIRE_NGINX") == "1":
+        pytest.fail(f"nginx and Redis are required here (REQUIRE_NGINX=1): {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _redis_reachable() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def make_cluster(database, tmp_path: Path) -> Iterator[Callable[..., deploy_cluster.Cluster]]:
+    """Start a cluster of `processes` app processes with extra environment; stopped at the
+    end of the test whatever happened."""
+    if deploy_cluster.find_nginx() is None:
+        _missing("nginx is not installed (apt-get install -y nginx): cluster tests skipped")
+    if not _redis_reachable():
+        _missing("Redis is not reachable at 127.0.0.1:6379: cluster tests skipped")
+    started: list[deploy_cluster.Cluster] = []
+
+    def _make(processes: int = 2, **env: str) -> deploy_cluster.Cluster:
+        cluster = deploy_cluster.Cluster(
+            run_dir=tmp_path / f"cluster-{len(started)}",
+            app_ports=[free_port() for _ in range(processes)],
+            port=free_port(),
+            env={"DATABASE_URL": database.url, "SIGNUP_RATE_LIMIT": "off"} | env,
+        )
+        started.append(cluster)
+        return deploy_cluster.start(cluster)
+
+    yield _make
+    for cluster in started:
+        deploy_cluster.stop(cluster.run_dir)
