@@ -49,6 +49,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from nicegui import Client
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -68,6 +69,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import db
 from app.config import get_settings
 
 NAMESPACE = "eventhub"
@@ -164,8 +166,6 @@ class RuntimeCollector(Collector):
         yield from self._pool()
 
     def _pages(self) -> Iterable[GaugeMetricFamily]:
-        from nicegui import Client
-
         clients = list(Client.instances.values())
         connected = GaugeMetricFamily(
             f"{NAMESPACE}_pages_connected",
@@ -181,8 +181,6 @@ class RuntimeCollector(Collector):
         yield held
 
     def _pool(self) -> Iterable[GaugeMetricFamily]:
-        from app import db
-
         database = db._db  # never create an engine just to report on it
         if database is None:
             return
