@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
@@ -173,7 +174,7 @@ def password_form() -> None:
 
 
 @ui.page(PATH)
-async def dashboard_page() -> object:
+async def dashboard_page() -> RedirectResponse | None:
     user = await current_user()
     if user is None:
         return to_login(PATH)

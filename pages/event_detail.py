@@ -1,7 +1,8 @@
 """`/events/{id}`: everything about one event, and the one-tap register / cancel.
 
-The numbers and the button are updated in place after every action (and, once live updates
-exist, on every change): `EventPanel.show(event)` is the single place that paints them.
+The numbers and the button are updated in place after every action and on every live update
+(app/live.py), whoever made the change: `EventPanel.show(event)` is the single place that
+paints them. An edit elsewhere repaints the details; a deletion says so and hides the button.
 """
 
 from __future__ import annotations

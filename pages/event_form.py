@@ -3,6 +3,7 @@ wired to the create and update services."""
 
 from __future__ import annotations
 
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
@@ -20,7 +21,7 @@ from pages.event_detail import delete_button, load_event, not_found_state
 
 
 @ui.page("/events/new")
-async def new_event_page() -> object:
+async def new_event_page() -> RedirectResponse | None:
     path = "/events/new"
     user = await current_user()
     if user is None:
@@ -55,7 +56,7 @@ async def new_event_page() -> object:
 
 
 @ui.page("/events/{event_id:int}/edit")
-async def edit_event_page(event_id: int) -> object:
+async def edit_event_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/edit"
     user = await current_user()
     if user is None:

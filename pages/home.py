@@ -8,7 +8,8 @@ dropped, so the list always matches what is in the box.
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import date, datetime
 
 from nicegui import background_tasks, ui
 from pydantic import ValidationError
@@ -43,6 +44,12 @@ def _parse_day(value: str | None) -> date | None:
     return date.fromisoformat(value)
 
 
+def show_error(field: ui.input, message: str | None) -> None:
+    """Show (or clear) `message` under `field`, like a validation error."""
+    field.props["error"] = message is not None
+    field.props["error-message"] = message
+
+
 class EventBrowser:
     """Search box, filters, result cards and "Show more" of the event list."""
 
@@ -51,6 +58,8 @@ class EventBrowser:
         self.can_create = can_create
         self.client = ui.context.client
         self.generation = 0
+        self.dirty = False
+        self.searcher: asyncio.Task | None = None
         self.shown = 0
         self.total = 0
 
@@ -58,7 +67,7 @@ class EventBrowser:
             ui.input(
                 label="Search events",
                 placeholder="Title, description or place",
-                on_change=self.refresh,
+                on_change=self.changed,
             )
             .props(
                 f"outlined clearable debounce={DEBOUNCE_MS} type=search maxlength=200 "
@@ -75,17 +84,17 @@ class EventBrowser:
         ) as self.filters:
             with ui.grid().classes("w-full grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 gap-3 p-2"):
                 self.date_from = (
-                    ui.input("From date", on_change=self.refresh)
+                    ui.input("From date", on_change=self.changed)
                     .props("type=date stack-label outlined")
                     .mark("from-date")
                 )
                 self.date_to = (
-                    ui.input("To date", on_change=self.refresh)
+                    ui.input("To date", on_change=self.changed)
                     .props("type=date stack-label outlined")
                     .mark("to-date")
                 )
                 self.location = (
-                    ui.input("Location", on_change=self.refresh)
+                    ui.input("Location", on_change=self.changed)
                     .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength=255")
                     .mark("location-filter")
                 )
@@ -94,13 +103,13 @@ class EventBrowser:
                         SORT_LABELS,
                         label="Sort by",
                         value=EventSort.DATE.value,
-                        on_change=self.refresh,
+                        on_change=self.changed,
                     )
                     .props("outlined")
                     .mark("sort")
                 )
             with ui.row().classes("w-full items-center justify-between gap-2 px-2 pb-2"):
-                self.available = ui.switch("Only with free spots", on_change=self.refresh).mark(
+                self.available = ui.switch("Only with free spots", on_change=self.changed).mark(
                     "only-available"
                 )
                 ui.button("Reset filters", on_click=self.reset).props("flat no-caps")
@@ -130,52 +139,70 @@ class EventBrowser:
             or self.available.value
         )
 
+    def _day_bound(self, field: ui.input, pick: int) -> tuple[bool, datetime | None]:
+        """(ok, bound): the first (pick=0) or last (pick=1) instant of the chosen local day."""
+        try:
+            day = _parse_day(field.value)
+        except ValueError:
+            show_error(field, "Enter a date")
+            return False, None
+        show_error(field, None)
+        return True, None if day is None else local_day_bounds(day, viewer_zone())[pick]
+
     def _query(self, offset: int, limit: int = PAGE_SIZE) -> EventQuery | None:
         """The search the controls describe, or None (with the reason next to the field)."""
-        zone = viewer_zone()
-        bounds: dict[str, object] = {}
-        for field, key, pick in ((self.date_from, "from_", 0), (self.date_to, "to", 1)):
-            try:
-                day = _parse_day(field.value)
-            except ValueError:
-                field.props('error error-message="Enter a date"')
-                return None
-            field.props(remove="error")
-            if day is not None:
-                bounds[key] = local_day_bounds(day, zone)[pick]
-        if "from_" in bounds and "to" in bounds and bounds["to"] < bounds["from_"]:  # type: ignore[operator]
-            self.date_to.props('error error-message="Ends before the start date"')
+        ok_from, start = self._day_bound(self.date_from, 0)
+        ok_to, end = self._day_bound(self.date_to, 1)
+        if not (ok_from and ok_to):
+            return None
+        if start is not None and end is not None and end < start:
+            show_error(self.date_to, "Ends before the start date")
             return None
         try:
             query = EventQuery(
                 q=(self.search.value or "").strip() or None,
                 location=(self.location.value or "").strip() or None,
+                from_=start,
+                to=end,
                 available=bool(self.available.value),
                 sort=EventSort(self.sort.value or EventSort.DATE.value),
                 limit=limit,
                 offset=offset,
-                **bounds,  # type: ignore[arg-type]
             )
         except ValidationError as exc:
-            self.search.props(f'error error-message="{first_validation_message(exc)}"')
+            field = self.location if exc.errors()[0]["loc"][:1] == ("location",) else self.search
+            show_error(field, first_validation_message(exc))
             return None
-        self.search.props(remove="error")
+        show_error(self.search, None)
+        show_error(self.location, None)
         return query
 
+    def changed(self) -> None:
+        """A control changed: search again from the first page. Changes that arrive while a
+        search runs (or together, as in `reset`) coalesce into one more search."""
+        self.dirty = True
+        if self.searcher is None or self.searcher.done():
+            self.searcher = background_tasks.create(self._search_while_dirty(), name="search")
+
+    async def _search_while_dirty(self) -> None:
+        with self.client:  # a background task starts outside the page's UI context
+            while self.dirty:
+                self.dirty = False
+                await self._load(offset=0)
+
     async def refresh(self) -> None:
-        """Run the search from the first page (every control calls this on change)."""
+        """Run the search from the first page now (the first render)."""
         await self._load(offset=0)
 
     async def show_more(self) -> None:
         await self._load(offset=self.shown)
 
-    async def reset(self) -> None:
-        for field in (self.date_from, self.date_to, self.location):
+    def reset(self) -> None:
+        """Clear every control; their change events coalesce into one search."""
+        for field in (self.date_from, self.date_to, self.location, self.search):
             field.set_value("")
         self.available.set_value(False)
         self.sort.set_value(EventSort.DATE.value)
-        self.search.set_value("")
-        await self.refresh()
 
     def on_change(self, batch: LiveBatch) -> None:
         """Live update: new numbers in place; when events appeared, vanished or were edited,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
@@ -65,7 +66,7 @@ def empty_state(container: ui.element) -> None:
 
 
 @ui.page(PATH)
-async def my_registrations_page() -> object:
+async def my_registrations_page() -> RedirectResponse | None:
     user = await current_user()
     if user is None:
         return to_login(PATH)
