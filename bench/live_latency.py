@@ -1,0 +1,967 @@
+"""Commit-to-screen latency of live availability, with N pages watching one event.
+
+    uv run python bench/live_latency.py                     # SQLite, N = 10, 100, 500
+    uv run python bench/live_latency.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+What it measures (see bench/README.md for how to read the output):
+
+* latency: from the moment `POST /api/events/{id}/register` returns to the moment the number
+  in `available-spots-{id}` changes in the DOM of real Chromium tabs (a MutationObserver
+  stamps `Date.now()`; Python stamps `time.time()`: the same machine clock), p50 and p99;
+* the same from the moment the API returns to the moment each *simulated* page's socket
+  received the push (every one of the N pages, not just the browser sample);
+* the server's resident memory per connected page.
+
+Why simulated pages: 500 Chromium tabs do not fit on a 2-core machine, but the server's cost
+of a page is the NiceGUI client it builds and the pushes it sends, not the browser. So N is
+made of a few real tabs plus lightweight pages that do what a browser does towards the
+server: GET the page (which builds the client and subscribes it to the live bus), connect
+socket.io at `/_nicegui_ws/socket.io` with the client id from the page (implicit handshake,
+as nicegui.js does), answer the page's JavaScript requests, acknowledge messages every 3 s.
+Each simulated page counts the availability pushes it receives, and the run warns and exits
+non-zero if they did not all arrive: otherwise the N would be fake.
+
+Why the sample tabs are spread through the page order: the live bus runs subscribers in
+subscription order and each client's outbox is woken in that order, so the first page
+opened is served first. The browser tabs are therefore opened at evenly spaced positions
+among the N pages (every level is built from scratch), so their latency is a fair sample,
+not the best case.
+
+Why a baseline: the machine is noisy, so figures are compared with N = 1 (one browser tab)
+measured in the same run. The live bus flushes `FLUSH_INTERVAL` (0.2 s) after the first
+change, so ~200 ms is the floor of every figure, and ratios stay near 1 until the fan-out
+itself costs more than that; the "+ms" column shows what N adds in absolute terms.
+
+Why a GC probe: with hundreds of pages the server's full garbage collections stop its event
+loop for hundreds of milliseconds, which is what the p99 is made of. The server is started
+with bench/server_probe/ on PYTHONPATH (a sitecustomize that logs every collection's pause;
+no change to the application), and each registration whose delivery overlapped a pause is
+counted, so the tail can be explained rather than guessed at.
+
+Why CPU pinning (default on machines with 2+ cores): the load generators (Chromium, the
+simulated pages, this script) would otherwise compete with the server for the same cores
+at exactly the moment it pushes, which measures the benchmark rather than the server. The
+server gets CPU 0, everything else CPU 1 (`--no-pin` to turn this off).
+
+Not a test: it prints figures and writes bench/results/live_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import platform
+import random
+import re
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import socketio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:  # run as `python bench/live_latency.py`
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from app.live import FLUSH_INTERVAL  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable  # noqa: E402
+from tests.e2e.servers import ServerProcess  # noqa: E402
+
+DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "live_latency.json"
+GC_PROBE = PROJECT_ROOT / "bench" / "server_probe"  # a sitecustomize that logs GC pauses
+GC_HIT_MS = 50.0  # a pause this long inside a registration's delivery counts as "hit by GC"
+CAPACITY = 100_000  # far more than the run registers: the number never hits "Full"
+RECONNECT_TIMEOUT = 3.0  # NiceGUI's default: a disconnected client is deleted after this
+QUERY_RE = re.compile(r"^\s*query: (\{.*\}),\s*$", re.MULTILINE)
+ZONE_JS = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+# Tabs stand for kiosks in the foreground: no background throttling of any kind.
+EXTRA_CHROMIUM_ARGS = [
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+# Runs in every tab before NiceGUI's scripts: stamps the first moment each value appears in
+# the watched element. It observes the whole document because the kiosk re-renders its board
+# (new elements) on a resync; a re-render showing the same number is not a change.
+OBSERVER_JS = """
+(() => {
+  const selector = %s;
+  window.__seen = {};
+  window.__latest = null;
+  const check = () => {
+    const el = document.querySelector(selector);
+    if (!el) return;
+    const text = el.textContent.trim();
+    if (text === window.__latest) return;
+    window.__latest = text;
+    if (!(text in window.__seen)) window.__seen[text] = Date.now();
+  };
+  new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+"""
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default), without numpy."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass
+class Distribution:
+    """Latencies in milliseconds of (registration, page) pairs."""
+
+    samples: int
+    missed: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, seconds: list[float], missed: int) -> Distribution:
+        ms = [s * 1000 for s in seconds]
+        return cls(
+            samples=len(ms),
+            missed=missed,
+            p50_ms=round(percentile(ms, 0.50), 1),
+            p99_ms=round(percentile(ms, 0.99), 1),
+            max_ms=round(max(ms), 1) if ms else math.nan,
+        )
+
+
+# ----------------------------------------------------------------------------- simulated pages
+
+
+@dataclass
+class SimPage:
+    """One simulated browser page: a NiceGUI client on the server with a live socket."""
+
+    testid: str
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
+    client_id: str = ""
+    seen: dict[str, float] = field(default_factory=dict)  # value -> first receipt (epoch s)
+    messages: int = 0
+    next_message_id: int = 0
+    acked: int = -1
+    disconnected: bool = False
+    acker: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.sio.on("update", self._on_update)
+        self.sio.on("run_javascript", self._on_run_javascript)
+        self.sio.on("*", self._on_other)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    def _count(self, data: Any) -> None:
+        self.messages += 1
+        if isinstance(data, dict) and isinstance(data.get("_id"), int):
+            self.next_message_id = max(self.next_message_id, data["_id"] + 1)
+
+    async def _on_update(self, data: dict[str, Any]) -> None:
+        received = time.time()
+        self._count(data)
+        for element in data.values():
+            if not isinstance(element, dict):
+                continue
+            props = element.get("props")
+            if isinstance(props, dict) and props.get("data-testid") == self.testid:
+                self.seen.setdefault(str(element.get("text", "")).strip(), received)
+
+    async def _on_run_javascript(self, data: dict[str, Any]) -> None:
+        """Answer like a browser in UTC would; the page asks for the time zone on connect."""
+        self._count(data)
+        if request_id := data.get("request_id"):
+            result = "UTC" if data.get("code") == ZONE_JS else None
+            await self.sio.emit(
+                "javascript_response",
+                {"request_id": request_id, "client_id": self.client_id, "result": result},
+            )
+
+    async def _on_other(self, _event: str, data: Any = None) -> None:
+        self._count(data)
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.disconnected = True
+
+    async def open(self, base_url: str, path: str) -> None:
+        # A fresh cookie jar per page: like separate kiosks, each is its own browser.
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            answer = await http.get(path)
+            answer.raise_for_status()
+            cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
+        found = QUERY_RE.search(answer.text)
+        if found is None:
+            raise RuntimeError(f"no socket.io query in the page {path}")
+        query = ast.literal_eval(found.group(1))  # a Python dict literal in NiceGUI's template
+        self.client_id = query["client_id"]
+        self.next_message_id = int(query["next_message_id"])
+        params = {
+            "client_id": self.client_id,
+            "next_message_id": self.next_message_id,
+            "implicit_handshake": "true" if query.get("implicit_handshake") else "false",
+            "document_id": str(uuid.uuid4()),
+            "tab_id": str(uuid.uuid4()),
+        }
+        await self.sio.connect(
+            f"{base_url}?{urlencode(params)}",
+            headers={"Cookie": cookie},
+            transports=["websocket"],
+            socketio_path="/_nicegui_ws/socket.io",
+            wait_timeout=30,
+        )
+        self.acker = asyncio.create_task(self._ack_loop())
+
+    async def _ack_loop(self) -> None:
+        """What nicegui.js does every 3 s, so the server may prune its message history. Each
+        page has its own phase, as independent browsers do: acknowledging all pages at once
+        would hit the server with a burst no real audience produces."""
+        await asyncio.sleep(random.uniform(0, 3.0))
+        while self.sio.connected:
+            if self.next_message_id > self.acked:
+                self.acked = self.next_message_id
+                with contextlib.suppress(socketio.exceptions.SocketIOError):
+                    await self.sio.emit(
+                        "ack",
+                        {"client_id": self.client_id, "next_message_id": self.next_message_id},
+                    )
+            await asyncio.sleep(3.0)
+
+    async def close(self) -> None:
+        if self.acker is not None:
+            self.acker.cancel()
+        await self.sio.disconnect()
+
+
+class Swarm:
+    """The simulated pages, in their own process (a child of the bench) so that handling
+    hundreds of pushes never delays the bench's own clock readings."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pages: list[SimPage] = []
+        self.errors: list[str] = []
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            command: dict[str, Any] = await loop.run_in_executor(None, self.conn.recv)
+            op = command.pop("op")
+            if op == "quit":
+                await self.close_all()
+                self.conn.send(("ok", None))
+                return
+            try:
+                self.conn.send(("ok", await getattr(self, op)(**command)))
+            except Exception as exc:  # reported to the bench, which stops the run
+                self.conn.send(("error", f"{op}: {type(exc).__name__}: {exc}"))
+
+    async def open(self, base_url: str, path: str, testid: str, count: int) -> int:
+        gate = asyncio.Semaphore(8)
+
+        async def one() -> None:
+            page = SimPage(testid)
+            async with gate:
+                try:
+                    await page.open(base_url, path)
+                    self.pages.append(page)
+                except Exception as exc:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(one() for _ in range(count)))
+        return len(self.pages)
+
+    async def wait_for(self, value: str, seconds: float) -> int:
+        """Until every page has received `value` (or the timeout); how many have."""
+        deadline = time.monotonic() + seconds
+        while True:
+            have = sum(1 for p in self.pages if value in p.seen)
+            if have == len(self.pages) or time.monotonic() > deadline:
+                return have
+            await asyncio.sleep(0.01)
+
+    async def report(self) -> dict[str, Any]:
+        return {
+            "seen": [p.seen for p in self.pages],
+            "messages": sum(p.messages for p in self.pages),
+            "disconnected": sum(p.disconnected for p in self.pages),
+            "errors": self.errors[:5],
+            "error_count": len(self.errors),
+        }
+
+    async def close_all(self) -> int:
+        pages, self.pages, self.errors = self.pages, [], []
+        await asyncio.gather(*(p.close() for p in pages), return_exceptions=True)
+        return len(pages)
+
+
+def swarm_process(conn: Connection) -> None:
+    """Entry point of the child process."""
+    asyncio.run(Swarm(conn).serve())
+
+
+class SwarmHandle:
+    """The bench's side of the pipe to the swarm process."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=swarm_process, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.lock = asyncio.Lock()
+
+    async def call(self, op: str, **arguments: Any) -> Any:
+        async with self.lock:
+            self.conn.send({"op": op, **arguments})
+            status, result = await asyncio.to_thread(self.conn.recv)
+        if status != "ok":
+            raise RuntimeError(f"simulated pages failed: {result}")
+        return result
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.call("quit"), timeout=30)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+
+
+# ----------------------------------------------------------------------------- browser tabs
+
+
+@dataclass
+class Tab:
+    """A real Chromium page in its own context (own cookies: its own kiosk)."""
+
+    context: BrowserContext
+    page: Page
+
+
+async def open_tab(browser: Browser, url: str, testid: str) -> Tab:
+    """Open the page with the DOM observer installed; return once it is live."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    await context.add_init_script(OBSERVER_JS % json.dumps(f'[data-testid="{testid}"]'))
+    page = await context.new_page()
+    await page.goto(url, wait_until="load")
+    # connected to the server and showing the number
+    await page.wait_for_function(
+        "window.did_handshake === true && window.__latest !== null", polling=50, timeout=30_000
+    )
+    return Tab(context, page)
+
+
+async def wait_for_value(tab: Tab, value: str, seconds: float) -> bool:
+    """Wait (polling inside the page) until the tab has shown `value`. Only pacing: the
+    latency comes from the timestamp the observer took, not from when this returns."""
+    try:
+        await tab.page.wait_for_function(
+            "v => window.__latest === v || v in window.__seen",
+            arg=value,
+            polling=20,
+            timeout=seconds * 1000,
+        )
+        return True
+    except Exception:
+        return False
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Options:
+    levels: list[int]
+    tabs: int
+    registrations: int
+    baseline_registrations: int
+    pause: float
+    page: str
+    database_url: str | None
+    pin: bool
+    output: Path
+
+
+@dataclass
+class LevelResult:
+    n: int
+    browser_pages: int
+    simulated_pages: int
+    registrations: int
+    dom: Distribution
+    receipt: Distribution | None
+    pushes_expected: int
+    pushes_received: int
+    socket_messages: int
+    disconnected: int
+    build_seconds: float
+    measure_seconds: float
+    rss_mib: float
+    rss_growth_mib: float
+    kib_per_page: float
+    gc_full_collections: int  # generation-2 collections in the server while measuring
+    gc_max_pause_ms: float
+    registrations_hit_by_gc: int  # delivery overlapped a pause >= GC_HIT_MS
+    # per registration: each browser tab's latency, and the median / slowest simulated page
+    per_registration: list[dict[str, Any]] = field(default_factory=list)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def tab_positions(n: int, tabs: int) -> set[int]:
+    """Evenly spaced places for the browser tabs among n pages (see module doc)."""
+    return {int((j + 0.5) * n / tabs) for j in range(tabs)}
+
+
+@dataclass(frozen=True)
+class GcPause:
+    """One garbage collection in the server: its event loop stood still meanwhile."""
+
+    start: float  # epoch seconds
+    end: float
+    generation: int
+    ms: float
+
+
+def read_gc_log(path: Path) -> list[GcPause]:
+    """The pauses bench/server_probe/sitecustomize.py logged in the server."""
+    if not path.exists():
+        return []
+    pauses = []
+    for line in path.read_text().splitlines():
+        end, generation, ms = line.split()
+        pauses.append(
+            GcPause(float(end) - float(ms) / 1000, float(end), int(generation), float(ms))
+        )
+    return pauses
+
+
+def paused_ms(pauses: list[GcPause], start: float, end: float) -> float:
+    """Milliseconds of GC pause inside [start, end]."""
+    return sum(
+        max(0.0, min(p.end, end) - max(p.start, start)) * 1000
+        for p in pauses
+        if p.end > start and p.start < end
+    )
+
+
+class Bench:
+    """One server, one headless Chromium and the simulated pages: the steps of a run."""
+
+    def __init__(
+        self, options: Options, server: ServerProcess, browser: Browser, gc_log: Path
+    ) -> None:
+        self.options = options
+        self.gc_log = gc_log
+        self.server = server
+        self.browser = browser
+        self.http = httpx.AsyncClient(base_url=server.url, timeout=60)
+        self.swarm = SwarmHandle()
+        self.tokens: list[str] = []
+        self.event_id = 0
+        self.idle_rss_kib = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.server.process is not None
+        return self.server.process.pid
+
+    @property
+    def page_path(self) -> str:
+        prefix = "/kiosk" if self.options.page == "kiosk" else "/events"
+        return f"{prefix}/{self.event_id}"
+
+    @property
+    def testid(self) -> str:
+        return f"available-spots-{self.event_id}"
+
+    async def close(self) -> None:
+        await self.swarm.stop()
+        await self.http.aclose()
+
+    # -- setup
+
+    async def sign_up(self, n: int, name: str) -> str:
+        answer = await self.http.post(
+            "/api/auth/register",
+            json={
+                "email": f"bench-{name}-{n}-{uuid.uuid4().hex[:8]}@example.com",
+                "name": f"Bench {name} {n}",
+                "password": "bench-password",
+            },
+        )
+        answer.raise_for_status()
+        return answer.json()["token"]
+
+    async def prepare(self) -> None:
+        organizer = await self.sign_up(0, "organizer")
+        answer = await self.http.post(
+            "/api/events",
+            json={
+                "title": "Latency benchmark",
+                "location": "Bench hall",
+                "date_time": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+                "max_capacity": CAPACITY,
+            },
+            headers={"authorization": f"Bearer {organizer}"},
+        )
+        answer.raise_for_status()
+        self.event_id = answer.json()["event"]["id"]
+        needed = (
+            self.options.baseline_registrations
+            + self.options.registrations * len(self.options.levels)
+            + 2  # warm-up
+        )
+        gate = asyncio.Semaphore(8)
+
+        async def one(i: int) -> str:
+            async with gate:
+                return await self.sign_up(i, "attendee")
+
+        self.tokens = list(await asyncio.gather(*(one(i) for i in range(1, needed + 1))))
+        await asyncio.sleep(2 * FLUSH_INTERVAL)  # the "created" push is out before pages open
+
+    async def available(self) -> int:
+        answer = await self.http.get(f"/api/events/{self.event_id}")
+        answer.raise_for_status()
+        return answer.json()["event"]["available_spots"]
+
+    async def register(self) -> float:
+        """One registration; the wall-clock time just after the API answered."""
+        token = self.tokens.pop()
+        answer = await self.http.post(
+            f"/api/events/{self.event_id}/register", headers={"authorization": f"Bearer {token}"}
+        )
+        returned = time.time()
+        if answer.status_code != 201:
+            raise RuntimeError(f"registration failed: {answer.status_code} {answer.text}")
+        return returned
+
+    async def warm_up(self) -> None:
+        """First page builds and pushes load code and caches; keep them out of the figures,
+        then take the server's idle memory as the zero of "memory per page"."""
+        tab = await open_tab(self.browser, self.server.url + self.page_path, self.testid)
+        await self.swarm.call(
+            "open", base_url=self.server.url, path=self.page_path, testid=self.testid, count=1
+        )
+        for _ in range(2):
+            expected = str(await self.available() - 1)
+            await self.register()
+            await wait_for_value(tab, expected, 10)
+            await self.swarm.call("wait_for", value=expected, seconds=10)
+        await tab.context.close()
+        await self.swarm.call("close_all")
+        await asyncio.sleep(RECONNECT_TIMEOUT + 2)
+        self.idle_rss_kib = rss_kib(self.pid)
+
+    # -- one level
+
+    async def build(self, n: int, tabs: int) -> list[Tab]:
+        """Open n pages: `tabs` browser tabs spread evenly among n - tabs simulated ones."""
+        positions = tab_positions(n, tabs)
+        opened: list[Tab] = []
+        pending = 0
+        for i in range(n + 1):
+            if i == n or i in positions:
+                if pending:
+                    await self.swarm.call(
+                        "open",
+                        base_url=self.server.url,
+                        path=self.page_path,
+                        testid=self.testid,
+                        count=pending,
+                    )
+                    pending = 0
+                if i < n:
+                    opened.append(
+                        await open_tab(self.browser, self.server.url + self.page_path, self.testid)
+                    )
+            else:
+                pending += 1
+        return opened
+
+    async def level(self, n: int, tabs: int, registrations: int) -> LevelResult:
+        started = time.monotonic()
+        opened = await self.build(n, tabs)
+        simulated = n - len(opened)
+        report = await self.swarm.call("report")
+        if len(report["seen"]) != simulated:
+            raise RuntimeError(
+                f"only {len(report['seen'])} of {simulated} simulated pages connected "
+                f"({report['error_count']} errors, e.g. {report['errors']})"
+            )
+        build_seconds = time.monotonic() - started
+        await asyncio.sleep(2.0)  # first messages (time zone, initial render) settle
+        rss = rss_kib(self.pid)
+        messages_before = (await self.swarm.call("report"))["messages"]
+
+        measuring = time.monotonic()
+        values: list[tuple[str, float]] = []  # (the number the pages should show, API returned)
+        available = await self.available()
+        for r in range(registrations):
+            available -= 1
+            value = str(available)
+            returned = await self.register()
+            values.append((value, returned))
+            await asyncio.gather(*(wait_for_value(t, value, 15) for t in opened))
+            if simulated:  # the load generator is quiet again before the next registration
+                await self.swarm.call("wait_for", value=value, seconds=15)
+            await asyncio.sleep(self.options.pause)
+            if (r + 1) % 10 == 0:
+                print(f"    N={n}: {r + 1}/{registrations} registrations", flush=True)
+        await asyncio.sleep(1.0)
+        measure_seconds = time.monotonic() - measuring
+
+        pauses = read_gc_log(self.gc_log)
+        tab_seen: list[dict[str, int]] = [await t.page.evaluate("window.__seen") for t in opened]
+        report = await self.swarm.call("report")
+        sim_seen: list[dict[str, float]] = report["seen"]
+        dom: list[float] = []
+        receipt: list[float] = []
+        detail: list[dict[str, Any]] = []
+        for value, returned in values:
+            dom_here = [seen[value] / 1000 - returned for seen in tab_seen if value in seen]
+            sim_here = [seen[value] - returned for seen in sim_seen if value in seen]
+            dom += dom_here
+            receipt += sim_here
+            delivered = returned + max(dom_here + sim_here, default=0.0)
+            detail.append(
+                {
+                    "api_returned_at": round(returned, 3),
+                    "gc_pause_ms": round(paused_ms(pauses, returned, delivered), 1),
+                    "dom_ms": [round(x * 1000, 1) for x in dom_here],
+                    "all_pages_p50_ms": (
+                        round(percentile(sim_here, 0.5) * 1000, 1) if sim_here else None
+                    ),
+                    "all_pages_max_ms": round(max(sim_here) * 1000, 1) if sim_here else None,
+                }
+            )
+        expected = simulated * registrations
+        window = [p for p in pauses if values[0][1] <= p.start <= values[-1][1] + 1.0]
+
+        for tab in opened:
+            await tab.context.close()
+        await self.swarm.call("close_all")
+        await asyncio.sleep(RECONNECT_TIMEOUT + 1.5)  # the server deletes the clients
+
+        growth = (rss - self.idle_rss_kib) / 1024
+        return LevelResult(
+            n=n,
+            browser_pages=len(opened),
+            simulated_pages=simulated,
+            registrations=registrations,
+            dom=Distribution.of(dom, missed=len(opened) * registrations - len(dom)),
+            receipt=Distribution.of(receipt, missed=expected - len(receipt)) if simulated else None,
+            pushes_expected=expected,
+            pushes_received=len(receipt),
+            socket_messages=report["messages"] - messages_before,
+            disconnected=report["disconnected"],
+            build_seconds=round(build_seconds, 1),
+            measure_seconds=round(measure_seconds, 1),
+            rss_mib=round(rss / 1024, 1),
+            rss_growth_mib=round(growth, 1),
+            kib_per_page=round(growth * 1024 / n, 1),
+            gc_full_collections=sum(1 for p in window if p.generation == 2),
+            gc_max_pause_ms=round(max((p.ms for p in window), default=0.0), 1),
+            registrations_hit_by_gc=sum(1 for d in detail if d["gc_pause_ms"] >= GC_HIT_MS),
+            per_registration=detail,
+        )
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+@contextlib.contextmanager
+def scratch_database(url: str | None, workdir: Path) -> Iterator[str]:
+    """A database nobody else uses, removed afterwards: a fresh SQLite file, or a scratch
+    database created on the PostgreSQL server that `url` points at (the database named in
+    `url` is only used to connect for CREATE/DROP DATABASE)."""
+    if url is None:
+        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(url).set(drivername="postgresql")
+    name = f"bench_live_{os.getpid()}"
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def affinity(cpus: set[int] | None) -> Iterator[None]:
+    """Run the block (and every process it starts) on `cpus` only."""
+    if cpus is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@contextlib.contextmanager
+def server_environment(gc_log: Path) -> Iterator[None]:
+    """Variables only the server sees (ServerProcess copies os.environ when it starts):
+    the GC probe on PYTHONPATH and where it logs."""
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "BENCH_GC_LOG")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GC_PROBE), saved["PYTHONPATH"]]))
+    os.environ["BENCH_GC_LOG"] = str(gc_log)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b > 0 else math.nan
+
+
+def print_table(results: list[LevelResult], flush_ms: float) -> dict[str, Any]:
+    """The figures, and their ratios to the first row (the N = 1 baseline)."""
+    base = results[0].dom
+    header = (
+        f"{'N':>5} {'tabs+sim':>9} {'samples':>7} | {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'x p50':>6} {'x p99':>6} {'+ms p50/p99':>12} | "
+        f"{'all pages p50/p99':>17} {'pushes':>13} | {'RSS MiB':>8} {'KiB/page':>8} | "
+        f"{'full GCs':>8} {'max GC ms':>9} {'hit':>7}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    ratios: dict[str, Any] = {}
+    for result in results:
+        dom = result.dom
+        x50, x99 = ratio(dom.p50_ms, base.p50_ms), ratio(dom.p99_ms, base.p99_ms)
+        d50, d99 = dom.p50_ms - base.p50_ms, dom.p99_ms - base.p99_ms
+        ratios[str(result.n)] = {
+            "p50": x50,
+            "p99": x99,
+            "p50_added_ms": round(d50, 1),
+            "p99_added_ms": round(d99, 1),
+        }
+        receipt = (
+            f"{result.receipt.p50_ms:.0f} / {result.receipt.p99_ms:.0f}" if result.receipt else "-"
+        )
+        pushes = (
+            f"{result.pushes_received}/{result.pushes_expected}" if result.pushes_expected else "-"
+        )
+        print(
+            f"{result.n:>5} {f'{result.browser_pages}+{result.simulated_pages}':>9} "
+            f"{dom.samples:>7} | {dom.p50_ms:>7.0f} {dom.p99_ms:>7.0f} {x50:>6.2f} {x99:>6.2f} "
+            f"{f'{d50:+.0f}/{d99:+.0f}':>12} | {receipt:>17} {pushes:>13} | "
+            f"{result.rss_mib:>8.1f} {result.kib_per_page:>8.1f} | "
+            f"{result.gc_full_collections:>8} {result.gc_max_pause_ms:>9.0f} "
+            f"{f'{result.registrations_hit_by_gc}/{result.registrations}':>7}"
+        )
+    print()
+    print(
+        "p50/p99: API response -> DOM change in real Chromium tabs, per (registration, tab).\n"
+        f"Floor: the live bus flushes {flush_ms:.0f} ms after a change (app/live.py "
+        f"FLUSH_INTERVAL), so ~{flush_ms:.0f} ms is expected even at N = 1.\n"
+        f"x, +ms: ratio to / difference from the N = {results[0].n} baseline of this run.\n"
+        "all pages: API response -> push received on the socket of every simulated page "
+        "(includes the load generator's own queueing).\n"
+        "pushes: availability pushes received by simulated pages / expected.\n"
+        "KiB/page: (server RSS with N pages open - idle RSS) / N.\n"
+        "GC: the server's full collections while measuring, its longest pause, and how many "
+        f"registrations had a pause >= {GC_HIT_MS:.0f} ms between API response and delivery."
+    )
+    return ratios
+
+
+async def run(options: Options) -> dict[str, Any]:
+    pin = options.pin and (os.cpu_count() or 1) >= 2
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
+        workdir = Path(tmp)
+        # The server keeps NiceGUI's per-browser storage here, not in the project's .nicegui/
+        os.environ["NICEGUI_STORAGE_PATH"] = str(workdir / "storage")
+        # One address signs up hundreds of attendees and registers them in a row: abuse
+        # limits (app/rate_limit.py) are not what this measures.
+        os.environ.update(SIGNUP_RATE_LIMIT="off", API_RATE_LIMIT="off")
+        with scratch_database(options.database_url, workdir) as database_url:
+            gc_log = workdir / "gc.log"
+            with affinity({0} if pin else None), server_environment(gc_log):
+                server = ServerProcess(database_url, log_dir=workdir).start(timeout=60)
+            try:
+                with affinity({1} if pin else None):
+                    return await measure(options, server, pin, gc_log)
+            except BaseException:
+                print(f"server log (tail):\n{server.log()}", file=sys.stderr)
+                raise
+            finally:
+                server.stop()
+
+
+async def measure(
+    options: Options, server: ServerProcess, pinned: bool, gc_log: Path
+) -> dict[str, Any]:
+    started = time.monotonic()
+    backend = "postgresql" if options.database_url else "sqlite"
+    print(f"server {server.url} ({backend}), page {options.page}, pinned={pinned}", flush=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_executable(),
+            args=CHROMIUM_ARGS + EXTRA_CHROMIUM_ARGS,
+            headless=True,
+        )
+        bench = Bench(options, server, browser, gc_log)
+        try:
+            await bench.prepare()
+            await bench.warm_up()
+            print(f"idle server RSS {bench.idle_rss_kib / 1024:.1f} MiB", flush=True)
+            plan = [(1, 1, options.baseline_registrations)] + [
+                (n, min(options.tabs, n), options.registrations) for n in options.levels
+            ]
+            results: list[LevelResult] = []
+            for n, tabs, registrations in plan:
+                print(f"  N={n}: {tabs} browser tab(s) + {n - tabs} simulated", flush=True)
+                result = await bench.level(n, tabs, registrations)
+                print(
+                    f"  N={n}: p50 {result.dom.p50_ms:.0f} ms, p99 {result.dom.p99_ms:.0f} ms, "
+                    f"pushes {result.pushes_received}/{result.pushes_expected}, "
+                    f"{result.kib_per_page:.0f} KiB/page",
+                    flush=True,
+                )
+                results.append(result)
+            chromium_version = browser.version
+        finally:
+            await bench.close()
+            await browser.close()
+
+    ratios = print_table(results, FLUSH_INTERVAL * 1000)
+    problems = [
+        f"N={r.n}: {r.pushes_expected - r.pushes_received} pushes to simulated pages missing"
+        for r in results
+        if r.pushes_received != r.pushes_expected
+    ] + [f"N={r.n}: {r.dom.missed} browser changes missed" for r in results if r.dom.missed]
+    for problem in problems:
+        print(f"WARNING: {problem}")
+    return {
+        "benchmark": "live_latency",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "uv run python bench/live_latency.py " + " ".join(sys.argv[1:]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+            ),
+            "python": platform.python_version(),
+            "chromium": chromium_version,
+            "pinned": pinned,
+        },
+        "options": {
+            **{k: v for k, v in asdict(options).items() if k not in ("output", "database_url")},
+            "backend": backend,
+            "flush_interval_ms": FLUSH_INTERVAL * 1000,
+        },
+        "idle_rss_mib": round(bench.idle_rss_kib / 1024, 1),
+        "levels": [asdict(r) for r in results],
+        "ratios_to_baseline": ratios,
+        "problems": problems,
+        "runtime_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def without_nan(value: Any) -> Any:
+    """NaN (a percentile of nothing) as null: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nan(v) for v in value]
+    return value
+
+
+def parse_args() -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="10,100,500", help="N values, comma-separated")
+    parser.add_argument("--tabs", type=int, default=5, help="real Chromium tabs per level")
+    parser.add_argument("--registrations", type=int, default=40, help="per level")
+    parser.add_argument(
+        "--baseline-registrations", type=int, default=100, help="for the N = 1 baseline"
+    )
+    parser.add_argument("--pause", type=float, default=0.3, help="s between registrations")
+    parser.add_argument("--page", choices=["kiosk", "event"], default="kiosk")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL server to use (a scratch database is created there and dropped); "
+        "default: a fresh SQLite file",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server/clients to CPUs")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args()
+    levels = sorted(int(n) for n in args.levels.split(","))
+    if any(n < args.tabs for n in levels):
+        parser.error("every level must have at least --tabs pages")
+    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql")):
+        parser.error("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    return Options(
+        levels=levels,
+        tabs=args.tabs,
+        registrations=args.registrations,
+        baseline_registrations=args.baseline_registrations,
+        pause=args.pause,
+        page=args.page,
+        database_url=args.database_url,
+        pin=not args.no_pin,
+        output=args.output,
+    )
+
+
+def main() -> None:
+    options = parse_args()
+    results = asyncio.run(run(options))
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(without_nan(results), indent=2) + "\n")
+    print(f"\nwrote {options.output} ({results['runtime_seconds']} s)")
+    if results["problems"]:
+        sys.exit(1)  # some pushes or changes never arrived: the figures are not trustworthy
+
+
+if __name__ == "__main__":
+    main()
