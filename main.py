@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from nicegui import app, ui
 from starlette.routing import Mount
@@ -18,7 +19,7 @@ from app.config import get_settings
 from app.health import router as health_router
 from app.metrics import install_metrics
 from app.middleware import install_http_middleware
-from app.startup import prepare_database, start_live_updates
+from app.startup import freeze_startup_objects, prepare_database, start_live_updates
 from pages import kiosk, organizer  # noqa: F401
 
 
@@ -37,6 +38,8 @@ def wire(*, demo: bool = False) -> None:
         nonlocal relay
         await prepare_database(demo=demo)
         relay = await start_live_updates()
+        if "PYTEST_CURRENT_TEST" not in os.environ:  # tests build many apps in one process
+            freeze_startup_objects()
 
     async def _shutdown() -> None:
         if relay is not None:

@@ -204,8 +204,8 @@ async def kiosk(request: Request, event_id: int | None) -> None:
     board.render()
     watch_time_zone()
     bus.subscribe(board.on_change)
-    ui.timer(ROTATE_SECONDS, board.rotate)
-    ui.timer(RESYNC_SECONDS, board.reload)
+    ui.timer(ROTATE_SECONDS, board.rotate, immediate=False)
+    ui.timer(RESYNC_SECONDS, board.reload, immediate=False)
 
 
 @ui.page("/kiosk")
