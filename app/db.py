@@ -13,28 +13,57 @@ write can fail with "database is locked" without waiting. We take over transacti
 control (the recipe from SQLAlchemy's SQLite docs) and open write transactions with
 `BEGIN IMMEDIATE`, which takes the write lock up front and waits politely (busy_timeout)
 for its turn. Reads stay plain `BEGIN` and, in WAL mode, never block writers.
+
+PostgreSQL can be away in ways that would make a request wait for ever instead of answering
+503 (API.md: "never a hang"), so every wait on it is bounded:
+- a new connection gives up after `DB_CONNECT_TIMEOUT` (psycopg honours `connect_timeout`
+  itself in async mode; a refused connection fails at once);
+- a pooled connection is pinged at checkout with a deadline (`_ping_on_checkout`), instead of
+  SQLAlchemy's `pool_pre_ping`, which waits as long as the server does: a frozen server (or
+  a host whose packets vanish) keeps the TCP connection open and simply never answers;
+- `tcp_user_timeout` makes the kernel drop a connection whose sent data stays unacknowledged
+  (a black-holed network), and TCP keepalives find idle pooled connections to a vanished
+  host;
+- `statement_timeout` stops one runaway statement, or a wait on a lock someone forgot, from
+  pinning a pool connection for ever (PostgreSQL cancels it; the API answers 503);
+- waiting for a free pool connection gives up after `DB_POOL_TIMEOUT` (503, `Retry-After`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 from app.config import get_settings, normalise_database_url
 
+T = TypeVar("T")
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL bounds (module doc). A statement may run this long; far above any query of ours.
+STATEMENT_TIMEOUT_MS = 30_000
+# A pooled connection must answer `SELECT 1` this fast at checkout, or it is replaced.
+PING_TIMEOUT_S = 2.0
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 
 
 @dataclass
@@ -75,27 +104,101 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# Work given up on (see `within`) finishes its cancellation in the background; keep it
+# referenced until then so the event loop does not lose it.
+_abandoned: set[asyncio.Future[Any]] = set()
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: nobody waits for it, and asyncio would log it as lost
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_settled)
+
+
+async def within(work: Coroutine[Any, Any, T], seconds: float) -> T:
+    """The result of `work`, or TimeoutError after `seconds` without waiting for its
+    cancellation: psycopg answers a cancelled query by asking the server to cancel it and
+    waiting up to ten seconds for that, which is exactly what a frozen server never does."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        _abandon(task)
+        raise
+    if not done:
+        _abandon(task)
+        raise TimeoutError(f"no answer from the database within {seconds}s")
+    return task.result()
+
+
+async def _select_one(connection: Any) -> None:
+    """`SELECT 1` on a raw psycopg connection, outside any transaction (as SQLAlchemy's own
+    pre-ping does), leaving its autocommit setting as it was."""
+    autocommit = connection.autocommit
+    await connection.set_autocommit(True)
+    await connection.execute("SELECT 1")
+    await connection.set_autocommit(autocommit)
+
+
+def _install_bounded_ping(engine: AsyncEngine, seconds: float) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info["fresh"] = True  # just opened: no need to ask whether it still works
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.pop("fresh", False):
+            return
+        # DisconnectionError makes the pool discard this connection and open a fresh one
+        # (bounded by connect_timeout); if that fails too the request answers 503.
+        try:
+            await_only(within(_select_one(dbapi_connection.driver_connection), seconds))
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection failed its ping: {exc!r}") from exc
+
+
+def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        # whole seconds, at least 2: what libpq (and psycopg after it) would make of less
+        "connect_timeout": max(2, round(connect_timeout)),
+        "tcp_user_timeout": max(1000, round(connect_timeout * 1000)),
+        **KEEPALIVES,
+    }
+    if "options" not in make_url(url).query:  # the operator's own options win
+        args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    return args
+
+
 def create_database(url: str | None = None, **engine_kwargs: Any) -> Database:
     """Build an engine and its session factories for `url` (default: the configured one)."""
     settings = get_settings()
     url = normalise_database_url(url or settings.database_url)
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs.update(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            connect_args={"connect_timeout": max(1, round(settings.db_connect_timeout))},
+            connect_args=_postgres_connect_args(url, settings.db_connect_timeout),
         )
     kwargs.update(engine_kwargs)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _install_sqlite_transaction_control(engine)
+    elif engine.dialect.driver == "psycopg" and not kwargs.get("pool_pre_ping"):
+        _install_bounded_ping(engine, PING_TIMEOUT_S)
     return Database(
         url=url,
         engine=engine,
@@ -138,13 +241,17 @@ async def begin_write(session: AsyncSession) -> None:
     await session.connection(execution_options={"sqlite_immediate": True})
 
 
-async def check_connection() -> bool:
-    """True when the database answers a trivial query (used by /health)."""
-    from sqlalchemy import text
+async def _database_answers() -> None:
+    async with get_database().engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
+
+async def check_connection(seconds: float | None = None) -> bool:
+    """True when the database answers a trivial query within `seconds` (default: the
+    connect timeout). Used by /health, which must answer even when the database does not."""
+    limit = get_settings().db_connect_timeout if seconds is None else seconds
     try:
-        async with get_database().engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await within(_database_answers(), limit)
         return True
     except Exception:
         return False
