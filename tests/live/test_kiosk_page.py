@@ -32,12 +32,12 @@ async def test_kiosk_shows_the_event_and_follows_registrations(screen, make_user
 
     async with open_session() as session:
         await registrations.register_attendee(session=session, event_id=event.id, user_id=guest.id)
-    await screen.should_see("spot left")  # 1 left, in place, no reload
+    await screen.should_see("spot left", retries=30)  # 1 left, in place, no reload
 
     other = await make_user()
     async with open_session() as session:
         await registrations.register_attendee(session=session, event_id=event.id, user_id=other.id)
-    await screen.should_see("Full")
+    await screen.should_see("Full", retries=30)
 
 
 async def test_kiosk_follows_edits_and_deletion(screen, make_user, make_event):
@@ -49,10 +49,10 @@ async def test_kiosk_follows_edits_and_deletion(screen, make_user, make_event):
         await events.update_event(
             session=session, actor=owner, event_id=event.id, data=EventUpdate(title="After")
         )
-    await screen.should_see("After")
+    await screen.should_see("After", retries=30)
     async with open_session() as session:
         await events.delete_event(session=session, actor=owner, event_id=event.id)
-    await screen.should_see("Event not available")
+    await screen.should_see("Event not available", retries=30)
 
 
 async def test_rotating_board_lists_upcoming_events(screen, make_user, make_event):
