@@ -34,6 +34,11 @@ def auth_card(title: str, subtitle: str) -> Iterator[None]:
         yield
 
 
+def client_address(request: Request) -> str | None:
+    """The visitor's address, for the same login and sign-up limits the API applies."""
+    return request.client.host if request.client else None
+
+
 @ui.page("/login")
 async def login_page(request: Request) -> RedirectResponse | None:
     target = safe_next(request.query_params.get("next"))
@@ -48,7 +53,10 @@ async def login_page(request: Request) -> RedirectResponse | None:
             data = LoginRequest(email=email.value or "", password=password.value or "")
             async with open_session() as session:
                 return await users.authenticate(
-                    session=session, email=data.email, password=data.password
+                    session=session,
+                    email=data.email,
+                    password=data.password,
+                    client_address=client_address(request),
                 )
 
         with busy(button):
@@ -96,7 +104,9 @@ async def signup_page(request: Request) -> RedirectResponse | None:
                 name=name.value or "", email=email.value or "", password=password.value or ""
             )
             async with open_session() as session:
-                return await users.sign_up(session=session, data=data)
+                return await users.sign_up(
+                    session=session, data=data, client_address=client_address(request)
+                )
 
         with busy(button):
             person = await attempt(sign_up)

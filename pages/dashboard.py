@@ -6,7 +6,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
-from app.live import bus
+from app.live import LiveBatch, bus
 from app.services import events, stats, users
 from components.availability import Availability, repaint_availability
 from components.feedback import attempt
@@ -25,27 +25,35 @@ PATH = "/dashboard"
 MY_EVENTS_SHOWN = 5
 
 
-def stat_card(label: str, value: int, marker: str, detail: str | None = None) -> None:
-    with ui.card().classes("gap-1 p-4"):
-        ui.label(label).classes("text-sm text-muted")
-        ui.label(str(value)).classes("text-3xl font-bold text-primary").mark(marker)
-        if detail:
-            ui.label(detail).classes("text-xs text-muted")
+class StatCards:
+    """The four numbers; `refresh` re-reads them when a live batch concerns this person."""
 
+    def __init__(self, numbers: UserStats) -> None:
+        self.values: dict[str, ui.label] = {}
+        with ui.element("div").classes("w-full grid grid-cols-2 lg:grid-cols-4 gap-3"):
+            self._card("Events created", "stat-events-created")
+            self._card("Upcoming events", "stat-upcoming-events")
+            self._card("Registrations", "stat-registrations", with_detail=True)
+            self._card("Attendees across my events", "stat-attendees")
+        self.show(numbers)
 
-def stat_cards(numbers: UserStats) -> None:
-    with ui.element("div").classes("w-full grid grid-cols-2 lg:grid-cols-4 gap-3"):
-        stat_card("Events created", numbers.events_created, "stat-events-created")
-        stat_card("Upcoming events", numbers.upcoming_events_created, "stat-upcoming-events")
-        stat_card(
-            "Registrations",
-            numbers.registrations,
-            "stat-registrations",
-            f"{numbers.upcoming_registrations} upcoming",
-        )
-        stat_card(
-            "Attendees across my events", numbers.attendees_across_my_events, "stat-attendees"
-        )
+    def _card(self, label: str, marker: str, *, with_detail: bool = False) -> None:
+        with ui.card().classes("gap-1 p-4"):
+            ui.label(label).classes("text-sm text-muted")
+            self.values[marker] = ui.label().classes("text-3xl font-bold text-primary").mark(marker)
+            if with_detail:
+                self.detail = ui.label().classes("text-xs text-muted")
+
+    def show(self, numbers: UserStats) -> None:
+        self.values["stat-events-created"].text = str(numbers.events_created)
+        self.values["stat-upcoming-events"].text = str(numbers.upcoming_events_created)
+        self.values["stat-registrations"].text = str(numbers.registrations)
+        self.values["stat-attendees"].text = str(numbers.attendees_across_my_events)
+        self.detail.text = f"{numbers.upcoming_registrations} upcoming"
+
+    async def refresh(self, user_id: int) -> None:
+        async with open_session() as session:
+            self.show(await stats.user_stats(session=session, user_id=user_id))
 
 
 def my_upcoming_events(created: list[EventPublic]) -> None:
@@ -186,10 +194,20 @@ async def dashboard_page() -> RedirectResponse | None:
     with frame("Dashboard", user=user, path=PATH):
         Heading("Dashboard")
         ui.label(f"Hello, {user.name}.").classes("text-muted -mt-3").mark("greeting")
-        stat_cards(numbers)
+        cards = StatCards(numbers)
         my_upcoming_events(created)
         client = ui.context.client
-        bus.subscribe(lambda batch: repaint_availability(client, batch))
+        mine = {e.id for e in created}
+
+        async def on_change(batch: LiveBatch) -> None:
+            repaint_availability(client, batch)
+            concerns_me = bool(mine & batch.availability.keys()) or any(
+                a.user_id == user.id for a in batch.activity
+            )
+            if concerns_me or batch.refresh_all:
+                await attempt(lambda: cards.refresh(user.id))
+
+        bus.subscribe(on_change)
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
+from app.config import get_settings
 from app.db import open_session
+from app.rate_limit import get_rate_limits
 from app.services import users
 from models.user import PasswordChange
 from tests.fixtures import PASSWORD
-from tests.pages.helpers import value_of
+from tests.pages.helpers import eventually, value_of
 
 
 async def test_login_returns_to_the_page_the_person_came_from(visitor: User, make_user):
@@ -144,3 +146,21 @@ async def test_pages_for_members_send_visitors_to_login_with_the_way_back(visito
         response = await visitor.http_client.get(path)
         assert response.status_code == 303
         assert response.headers["location"] == f"/login?next={path}"
+
+
+async def test_the_login_form_is_rate_limited_like_the_api(visitor: User, make_user, monkeypatch):
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "2/minute")
+    get_settings.cache_clear()
+    get_rate_limits.cache_clear()
+    ada = await make_user()
+    await visitor.open("/login")
+    visitor.find(marker="email").type(ada.email)
+    for _ in range(2):
+        visitor.find(marker="password").type("not-the-password")
+        visitor.find(marker="submit").click()
+        await eventually(lambda: value_of(visitor, "password") == "")  # answered, cleared
+    await visitor.should_see("Invalid email or password")
+    visitor.find(marker="password").type(PASSWORD)  # even the right one waits now
+    visitor.find(marker="submit").click()
+    await visitor.should_see("Too many failed login attempts, please wait and try again")
+    await visitor.should_not_see(marker="sign-out")

@@ -7,7 +7,7 @@ from nicegui.testing import User
 from app.db import open_session
 from app.services import registrations, users
 from tests.fixtures import PASSWORD
-from tests.pages.helpers import hook_text, value_of
+from tests.pages.helpers import eventually, hook_text, value_of
 
 
 def number(user: User, marker: str) -> str:
@@ -107,3 +107,14 @@ async def test_change_password_keeps_this_browser_signed_in(visitor: User, sign_
         assert await users.authenticate(
             session=session, email=me.email, password="a fresh password"
         )
+
+
+async def test_statistics_follow_registrations_live(visitor: User, sign_in, make_user, make_event):
+    me, ann = await make_user(), await make_user()
+    mine = await make_event(me, title="Mine", max_capacity=5)
+    await sign_in(me)
+    await visitor.open("/dashboard")
+    assert number(visitor, "stat-attendees") == "0"
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=mine.id, user_id=ann.id)
+    await eventually(lambda: number(visitor, "stat-attendees") == "1")
