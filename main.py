@@ -19,7 +19,9 @@ from app.config import get_settings
 from app.health import router as health_router
 from app.metrics import install_metrics
 from app.middleware import install_http_middleware
+from app.outage import install_outage_log_filter
 from app.startup import freeze_startup_objects, prepare_database, start_live_updates
+from components.error_page import show_page_error
 from pages import kiosk, organizer  # noqa: F401
 
 
@@ -30,6 +32,8 @@ def wire(*, demo: bool = False) -> None:
     app.mount("/api", create_api())
     app.include_router(health_router)
     install_http_middleware(app)
+    install_outage_log_filter()
+    app.on_page_exception(show_page_error)
     install_metrics(app)  # outermost: times and counts what the whole stack answered
 
     relay = None

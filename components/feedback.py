@@ -14,10 +14,9 @@ from typing import Final, TypeVar
 
 from nicegui import ui
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import DomainError, ServiceUnavailable
+from app.outage import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("components.feedback")
 
@@ -60,7 +59,7 @@ async def attempt(action: Callable[[], Awaitable[T]], *, success: str | None = N
     except ValidationError as exc:  # a schema built from form input; fields validate first
         notify_error(first_validation_message(exc))
         return FAILED
-    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("database unavailable during a page action: %s", type(exc).__name__)
         notify_error(ServiceUnavailable().message)
         return FAILED

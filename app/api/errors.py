@@ -9,12 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app import errors
+from app.outage import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("app.api")
 security_log = logging.getLogger("app.security")  # denied actions, for whoever watches abuse
@@ -122,9 +122,6 @@ def install_error_handlers(api: FastAPI) -> None:
             headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         return error_response(exc.status_code, message, **headers)
 
-    @api.exception_handler(OperationalError)
-    @api.exception_handler(InterfaceError)
-    @api.exception_handler(PoolTimeout)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning(
             "database unavailable on %s %s: %s",
@@ -133,6 +130,9 @@ def install_error_handlers(api: FastAPI) -> None:
             type(exc).__name__,
         )
         return error_response(503, errors.ServiceUnavailable().message, **{"Retry-After": "5"})
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        api.add_exception_handler(unavailable, _database_down)
 
     @api.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
