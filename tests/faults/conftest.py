@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from psycopg import sql
 
 from app.config import normalise_database_url
 from app.migrate import upgrade_to_head
@@ -116,8 +117,10 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def connect(self, database: str = "postgres", **kwargs: object) -> psycopg.Connection:
-        return psycopg.connect(self.url(database), connect_timeout=3, **kwargs)  # type: ignore[arg-type]
+    def connect(
+        self, database: str = "postgres", *, autocommit: bool = False
+    ) -> psycopg.Connection:
+        return psycopg.connect(self.url(database), connect_timeout=3, autocommit=autocommit)
 
     def create_database(self) -> str:
         """A new database, migrated; its URL.
@@ -127,7 +130,7 @@ class PostgresCluster:
         its migrations may still be running."""
         name = f"faults_{next(_names)}"
         with self.connect(autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         upgrade_to_head(normalise_database_url(self.url(name)))
         return self.url(name)
 
@@ -218,7 +221,8 @@ def waiting_on_a_lock(cluster: PostgresCluster, database_url: str) -> Callable[[
     def _check() -> bool:
         with cluster.connect(autocommit=True) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = %s AND wait_event_type = 'Lock'",
                 (name,),
             ).fetchone()
         return bool(row and row[0])

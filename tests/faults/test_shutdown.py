@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from tests.faults.conftest import PostgresCluster, wait_for, waiting_on_a_lock
 @contextmanager
 def registration_blocked_on_a_lock(
     cluster: PostgresCluster, server: ServerProcess, database_url: str
-) -> Iterator[tuple[Future[httpx.Response], Callable[[], None], dict]]:
+) -> Iterator[tuple[Future[httpx.Response], Callable[[], None], dict[str, Any]]]:
     """A registration in flight, waiting for the event's row lock that the test holds; the
     yielded `release()` lets it go on."""
     event = create_event(server.url, sign_up(server.url, "Organiser"))
@@ -42,7 +43,7 @@ def registration_blocked_on_a_lock(
             locker.rollback()
 
 
-def registrations_of(cluster: PostgresCluster, database_url: str, event_id: int) -> tuple:
+def registrations_of(cluster: PostgresCluster, database_url: str, event_id: int) -> tuple[int, int]:
     """(confirmed registration rows, the event's registered_count) as committed."""
     with cluster.connect(database_url.rsplit("/", 1)[1]) as conn:
         rows = conn.execute(
