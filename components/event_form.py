@@ -134,10 +134,11 @@ class EventForm:
             )
             check_on_blur(self.capacity)
             if initial is not None and initial.current_registrations > 0:
-                self.capacity.props(
-                    f'hint="{initial.current_registrations} people are registered: '
-                    'capacity cannot go below that"'
-                )
+                # a label of its own: as the field's hint it overflowed onto the button below
+                ui.label(
+                    f"{initial.current_registrations} people are registered: "
+                    "capacity cannot go below that"
+                ).classes("text-sm text-muted -mt-2").mark("capacity-hint")
             self.button = (
                 ui.button(submit_label, on_click=self.submit)
                 .props("unelevated no-caps size=lg")

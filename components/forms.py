@@ -52,7 +52,7 @@ def check_on_blur(field: ValidationElement) -> ValidationElement:
 
 def text_field(label: str, check: Check, **kwargs: Any) -> ui.input:
     """An outlined input validated by `check` (see module doc for when)."""
-    field = ui.input(label, validation=rule(check), **kwargs).props("outlined")
+    field = ui.input(label, validation=rule(check), **kwargs).props("outlined").classes("w-full")
     check_on_blur(field)
     return field
 

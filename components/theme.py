@@ -74,7 +74,10 @@ main .nicegui-link { color: #0369a1; }
 .event-card { position: relative; }
 .event-card:focus-within { outline: 3px solid #f59e0b; outline-offset: 2px; }
 .event-card .stretch-link:focus-visible { outline: none !important; }
-html, body { overflow-x: hidden; }
+/* Organizer attendee table on phones: name, status and time fit; the email is in the CSV. */
+@media (max-width: 640px) {
+  .attendee-table th:nth-child(2), .attendee-table td:nth-child(2) { display: none; }
+}
 }"""
 
 

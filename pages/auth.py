@@ -82,7 +82,12 @@ async def login_page(request: Request) -> RedirectResponse | None:
         )
         for field in (email, password):
             field.on("keydown.enter", submit)
-        button = ui.button("Log in", on_click=submit).classes("w-full").mark("submit")
+        button = (
+            ui.button("Log in", on_click=submit)
+            .props("unelevated no-caps size=lg")
+            .classes("w-full")
+            .mark("submit")
+        )
         with ui.row().classes("gap-1 items-center text-sm"):
             ui.label("No account yet?")
             ui.link("Sign up", signup_url(target)).classes("app-link touch px-2")
@@ -134,7 +139,12 @@ async def signup_page(request: Request) -> RedirectResponse | None:
         )
         for field in (name, email, password):
             field.on("keydown.enter", submit)
-        button = ui.button("Create account", on_click=submit).classes("w-full").mark("submit")
+        button = (
+            ui.button("Create account", on_click=submit)
+            .props("unelevated no-caps size=lg")
+            .classes("w-full")
+            .mark("submit")
+        )
         with ui.row().classes("gap-1 items-center text-sm"):
             ui.label("Already have an account?")
             ui.link("Log in", login_url(target)).classes("app-link touch px-2")

@@ -70,7 +70,8 @@ class EventBrowser:
                 on_change=self.changed,
             )
             .props(
-                f"outlined clearable debounce={DEBOUNCE_MS} type=search maxlength=200 "
+                f"outlined clearable hide-bottom-space debounce={DEBOUNCE_MS} type=search "
+                "maxlength=200 "
                 "data-testid=search-input"
             )
             .classes("w-full")

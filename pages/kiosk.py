@@ -22,6 +22,7 @@ from app.live import LiveBatch, bus
 from app.services import events as event_service
 from components.local_time import LocalTime, format_local, viewer_zone, watch_time_zone
 from components.qr import qr_data_uri
+from components.text import Span
 from models.event import EventPublic, EventQuery
 
 ROTATE_SECONDS = 10.0
@@ -42,7 +43,7 @@ html, body { overflow: hidden !important; cursor: none !important; background: #
   font-variant-numeric: tabular-nums; margin-top: 3vmin; }
 .kiosk-number.full { color: #fca5a5; font-size: 24vmin; }
 .kiosk-caption { font-size: 4.5vmin; color: #e0f2fe; }
-.kiosk-counts { font-size: 3vmin; color: #bae6fd; margin-top: 1vmin; }
+.kiosk-counts { font-size: 3vmin; color: #bae6fd; margin-top: 1vmin; white-space: pre; }
 .kiosk-qr { display: flex; flex-direction: column; align-items: center; justify-content: center;
   gap: 1.5vmin; }
 .kiosk-qr-code { width: 32vmin; height: 32vmin; border-radius: 1.5vmin; }
@@ -136,10 +137,10 @@ class KioskBoard:
                     .props(f"data-testid=available-spots-{event.id}")
                 )
                 self.caption = ui.label().classes("kiosk-caption")
-                with ui.row().classes("kiosk-counts gap-1 no-wrap"):
-                    self.registered = ui.label().props(f"data-testid=registered-count-{event.id}")
-                    ui.label("registered · capacity")
-                    self.capacity = ui.label().props(f"data-testid=capacity-{event.id}")
+                with ui.element("div").classes("kiosk-counts"):
+                    self.registered = Span().props(f"data-testid=registered-count-{event.id}")
+                    Span(" registered · capacity ")
+                    self.capacity = Span().props(f"data-testid=capacity-{event.id}")
             with ui.element("aside").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")

@@ -81,7 +81,11 @@ class SelectedEvent:
                     "animation": False,
                     "grid": {"left": 40, "right": 16, "top": 16, "bottom": 32},
                     "tooltip": {"trigger": "axis"},
-                    "xAxis": {"type": "time"},
+                    "xAxis": {
+                        "type": "time",
+                        "minInterval": 60_000,
+                        "axisLabel": {"hideOverlap": True},
+                    },
                     "yAxis": {"type": "value", "minInterval": 1, "min": 0},
                     "series": [
                         {
@@ -136,7 +140,7 @@ class SelectedEvent:
                     row_key="id",
                     pagination={"rowsPerPage": 25, "sortBy": "when", "descending": True},
                 )
-                .classes("w-full")
+                .classes("w-full attendee-table")
                 .props("flat wrap-cells")
             )
             self.table.bind_filter_from(self.search, "value")
@@ -199,13 +203,14 @@ class ActivityFeed:
             verb = "registered for" if item.registered else "cancelled"
             text = f"{self.names[item.user_id]} {verb} {self.titles.get(item.event_id, '')}"
             with self.list:
-                row = ui.row().classes("w-full gap-2 items-baseline text-sm")
+                row = ui.row().classes("w-full gap-2 items-start no-wrap text-sm")
                 with row:
                     ui.icon("how_to_reg" if item.registered else "event_busy").classes(
-                        "text-positive" if item.registered else "text-negative"
+                        "shrink-0 " + ("text-positive" if item.registered else "text-negative")
                     )
-                    ui.label(text).classes("break-words")
-                    ui.label(format_local(item.at, self.zone)).classes("text-muted text-xs")
+                    with ui.column().classes("gap-0 min-w-0 flex-1"):
+                        ui.label(text).classes("break-words")
+                        ui.label(format_local(item.at, self.zone)).classes("text-muted text-xs")
             row.move(self.list, target_index=0)
         while len(self.list.default_slot.children) > FEED_LENGTH:
             self.list.default_slot.children[-1].delete()
