@@ -74,6 +74,9 @@ main .nicegui-link { color: #0369a1; }
 .event-card { position: relative; }
 .event-card:focus-within { outline: 3px solid #f59e0b; outline-offset: 2px; }
 .event-card .stretch-link:focus-visible { outline: none !important; }
+/* Long words (URLs, compound nouns) wrap even inside grid and flex items: `break-word` alone
+   still lets a 60-letter word widen its grid track past the screen. */
+.break-words { overflow-wrap: anywhere; }
 /* Organizer attendee table on phones: name, status and time fit; the email is in the CSV. */
 @media (max-width: 640px) {
   .attendee-table th:nth-child(2), .attendee-table td:nth-child(2) { display: none; }

@@ -16,8 +16,10 @@ LONG_WORD = "Donaudampfschifffahrtsgesellschaftskapitänswitwenrentenversicherun
 
 
 async def horizontal_overflow(page: Page) -> int:
+    # body too: a page that hid overflow on <html> would still cut content off
     return await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - document.documentElement.clientWidth"
     )
 
 
