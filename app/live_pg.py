@@ -24,7 +24,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.db import get_database
+from app.db import KEEPALIVES, get_database, within
 from app.live import Activity, Availability, ChangeKind, LiveBatch, LiveBus
 
 log = logging.getLogger("app.live")
@@ -32,6 +32,7 @@ log = logging.getLogger("app.live")
 CHANNEL = "events_live"
 MAX_PAYLOAD = 7500  # PostgreSQL's limit is 8000 bytes
 HEALTH_CHECK_EVERY = 10.0  # seconds without notifications before the listener pings
+HEALTH_CHECK_TIMEOUT = 5.0
 RECONNECT_DELAYS = (0.5, 1, 2, 5)
 
 
@@ -130,8 +131,14 @@ class PostgresRelay:
         first = True
         while True:
             try:
+                # the same guards as the pool's connections (app/db.py): a server that
+                # freezes or a network that drops packets must end in a reconnect, not a hang
                 conn = await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, connect_timeout=3
+                    self.conninfo,
+                    autocommit=True,
+                    connect_timeout=3,
+                    tcp_user_timeout=3000,
+                    **KEEPALIVES,
                 )
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
@@ -145,7 +152,8 @@ class PostgresRelay:
                     while True:
                         async for note in conn.notifies(timeout=HEALTH_CHECK_EVERY):
                             self._handle(note.payload)
-                        await conn.execute("SELECT 1")  # quiet for a while: still there?
+                        # quiet for a while: still there?
+                        await within(conn.execute("SELECT 1"), HEALTH_CHECK_TIMEOUT)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
