@@ -20,7 +20,12 @@ from app.health import router as health_router
 from app.metrics import install_metrics
 from app.middleware import install_http_middleware
 from app.outage import install_outage_log_filter
-from app.startup import freeze_startup_objects, prepare_database, start_live_updates
+from app.startup import (
+    freeze_startup_objects,
+    load_demo_data_if_asked,
+    migrate_before_serving,
+    start_live_updates,
+)
 from components.error_page import show_page_error
 from pages import kiosk, organizer  # noqa: F401
 
@@ -40,7 +45,7 @@ def wire(*, demo: bool = False) -> None:
 
     async def _startup() -> None:
         nonlocal relay
-        await prepare_database(demo=demo)
+        await load_demo_data_if_asked(demo=demo)
         relay = await start_live_updates()
         if "PYTEST_CURRENT_TEST" not in os.environ:  # tests build many apps in one process
             freeze_startup_objects()
@@ -62,6 +67,7 @@ def parse_args() -> argparse.Namespace:
 if __name__ in {"__main__", "__mp_main__"}:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    migrate_before_serving()
     wire(demo=parse_args().demo)
     ui.run(
         host=settings.host,

@@ -1,8 +1,8 @@
-"""What the process does before it serves: migrate, optionally seed demo data."""
+"""What the process does before and as it starts serving: migrate, seed demo data on request,
+relay live updates, tidy the garbage collector."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 
@@ -15,11 +15,20 @@ from app.migrate import upgrade_to_head
 log = logging.getLogger("app.startup")
 
 
-async def prepare_database(*, demo: bool = False) -> None:
+def migrate_before_serving() -> None:
+    """Apply pending migrations before the port opens (blocking, on purpose).
+
+    NiceGUI runs async start-up handlers as background tasks while the server already takes
+    requests, so migrating there let the first requests meet a schema that was not there
+    yet ("relation users does not exist"). Here nothing is served until the schema is right,
+    and `/health` answering means the app is ready.
+    """
     settings = get_settings()
-    database = get_database()
     if settings.migrate_on_start:
-        await asyncio.to_thread(upgrade_to_head, database.url)
+        upgrade_to_head(settings.database_url)
+
+
+async def load_demo_data_if_asked(*, demo: bool) -> None:
     if demo:
         from app.demo import load_demo_data
 
