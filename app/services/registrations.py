@@ -16,6 +16,15 @@ How capacity is kept (PostgreSQL and SQLite alike):
    registration impossible even if this code were wrong.
 3. A CHECK constraint (`registered_count <= max_capacity`) is the last line of defence.
 
+On PostgreSQL steps 1 and 2 travel as one statement: the UPDATE is a data-modifying CTE
+and the INSERT takes its event id from the UPDATE's RETURNING, so it runs only when a spot
+was reserved, after the row lock was taken (the lock order stays: event first). Same
+statements, same rules, one round trip fewer, and the event's row lock (held from the
+UPDATE to the COMMIT) no longer waits for the application to send the INSERT: on a busy
+event loop that wait, not PostgreSQL, is what limits registrations for one popular event
+(bench/README.md, registration throughput). SQLite has no DML in CTEs and serialises
+writers anyway, so it sends the two statements one after the other.
+
 We chose the guarded counter over `SELECT ... FOR UPDATE` + `COUNT(*)` because it does the
 whole capacity decision in one statement holding the lock for the shortest time, and the
 listing then reads availability from the row without counting registrations. Every writer
@@ -25,7 +34,10 @@ same everywhere and they cannot deadlock each other.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from functools import cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import Integer, bindparam, literal, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -43,36 +55,111 @@ from models.registration import (
     RegistrationPublic,
     RegistrationStatus,
 )
-from models.types import utcnow
+from models.types import UTCDateTime, utcnow
 from models.user import User
 
 NOT_REGISTERED = "You are not registered for this event"
+_REGISTRATION_COLUMNS = (
+    col(Registration.id),
+    col(Registration.event_id),
+    col(Registration.user_id),
+    col(Registration.registration_date),
+    col(Registration.status),
+)
 
 
-def _upsert_registration(dialect_name: str, *, event_id: int, user_id: int):
-    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    now = utcnow()
-    stmt = insert(Registration).values(
-        event_id=event_id,
-        user_id=user_id,
-        status=RegistrationStatus.CONFIRMED.value,
-        registration_date=now,
-    )
-    return stmt.on_conflict_do_update(
+# The parameters of the registration's statements (`registration_parameters`).
+_EVENT_ID = bindparam("event_id", type_=Integer)
+_USER_ID = bindparam("user_id", type_=Integer)
+_NOW = bindparam("now", type_=UTCDateTime)
+
+
+class Numbers(NamedTuple):
+    """The event's count and capacity right after a reservation."""
+
+    registered_count: int
+    max_capacity: int
+
+
+def _upsert_registration(insert: Any):
+    """Step 2 of the module doc, on `insert` (an INSERT of one registration's values)."""
+    return insert.on_conflict_do_update(
         index_elements=["user_id", "event_id"],
         set_={
             "status": RegistrationStatus.CONFIRMED.value,
-            "registration_date": now,
+            "registration_date": _NOW,
             "cancelled_at": None,
         },
         where=col(Registration.status) == RegistrationStatus.CANCELLED.value,
-    ).returning(
-        Registration.id,
-        Registration.event_id,
-        Registration.user_id,
-        Registration.registration_date,
-        Registration.status,
+    ).returning(*_REGISTRATION_COLUMNS)
+
+
+def _build_registration_statements(dialect_name: str) -> list[Any]:
+    reserve = (
+        update(Event)
+        .where(
+            col(Event.id) == _EVENT_ID,
+            col(Event.registered_count) < col(Event.max_capacity),
+            col(Event.date_time) > _NOW,
+        )
+        .values(registered_count=col(Event.registered_count) + 1)
     )
+    status = RegistrationStatus.CONFIRMED.value
+    if dialect_name != "postgresql":
+        reserve = reserve.returning(col(Event.registered_count), col(Event.max_capacity))
+        insert = sqlite.insert(Registration).values(
+            event_id=_EVENT_ID, user_id=_USER_ID, status=status, registration_date=_NOW
+        )
+        return [reserve, _upsert_registration(insert)]
+    reserved = reserve.returning(
+        col(Event.id), col(Event.registered_count), col(Event.max_capacity)
+    ).cte("reserved")
+    insert = postgresql.insert(Registration).from_select(
+        ["event_id", "user_id", "status", "registration_date"],
+        select(reserved.c.id, _USER_ID, literal(status), _NOW),
+    )
+    registered = _upsert_registration(insert).cte("registered")
+    both = select(
+        reserved.c.registered_count,
+        reserved.c.max_capacity,
+        *(registered.c[column.key] for column in _REGISTRATION_COLUMNS),
+    ).select_from(reserved.outerjoin(registered, true()))
+    return [both]
+
+
+@cache
+def registration_statements(dialect_name: str) -> list[Any]:
+    """The registration's statements (module doc), with the parameters of
+    `registration_parameters`: on PostgreSQL one, the reservation as a CTE feeding the
+    upsert; on SQLite the two in turn. Built once per dialect: building them (and their
+    cache keys) at every registration cost as much Python as the rest of the transaction.
+    The benchmark's baselines (bench/registration_throughput.py) run exactly these."""
+    return _build_registration_statements(dialect_name)
+
+
+def registration_parameters(*, event_id: int, user_id: int) -> dict[str, Any]:
+    return {"event_id": event_id, "user_id": user_id, "now": utcnow()}
+
+
+async def reserve_and_register(
+    *, session: AsyncSession, event_id: int, user_id: int
+) -> tuple[Numbers | None, tuple[Any, ...] | None]:
+    """Steps 1 and 2 in the open write transaction, nothing committed or rolled back:
+    (the event's numbers, or None when no spot was reserved; the registration's
+    `_REGISTRATION_COLUMNS`, or None when a confirmed one already existed)."""
+    statements = registration_statements(session.get_bind().dialect.name)
+    parameters = registration_parameters(event_id=event_id, user_id=user_id)
+    if len(statements) == 1:
+        row = (await session.execute(statements[0], parameters)).first()
+        if row is None:
+            return None, None
+        return Numbers(row[0], row[1]), (None if row[2] is None else tuple(row[2:]))
+    reserve, upsert = statements
+    numbers = (await session.execute(reserve, parameters)).first()
+    if numbers is None:
+        return None, None
+    registration = (await session.execute(upsert, parameters)).first()
+    return Numbers(numbers[0], numbers[1]), (None if registration is None else tuple(registration))
 
 
 async def register_attendee(
@@ -80,26 +167,14 @@ async def register_attendee(
 ) -> RegistrationPublic:
     await begin_write(session)
     try:
-        reserved = await session.execute(
-            update(Event)
-            .where(
-                col(Event.id) == event_id,
-                col(Event.registered_count) < col(Event.max_capacity),
-                col(Event.date_time) > utcnow(),
-            )
-            .values(registered_count=col(Event.registered_count) + 1)
-            .returning(col(Event.registered_count), col(Event.max_capacity))
+        numbers, row = await reserve_and_register(
+            session=session, event_id=event_id, user_id=user_id
         )
-        numbers = reserved.first()
         if numbers is None:
             await session.rollback()
             refusal = await _why_not_reserved(session=session, event_id=event_id, user_id=user_id)
             _count_refusal(refusal)
             raise refusal
-        dialect = session.get_bind().dialect.name
-        row = (
-            await session.execute(_upsert_registration(dialect, event_id=event_id, user_id=user_id))
-        ).first()
         if row is None:
             await session.rollback()  # also gives back the spot reserved above
             metrics.record_refusal("duplicate")
