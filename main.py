@@ -18,7 +18,7 @@ from app.api import create_api
 from app.config import get_settings
 from app.health import router as health_router
 from app.metrics import install_metrics
-from app.middleware import install_http_middleware
+from app.middleware import install_http_middleware, route_api_past_page_middleware
 from app.outage import install_outage_log_filter
 from app.startup import (
     freeze_startup_objects,
@@ -40,6 +40,7 @@ def wire(*, demo: bool = False) -> None:
     install_outage_log_filter()
     app.on_page_exception(show_page_error)
     install_metrics(app)  # outermost: times and counts what the whole stack answered
+    route_api_past_page_middleware(app)  # the API skips NiceGUI's page middleware
 
     relay = None
 

@@ -3,6 +3,17 @@ limit for the API, and one structured access-log line per request.
 
 All three are plain ASGI middleware (no BaseHTTPMiddleware): they never buffer a response
 and add well under a millisecond per request.
+
+NiceGUI adds middleware of its own for the pages: the session cookie (Starlette's
+SessionMiddleware), per-browser storage tracking, a redirect fix for proxies that add a
+path prefix and cache headers for its static files. None of it concerns the API, whose
+callers authenticate with a bearer token, yet it ran on every API request and cost more
+than all the rest of the request's Python (three of the four are BaseHTTPMiddleware, each
+running the rest of the request in a task of its own; the session middleware signed and
+set a fresh `session` cookie on every API answer, and a caller that keeps no cookies had a
+storage entry made for it on every request). `route_api_past_page_middleware` gives
+`/api/...` a stack without those four: ours and GZip (bench/README.md, registration
+throughput). Everything else, pages and sockets included, goes through the full stack.
 """
 
 from __future__ import annotations
@@ -16,7 +27,10 @@ import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
+from nicegui.middlewares import RedirectWithPrefixMiddleware, SetCacheControlMiddleware
+from nicegui.storage import RequestTrackingMiddleware
 from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
@@ -193,3 +207,52 @@ def install_http_middleware(app: Any) -> None:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+
+
+# NiceGUI's middleware for pages (module doc): not on the API's way.
+PAGE_ONLY_MIDDLEWARE = (
+    SessionMiddleware,
+    RequestTrackingMiddleware,
+    RedirectWithPrefixMiddleware,
+    SetCacheControlMiddleware,
+)
+
+
+class _SplitByPath:
+    """HTTP requests below `prefix` go to `inner`, everything else to `outer`."""
+
+    def __init__(self, inner: ASGIApp, outer: ASGIApp, prefix: str) -> None:
+        self.inner = inner
+        self.outer = outer
+        self.prefix = prefix.rstrip("/") + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root_path: str = scope.get("root_path", "")
+            if root_path and path.startswith(root_path):
+                path = path[len(root_path) :]
+            if path.startswith(self.prefix):
+                await self.inner(scope, receive, send)
+                return
+        await self.outer(scope, receive, send)
+
+
+def route_api_past_page_middleware(app: Any, prefix: str = "/api") -> None:
+    """Serve `prefix/...` on `app` (NiceGUI's FastAPI app) through its middleware minus
+    PAGE_ONLY_MIDDLEWARE (module doc). Starlette builds the stack at the first request,
+    after `ui.run` added NiceGUI's middleware; we build it twice from `app.user_middleware`,
+    once whole and once without those, and choose by path. Calling it again is harmless."""
+    build = type(app).build_middleware_stack
+
+    def build_split_stack() -> ASGIApp:
+        everything = app.user_middleware
+        full = build(app)
+        app.user_middleware = [m for m in everything if m.cls not in PAGE_ONLY_MIDDLEWARE]
+        try:
+            lean = build(app)
+        finally:
+            app.user_middleware = everything
+        return _SplitByPath(lean, full, prefix)
+
+    app.build_middleware_stack = build_split_stack
