@@ -13,7 +13,7 @@ from app.db import open_session
 from app.errors import NotAuthenticated
 from app.middleware import current_user_id
 from app.rate_limit import get_rate_limits
-from app.security import decode_access_token
+from app.security import TokenClaims, decode_access_token
 from app.services import users
 from models.user import User
 
@@ -44,30 +44,40 @@ def client_address(request: Request) -> str | None:
 ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
-async def api_rate_limit(request: Request, credentials: Credentials) -> None:
+async def token_claims(credentials: Credentials) -> TokenClaims | None:
+    """The bearer token's claims when its signature and expiry check out. A dependency, so
+    FastAPI decodes the token once per request for the rate limit and the user lookup."""
+    return decode_access_token(credentials.credentials) if credentials else None
+
+
+Claims = Annotated[TokenClaims | None, Depends(token_claims)]
+
+
+async def api_rate_limit(request: Request, claims: Claims) -> None:
     """Every API call counts against its caller's budget: the user named by a valid token
     (checked by signature only, no database trip), else the client address."""
-    claims = decode_access_token(credentials.credentials) if credentials else None
     key = f"user:{claims.user_id}" if claims else f"address:{client_address(request)}"
     await get_rate_limits().check_api(key)
 
 
-async def _user(session: AsyncSession, token: str) -> User:
-    user = await users.user_from_token(session=session, token=token)
+async def _user(session: AsyncSession, claims: TokenClaims | None) -> User:
+    user = await users.user_from_claims(session=session, claims=claims)
     current_user_id.set(user.id)
     return user
 
 
-async def get_optional_user(session: SessionDep, credentials: Credentials) -> User | None:
+async def get_optional_user(
+    session: SessionDep, credentials: Credentials, claims: Claims
+) -> User | None:
     if credentials is None:
         return None
-    return await _user(session, credentials.credentials)
+    return await _user(session, claims)
 
 
-async def get_current_user(session: SessionDep, credentials: Credentials) -> User:
+async def get_current_user(session: SessionDep, credentials: Credentials, claims: Claims) -> User:
     if credentials is None:
         raise NotAuthenticated("Authentication required")
-    return await _user(session, credentials.credentials)
+    return await _user(session, claims)
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
