@@ -14,7 +14,7 @@ from nicegui import app, ui
 from starlette.routing import Mount
 
 import pages  # noqa: F401  (importing a page module registers its routes)
-from app.api import create_api
+from app.api import api_mount
 from app.config import get_settings
 from app.health import router as health_router
 from app.metrics import install_metrics
@@ -34,7 +34,7 @@ def wire(*, demo: bool = False) -> None:
     # NiceGUI's test harness re-runs this file for every test on the same app object:
     # replace the API mount rather than stacking another one.
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]
-    app.mount("/api", create_api())
+    app.routes.append(api_mount())
     app.include_router(health_router)
     install_http_middleware(app)
     install_outage_log_filter()

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app import health
-from app.api import create_api
+from app.api import api_mount
 from app.middleware import install_http_middleware
 from models.event import Event
 from models.types import utcnow
@@ -47,7 +47,7 @@ _counter = itertools.count(1)
 @pytest.fixture
 async def client(database: Any) -> AsyncIterator[httpx.AsyncClient]:
     root = FastAPI()
-    root.mount("/api", create_api())
+    root.routes.append(api_mount())
     root.include_router(health.router)
     install_http_middleware(root)  # the same stack as production (main.py)
     transport = httpx.ASGITransport(app=root)
