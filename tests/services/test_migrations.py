@@ -17,7 +17,11 @@ import models  # noqa: F401
 from app.migrate import downgrade_to_base, sync_url, upgrade_to_head
 from tests.conftest import _unavailable, postgres_url
 
-POSTGRES_ONLY_INDEXES = {"ix_events_search_trgm", "ix_events_location_trgm"}
+POSTGRES_ONLY_INDEXES = {
+    "ix_events_search_trgm",
+    "ix_events_location_trgm",
+    "ix_events_title_lower",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
