@@ -1,0 +1,60 @@
+"""The web stack's floor for bench/registration_throughput.py: a bare FastAPI app whose one
+endpoint runs the registration transaction of app/services/registrations.py (its
+`reserve_and_register`: the guarded UPDATE of events.registered_count and the INSERT ... ON
+CONFLICT, then COMMIT, or ROLLBACK when refused) through an engine built
+by app/db.py's `create_database` (same pool, timeouts and checkout ping as the app), with no
+auth, no middleware, no metrics, no live updates and no access log.
+
+    DATABASE_URL=postgresql://... uv run uvicorn bare_endpoint:app --app-dir bench --port 8200
+
+So "app / bare" in the benchmark is what our own stack costs on top of FastAPI + uvicorn +
+SQLAlchemy: NiceGUI's middleware, ours (access log, security headers, body limit, metrics),
+the bearer-token check and user lookup, validation and the response models.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from app.db import begin_write, create_database  # noqa: E402
+from app.services.registrations import reserve_and_register  # noqa: E402
+
+database = create_database()
+app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "healthy"}
+
+
+@app.post("/register/{event_id}/{user_id}", status_code=201, response_model=None)
+async def register(event_id: int, user_id: int) -> dict | JSONResponse:
+    async with database.sessions() as session:
+        await begin_write(session)
+        numbers, row = await reserve_and_register(
+            session=session, event_id=event_id, user_id=user_id
+        )
+        if numbers is None or row is None:
+            await session.rollback()
+            return JSONResponse({"message": "Not registered"}, status_code=409)
+        await session.commit()
+    reg_id, ev_id, u_id, when, status = row
+    return {
+        "message": "Registered for the event",
+        "registration": {
+            "id": reg_id,
+            "event_id": ev_id,
+            "user_id": u_id,
+            "registration_date": when.isoformat(),
+            "status": status,
+        },
+    }
