@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -17,6 +18,7 @@ from app import errors
 from app.outage import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("app.api")
+BUSY = "The service is busy, please try again in a moment"
 security_log = logging.getLogger("app.security")  # denied actions, for whoever watches abuse
 
 STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
@@ -123,6 +125,15 @@ def install_error_handlers(api: FastAPI) -> None:
         return error_response(exc.status_code, message, **headers)
 
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, PoolTimeout):
+            # The database is fine; this process has more requests in flight than pool
+            # connections and sheds the excess after DB_POOL_TIMEOUT instead of queueing.
+            log.warning(
+                "overloaded: no database connection free within DB_POOL_TIMEOUT on %s %s",
+                request.method,
+                request.url.path,
+            )
+            return error_response(503, BUSY, **{"Retry-After": "2"})
         log.warning(
             "database unavailable on %s %s: %s",
             request.method,
