@@ -79,6 +79,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # run as `python bench/live_latency.py`
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench_stats import percentile  # noqa: E402
+
 from app.live import FLUSH_INTERVAL  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable  # noqa: E402
 from tests.e2e.servers import ServerProcess  # noqa: E402
@@ -118,16 +120,6 @@ OBSERVER_JS = """
 
 
 # ----------------------------------------------------------------------------- statistics
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default), without numpy."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass

@@ -67,6 +67,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench_stats import percentile  # noqa: E402
+
 from tests.e2e.servers import ServerProcess, free_port  # noqa: E402
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -127,15 +129,6 @@ SEARCH_MISSES = ["zeppelin", "quokka", "xylophone"]
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def with_database(url: str, database: str) -> str:

@@ -43,7 +43,6 @@ import platform
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +60,10 @@ import psycopg
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench_stats import percentile  # noqa: E402
+
+from tests.e2e.servers import free_port  # noqa: E402
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "registration_throughput.json"
@@ -94,21 +97,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 REDIS_PREFIX = f"bench-reg-{os.getpid()}:"
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def plain_url(url: str, database: str | None = None) -> str:
