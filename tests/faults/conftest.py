@@ -179,9 +179,9 @@ def _pg_bin() -> Path:
 
 
 @contextlib.contextmanager
-def running_cluster(prefix: str, *, replica_of: PostgresCluster | None = None) -> Iterator[
-    PostgresCluster
-]:
+def running_cluster(
+    prefix: str, *, replica_of: PostgresCluster | None = None
+) -> Iterator[PostgresCluster]:
     """A throwaway cluster, running until the block ends, then stopped and deleted.
 
     With `replica_of`, a streaming replica of that (running) cluster instead of a new one:

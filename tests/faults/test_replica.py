@@ -67,9 +67,11 @@ class Replicated:
 
 @pytest.fixture(scope="session")
 def _replicated() -> Iterator[Replicated]:
-    with running_cluster("replica-primary-") as primary:
-        with running_cluster("replica-standby-", replica_of=primary) as replica:
-            yield Replicated(primary, replica)
+    with (
+        running_cluster("replica-primary-") as primary,
+        running_cluster("replica-standby-", replica_of=primary) as replica,
+    ):
+        yield Replicated(primary, replica)
 
 
 @pytest.fixture
