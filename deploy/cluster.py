@@ -359,11 +359,17 @@ def wait_healthy(cluster: Cluster, port: int, timeout: float = 60.0) -> None:
     raise RuntimeError(f"app process on port {port} did not answer /health in {timeout:.0f}s")
 
 
-def nginx_program(cluster: Cluster, nginx: str) -> str:
-    """nginx as a supervised program, started by `start` once the apps answer."""
+def write_nginx_conf(cluster: Cluster) -> Path:
+    """nginx.conf for the set in its run directory, with the temp folders it names."""
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (cluster.run_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     cluster.nginx_conf.write_text(render_nginx_conf(cluster))
+    return cluster.nginx_conf
+
+
+def nginx_program(cluster: Cluster, nginx: str) -> str:
+    """nginx as a supervised program, started by `start` once the apps answer."""
+    write_nginx_conf(cluster)
     prefix = f"{cluster.run_dir}/"
     command = [nginx, "-p", prefix, "-c", str(cluster.nginx_conf)]
     check = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
@@ -528,7 +534,11 @@ def status(run_dir: Path) -> dict[str, MemberStatus]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument(
+        "command",
+        choices=["start", "stop", "status", "nginx-conf"],
+        help="nginx-conf: only write <run-dir>/nginx.conf (systemd hosts, deploy/README.md)",
+    )
     parser.add_argument("--processes", type=int, default=2, help="app processes (default 2)")
     parser.add_argument("--port", type=int, default=8000, help="nginx's port (default 8000)")
     parser.add_argument("--host", default="127.0.0.1", help="nginx's address (0.0.0.0: all)")
@@ -543,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     run_dir = args.run_dir.resolve()
-    if args.command == "start":
+    if args.command in ("start", "nginx-conf"):
         if args.processes < 1:
             parser.error("--processes must be at least 1")
         cluster = Cluster(
@@ -553,6 +563,9 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             secure_cookie=args.secure_cookie,
         )
+        if args.command == "nginx-conf":
+            print(write_nginx_conf(cluster))
+            return 0
         try:
             start(cluster)
         except (RuntimeError, subprocess.CalledProcessError) as exc:
