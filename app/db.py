@@ -224,9 +224,9 @@ def create_database(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            pool_recycle=settings.db_pool_recycle,
             connect_args=_postgres_connect_args(url, settings.db_connect_timeout),
         )
+    kwargs["pool_recycle"] = settings.db_pool_recycle
     kwargs.update(engine_kwargs)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
@@ -387,8 +387,8 @@ async def read_session() -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _on(replica: Replica, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async with replica.database.sessions() as session:
+async def _on_read_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async with read_session() as session:
         return await work(session)
 
 
@@ -403,7 +403,7 @@ async def on_replica(work: Callable[[AsyncSession], Awaitable[T]], *, primary: A
     if replica is None or not replica.available:
         return await work(primary)
     try:
-        return await within(_on(replica, work), replica.timeout)
+        return await within(_on_read_session(work), replica.timeout)
     except (TimeoutError, OSError, SQLAlchemyError) as exc:
         replica.mark_away(exc)
         replica_fallbacks += 1
