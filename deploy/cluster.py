@@ -151,7 +151,7 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
 
