@@ -41,7 +41,12 @@ def health(base: str) -> dict | None:
 
 @pytest.mark.parametrize("backend", ["postgres"])
 async def test_a_killed_process_is_restarted_and_nothing_is_lost(make_cluster, database):
+    began = time.monotonic()
     cluster = make_cluster(processes=2)
+    # A restart is a start: on a machine so loaded that the first start of the set took
+    # longer than RESTART_WITHIN, the bound is that start (supervisord's own part, the
+    # respawn, is checked separately below).
+    within = max(RESTART_WITHIN, time.monotonic() - began)
     victim, survivor = cluster.app_ports
     async with httpx.AsyncClient(timeout=15) as http:
         owner = await sign_up(http, app_url(survivor), "owner")
@@ -63,14 +68,20 @@ async def test_a_killed_process_is_restarted_and_nothing_is_lost(make_cluster, d
         assert pid is not None
         before = health(app_url(victim))
         assert before is not None
-        reads: list[int] = []
+        reads: list[tuple[float, int | str]] = []  # (when sent, status or transport error)
         outcomes: dict[int, list[int | str]] = {}
         done = asyncio.Event()
 
         async def read_through_nginx() -> None:
             while not done.is_set():
                 http.cookies.clear()  # no sticky cookie: nginx spreads requests over both
-                reads.append((await http.get(f"{cluster.url}/api/events")).status_code)
+                sent = time.monotonic()
+                try:
+                    answer = await http.get(f"{cluster.url}/api/events")
+                except httpx.TransportError as exc:
+                    reads.append((sent, type(exc).__name__))
+                else:
+                    reads.append((sent, answer.status_code))
                 await asyncio.sleep(0.05)
 
         async def register_through_nginx() -> None:
@@ -86,19 +97,33 @@ async def test_a_killed_process_is_restarted_and_nothing_is_lost(make_cluster, d
         await asyncio.sleep(1)
         os.killpg(pid, signal.SIGKILL)
         killed = time.monotonic()
+        respawned = None
         while True:
-            now = await asyncio.to_thread(health, app_url(victim))
             since = time.monotonic() - killed
-            if now is not None and now["uptime"] < since:
+            if respawned is None and app_pid(cluster, victim) not in (None, pid):
+                respawned = since
+            now = await asyncio.to_thread(health, app_url(victim))
+            if now is not None and now["uptime"] < time.monotonic() - killed:
+                since = time.monotonic() - killed
                 break
-            assert since < RESTART_WITHIN, f"not back within {RESTART_WITHIN}s"
+            assert since < within, f"not back within {within:.1f}s"
             await asyncio.sleep(0.1)
-        print(f"\nSIGKILLed app process answering /health again after {since:.2f}s")
+        assert respawned is not None and respawned < 3, respawned
+        print(
+            f"\nSIGKILLed app process respawned by supervisord after {respawned:.2f}s, "
+            f"answering /health again after {since:.2f}s (first start of the set: "
+            f"{within:.1f}s or less)"
+        )
         await registering
         done.set()
         await reader
 
-    assert reads and set(reads) == {200}, f"nginx answered {sorted(set(reads))}"
+    # nginx answered everything sent after the kill; only a response already streaming from
+    # the killed process at that instant can be cut (nginx cannot retry it elsewhere)
+    after = {outcome for sent, outcome in reads if sent > killed}
+    assert after == {200}, f"nginx answered {after}"
+    cut = [outcome for sent, outcome in reads if sent <= killed and outcome != 200]
+    assert len(cut) <= 1 and set(cut) <= {"ReadError", "RemoteProtocolError"}, cut
     report = status(cluster.run_dir)
     assert report[f"app-{victim}"].state == "RUNNING"
     assert report[f"app-{victim}"].restarts == 1
