@@ -316,8 +316,11 @@ class Replica:
         if self.available:
             log.warning("read replica away (%s): reads go to the primary meanwhile", reason)
         self.available = False
-        if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        loop = asyncio.get_running_loop()
+        watcher = self._watcher
+        # one watcher at a time; one left on a loop that has since closed never finishes
+        if watcher is None or watcher.done() or watcher.get_loop() is not loop:
+            self._watcher = loop.create_task(self._watch())
 
     async def answers(self) -> bool:
         """True when the replica answers `SELECT 1` within the connect timeout."""

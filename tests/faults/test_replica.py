@@ -21,11 +21,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import generate_latest
 
 from app import db as app_db
 from app import health
 from app.api import api_mount
 from app.config import get_settings
+from app.metrics import REGISTRY
 from app.middleware import install_http_middleware
 from tests.e2e.servers import ServerProcess
 from tests.faults.conftest import PostgresCluster, running_cluster, timed, wait_for
@@ -169,6 +171,11 @@ async def test_lists_read_the_replica_and_decisions_the_primary(
 
     health_body = (await http.get("/health")).json()
     assert health_body["replica"] == "connected"
+    scrape = generate_latest(REGISTRY).decode()
+    for role in ("primary", "replica"):
+        assert f'eventhub_db_pool_size{{database="{role}"}}' in scrape, role
+        assert f'eventhub_db_queries_total{{database="{role}"}}' in scrape, role
+    assert "eventhub_replica_available 1.0" in scrape
 
     replicated.replay(paused=False)
     replicated.wait_caught_up()
