@@ -80,13 +80,22 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
+    # A pooled connection older than this many seconds is closed and replaced when next taken
+    # from the pool (SQLAlchemy's pool_recycle): idle connections do not live for ever through
+    # firewalls, proxies (PgBouncer) or a server's idle_session_timeout. -1: never.
+    db_pool_recycle: float = Field(default=1800.0, ge=-1)
+    # A PostgreSQL streaming replica of DATABASE_URL for lists, search and statistics
+    # (app/db.py, "Read replica"). Empty: everything reads the primary.
+    database_read_url: str = ""
+    # While the replica is away, how often (seconds) a background task asks whether it is back.
+    replica_check_interval: float = Field(default=2.0, gt=0)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
     metrics_token: str = ""
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _normalise_url(cls, value: str) -> str:
-        return normalise_database_url(value)
+        return normalise_database_url(value) if value.strip() else ""
 
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:

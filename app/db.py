@@ -27,12 +27,28 @@ PostgreSQL can be away in ways that would make a request wait for ever instead o
 - `statement_timeout` stops one runaway statement, or a wait on a lock someone forgot, from
   pinning a pool connection for ever (PostgreSQL cancels it; the API answers 503);
 - waiting for a free pool connection gives up after `DB_POOL_TIMEOUT` (503, `Retry-After`).
+
+Pooled connections are replaced once older than `DB_POOL_RECYCLE` seconds (at their next
+checkout), so none outlives a firewall's or PgBouncer's idle limit, or the server's
+`idle_session_timeout`, only to fail its ping.
+
+Read replica (`DATABASE_READ_URL`, API.md "Read replica"): a second engine and pool, same
+bounds. `read_session()` opens a session there; `on_replica(work, primary=session)` runs a
+read on the replica and, when the replica does not answer within the connect timeout (down,
+frozen, still starting up) or fails, runs it again on the caller's primary session: a
+replica away costs time, never an error. The first failure marks the replica away; from then
+on reads go straight to the primary and one background task (not every request) asks the
+replica `SELECT 1` every `REPLICA_CHECK_INTERVAL` seconds, sending reads back to it once it
+answers. Which reads may be stale is a domain decision, so the services call `on_replica`
+(app/services/__init__.py lists them); pages and routers never choose an engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +56,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -52,6 +68,7 @@ from sqlalchemy.util import await_only
 from app.config import get_settings, normalise_database_url
 
 T = TypeVar("T")
+log = logging.getLogger("app.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # PostgreSQL bounds (module doc). A statement may run this long; far above any query of ours.
@@ -77,7 +94,14 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
 
+PRIMARY = "primary"
+REPLICA = "replica"
+
 _db: Database | None = None
+# Statements sent, by engine role (PRIMARY, REPLICA): app/metrics.py reads these at scrape time.
+queries: Counter[str] = Counter()
+# Reads that were meant for the replica and ran on the primary instead.
+replica_fallbacks = 0
 
 
 def _unicode_lower(value: str | None) -> str | None:
@@ -175,8 +199,17 @@ def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, Any]:
     return args
 
 
-def create_database(url: str | None = None, **engine_kwargs: Any) -> Database:
-    """Build an engine and its session factories for `url` (default: the configured one)."""
+def _install_query_count(engine: AsyncEngine, role: str) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        queries[role] += 1
+
+
+def create_database(
+    url: str | None = None, *, role: str = PRIMARY, **engine_kwargs: Any
+) -> Database:
+    """Build an engine and its session factories for `url` (default: the configured one);
+    `role` (PRIMARY or REPLICA) labels its statements in the metrics."""
     settings = get_settings()
     url = normalise_database_url(url or settings.database_url)
     parsed = make_url(url)
@@ -193,12 +226,14 @@ def create_database(url: str | None = None, **engine_kwargs: Any) -> Database:
             pool_timeout=settings.db_pool_timeout,
             connect_args=_postgres_connect_args(url, settings.db_connect_timeout),
         )
+    kwargs["pool_recycle"] = settings.db_pool_recycle
     kwargs.update(engine_kwargs)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _install_sqlite_transaction_control(engine)
     elif engine.dialect.driver == "psycopg" and not kwargs.get("pool_pre_ping"):
         _install_bounded_ping(engine, PING_TIMEOUT_S)
+    _install_query_count(engine, role)
     return Database(
         url=url,
         engine=engine,
@@ -252,8 +287,7 @@ async def begin_write(session: AsyncSession) -> None:
 
 
 async def _database_answers() -> None:
-    async with get_database().engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await _engine_answers(get_database().engine)
 
 
 async def check_connection(seconds: float | None = None) -> bool:
@@ -265,3 +299,120 @@ async def check_connection(seconds: float | None = None) -> bool:
         return True
     except Exception:
         return False
+
+
+class Replica:
+    """The read replica's pool and whether reads go there now (module doc)."""
+
+    def __init__(self, database: Database, *, timeout: float, check_interval: float) -> None:
+        self.database = database
+        self.timeout = timeout
+        self.check_interval = check_interval
+        self.available = True
+        self._watcher: asyncio.Task[None] | None = None
+
+    def mark_away(self, reason: object) -> None:
+        """Send reads to the primary until the background check finds the replica again."""
+        if self.available:
+            log.warning("read replica away (%s): reads go to the primary meanwhile", reason)
+        self.available = False
+        loop = asyncio.get_running_loop()
+        watcher = self._watcher
+        # one watcher at a time; one left on a loop that has since closed never finishes
+        if watcher is None or watcher.done() or watcher.get_loop() is not loop:
+            self._watcher = loop.create_task(self._watch())
+
+    async def answers(self) -> bool:
+        """True when the replica answers `SELECT 1` within the connect timeout."""
+        try:
+            await within(_engine_answers(self.database.engine), self.timeout)
+            return True
+        except Exception:
+            return False
+
+    async def _watch(self) -> None:
+        # polling is the point: the replica has no way to tell us it is back
+        while True:
+            if await self.answers():
+                break
+            await asyncio.sleep(self.check_interval)
+        self.available = True
+        log.info("read replica answers again: lists and statistics read it again")
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await self.database.engine.dispose()
+
+
+_replica: Replica | None = None
+_replica_configured = False
+
+
+def _make_replica(database: Database) -> Replica:
+    settings = get_settings()
+    return Replica(
+        database,
+        timeout=settings.db_connect_timeout,
+        check_interval=settings.replica_check_interval,
+    )
+
+
+def get_replica() -> Replica | None:
+    """The configured replica (DATABASE_READ_URL), or None when there is none."""
+    global _replica, _replica_configured
+    if not _replica_configured:
+        _replica_configured = True
+        url = get_settings().database_read_url
+        if url:
+            _replica = _make_replica(create_database(url, role=REPLICA))
+    return _replica
+
+
+async def use_replica(database: Database | None) -> Replica | None:
+    """Point the app's reads at `database` as its replica, or at none (tests)."""
+    global _replica, _replica_configured
+    old = _replica
+    _replica = _make_replica(database) if database is not None else None
+    _replica_configured = True
+    if old is not None:
+        await old.close()
+    return _replica
+
+
+@asynccontextmanager
+async def read_session() -> AsyncIterator[AsyncSession]:
+    """A session on the replica when one is configured and answering, else on the primary.
+    No fallback of its own: services use `on_replica`, which retries on the primary."""
+    replica = get_replica()
+    database = replica.database if replica is not None and replica.available else None
+    async with (database or get_database()).sessions() as session:
+        yield session
+
+
+async def _on_read_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async with read_session() as session:
+        return await work(session)
+
+
+async def on_replica(work: Callable[[AsyncSession], Awaitable[T]], *, primary: AsyncSession) -> T:
+    """`work` run on a replica session; on the caller's `primary` session when there is no
+    replica, it is away, or it does not answer within the connect timeout (module doc).
+
+    Only for reads that may lag the primary by the replication delay: never for a decision
+    of a write. Domain errors raised by `work` are not failures of the replica: they pass."""
+    global replica_fallbacks
+    replica = get_replica()
+    if replica is None or not replica.available:
+        return await work(primary)
+    try:
+        return await within(_on_read_session(work), replica.timeout)
+    except (TimeoutError, OSError, SQLAlchemyError) as exc:
+        replica.mark_away(exc)
+        replica_fallbacks += 1
+        return await work(primary)
+
+
+async def _engine_answers(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

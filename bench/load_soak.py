@@ -297,9 +297,7 @@ class LoadTarget:
         deploy_cluster.start(members)
         self.url = members.url
         self.app_urls = [members.app_url(p) for p in ports]
-        self.app_pids = [
-            p for p in (deploy_cluster.read_pid(members.app_pid_file(x)) for x in ports) if p
-        ]
+        self.app_pids = [p for p in (deploy_cluster.app_pid(members, x) for x in ports) if p]
         nginx = deploy_cluster.read_pid(members.nginx_pid_file)
         self.other_pids = [nginx] if nginx else []
         self.logs = [members.app_log(p) for p in ports]

@@ -398,7 +398,7 @@ class Servers:
         )
         self.clusters.append(run_dir)
         deploy_cluster.start(members)
-        pids = [deploy_cluster.read_pid(members.app_pid_file(p)) for p in ports]
+        pids = [deploy_cluster.app_pid(members, p) for p in ports]
         if processes == 1 and pids[0]:  # the same process, reached without nginx
             self.direct = Target(
                 "direct1", members.app_url(ports[0]), [pids[0]], [members.app_log(ports[0])]

@@ -22,6 +22,7 @@ from app.config import get_settings
 from app.metrics import REGISTRY, UNMATCHED, pool_waiting
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+PRIMARY = frozenset({("database", "primary")})
 PASSWORD = "correct horse battery"
 
 
@@ -123,7 +124,8 @@ async def test_counters_move_with_registrations_refusals_and_requests(http, user
 async def test_pool_gauges_are_in_the_scrape(http):
     samples = await scrape(http)
     for gauge in ("in_use", "idle", "size", "overflow", "waiting"):
-        assert (f"eventhub_db_pool_{gauge}", frozenset()) in samples, gauge
+        assert (f"eventhub_db_pool_{gauge}", PRIMARY) in samples, gauge
+    assert ("eventhub_db_queries_total", PRIMARY) in samples
     assert ("eventhub_pages_connected", frozenset()) in samples
 
 
@@ -177,11 +179,11 @@ async def test_pool_gauges_count_connections_in_use_and_waiting(
             waiter = asyncio.create_task(wants_a_connection())
             await asyncio.sleep(0.1)
             samples = parse(generate_latest(REGISTRY).decode())
-            assert value(samples, "eventhub_db_pool_in_use") == 1
-            assert value(samples, "eventhub_db_pool_waiting") == 1
+            assert value(samples, "eventhub_db_pool_in_use", database="primary") == 1
+            assert value(samples, "eventhub_db_pool_waiting", database="primary") == 1
         await asyncio.wait_for(waiter, 5)
         samples = parse(generate_latest(REGISTRY).decode())
-        assert value(samples, "eventhub_db_pool_in_use") == 0
-        assert value(samples, "eventhub_db_pool_waiting") == 0
+        assert value(samples, "eventhub_db_pool_in_use", database="primary") == 0
+        assert value(samples, "eventhub_db_pool_waiting", database="primary") == 0
     finally:
         await database.engine.dispose()

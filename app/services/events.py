@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from app.db import begin_write
+from app.db import begin_write, on_replica
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
 from app.live import Availability, ChangeKind, bus
 from models.event import (
@@ -152,7 +152,20 @@ _ORDERINGS: dict[EventSort, list[Any]] = {
 async def search_events(
     *, session: AsyncSession, query: EventQuery, viewer_id: int | None = None
 ) -> tuple[list[EventPublic], int]:
-    """One page of events matching `query`, and how many match in all."""
+    """One page of events matching `query`, and how many match in all.
+
+    Lists and search (the API's, the home page's, the kiosk's rotation) read the replica when
+    there is one: a count that lags by the replication delay is corrected by the next live
+    push, and registering is decided on the primary. The viewer's own lists (`mine`) read
+    the primary, so what someone just did is always there."""
+    if query.mine is not None:
+        return await _search_events(session, query, viewer_id)
+    return await on_replica(lambda s: _search_events(s, query, viewer_id), primary=session)
+
+
+async def _search_events(
+    session: AsyncSession, query: EventQuery, viewer_id: int | None
+) -> tuple[list[EventPublic], int]:
     stmt, mine = event_select(viewer_id)
     dialect = session.get_bind().dialect.name
     conditions = _filters(query, viewer_id, mine, utcnow(), dialect)

@@ -6,6 +6,7 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.db import on_replica
 from models.event import Event
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
@@ -13,6 +14,12 @@ from models.user import UserStats
 
 
 async def user_stats(*, session: AsyncSession, user_id: int) -> UserStats:
+    """Statistics read the replica when there is one (API.md "Read replica"): totals that
+    lag by the replication delay are harmless, and they are the heaviest reads we make."""
+    return await on_replica(lambda s: _user_stats(s, user_id), primary=session)
+
+
+async def _user_stats(session: AsyncSession, user_id: int) -> UserStats:
     now = utcnow()
     created = (
         await session.execute(

@@ -35,7 +35,13 @@ def test_database_outage_gets_quick_503s_and_the_app_recovers_without_restart(
 
     took, health = timed(lambda: httpx.get(f"{server.url}/health", timeout=10))
     assert health.status_code == 503
-    assert health.json() == {"status": "unhealthy", "database": "disconnected"}
+    body = health.json()
+    assert {k: body[k] for k in ("status", "database")} == {
+        "status": "unhealthy",
+        "database": "disconnected",
+    }
+    assert set(body) == {"status", "database", "timestamp", "memory"}, body
+    assert body["memory"]["rss_bytes"] > 0
     assert took < ANSWER_WITHIN, took
     print(f"\n/health with the database down: 503 in {took:.3f}s")
 
