@@ -1,4 +1,4 @@
-"""The JSON REST API (../shared/API.md), a FastAPI app of its own mounted at /api.
+"""The JSON REST API (docs/API.md), a FastAPI app of its own mounted at /api.
 
 A separate app keeps the contract's concerns (its OpenAPI document, its error body, its
 exception handlers) apart from NiceGUI's pages, which share the process.
