@@ -56,32 +56,27 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 from playwright.async_api import Browser, CDPSession, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:  # run as `python bench/page_cost.py`
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-import tests.e2e.servers as servers  # noqa: E402
-from app.demo import EVENTS as DEMO_EVENTS  # noqa: E402
-from app.demo import PEOPLE as DEMO_PEOPLE  # noqa: E402
-from bench.live_latency import (  # noqa: E402
+from app.demo import EVENTS as DEMO_EVENTS
+from app.demo import PEOPLE as DEMO_PEOPLE
+from bench.common import (
     EXTRA_CHROMIUM_ARGS,
-    RECONNECT_TIMEOUT,
-    SwarmHandle,
+    PROJECT_ROOT,
     affinity,
     percentile,
     ratio,
     rss_kib,
     scratch_database,
+    sign_up,
     without_nan,
 )
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable  # noqa: E402
-from tests.e2e.servers import ServerProcess  # noqa: E402
+from bench.swarm import RECONNECT_TIMEOUT, SwarmHandle
+from tests.support.browser import CHROMIUM_ARGS, chromium_executable
+from tests.support.server import ServerProcess
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "page_cost.json"
 MINIMAL_APP_DIR = PROJECT_ROOT / "bench" / "page_cost_minimal"  # holds the baseline's main.py
@@ -483,19 +478,6 @@ LOREM = (
 )
 
 
-async def sign_up(http: httpx.AsyncClient, name: str) -> str:
-    answer = await http.post(
-        "/api/auth/register",
-        json={
-            "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
-            "name": name,
-            "password": "bench-password",
-        },
-    )
-    answer.raise_for_status()
-    return answer.json()["token"]
-
-
 async def create_data(base_url: str, events: int, attendees: int, seed: int = 7) -> DataSet:
     """`events` upcoming events by the demo's six organisers (titles, places and sizes varied
     from app/demo.py), and `attendees` people who each register for a few of them."""
@@ -506,7 +488,8 @@ async def create_data(base_url: str, events: int, attendees: int, seed: int = 7)
 
         async def person(name: str) -> str:
             async with gate:
-                return await sign_up(http, name)
+                _, token = await sign_up(http, f"bench-{uuid.uuid4().hex[:10]}@example.com", name)
+                return token
 
         organisers = await asyncio.gather(*(person(name) for _, name in DEMO_PEOPLE))
         people = await asyncio.gather(*(person(f"Attendee {i}") for i in range(attendees)))
@@ -566,12 +549,10 @@ def start_server(
     database_url: str, workdir: Path, *, baseline: bool, cpus: set[int] | None
 ) -> ServerProcess:
     """The real server, or the minimal app started the very same way: ServerProcess runs
-    `python main.py` in its PROJECT_ROOT, which for the baseline is bench/page_cost_minimal/."""
+    `python main.py` in its `app_dir`, which for the baseline is bench/page_cost_minimal/."""
+    app_dir = MINIMAL_APP_DIR if baseline else PROJECT_ROOT
     with affinity(cpus):
-        if not baseline:
-            return ServerProcess(database_url, log_dir=workdir).start(timeout=60)
-        with mock.patch.object(servers, "PROJECT_ROOT", MINIMAL_APP_DIR):
-            return ServerProcess(database_url, log_dir=workdir).start(timeout=60)
+        return ServerProcess(database_url, log_dir=workdir, app_dir=app_dir).start(timeout=60)
 
 
 def element_count(html: str) -> int | None:
@@ -900,7 +881,9 @@ async def run(options: Options) -> dict[str, Any]:
         # what this measures (app/rate_limit.py).
         os.environ.update(SIGNUP_RATE_LIMIT="off", API_RATE_LIMIT="off")
         backend = "postgresql" if options.database_url else "sqlite"
-        with scratch_database(options.database_url, workdir) as database_url:
+        with scratch_database(
+            options.database_url, workdir, f"bench_live_{os.getpid()}"
+        ) as database_url:
             app = start_server(database_url, workdir, baseline=False, cpus=server_cpus)
             baseline = start_server(database_url, workdir, baseline=True, cpus=server_cpus)
             try:

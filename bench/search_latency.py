@@ -40,20 +40,9 @@ from typing import Any
 import httpx
 import psycopg
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = PROJECT_ROOT / "bench"
-for path in (PROJECT_ROOT, BENCH_DIR):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from registration_throughput import (  # noqa: E402
-    DEFAULT_ADMIN_URL,
-    SECRET_KEY,
-    Servers,
-    git_commit,
-    percentile,
-    plain_url,
-)
+from bench.common import DEFAULT_ADMIN_URL, PROJECT_ROOT, git_commit, percentile
+from bench.servers import SECRET_KEY, Servers
+from tests.support.databases import create_database, drop_database, plain_url
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "search_latency.json"
 EVENTS = 100_000
@@ -96,18 +85,6 @@ Science Museum, City Theatre, Train Depot""".replace("\n", " ").split(", ")
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def create_database(admin: str, name: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return plain_url(admin, name)
-
-
-def drop_database(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(url: str, password_hash: str) -> dict[str, Any]:

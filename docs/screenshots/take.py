@@ -23,16 +23,14 @@ import time
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.support.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable
+from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-from app.demo import DEMO_PASSWORD  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable  # noqa: E402
-from tests.e2e.servers import free_port  # noqa: E402
 
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 KIOSK_SIZES = {

@@ -28,16 +28,11 @@ from psycopg import sql
 
 from app.config import normalise_database_url
 from app.migrate import upgrade_to_head
-from tests.e2e.servers import ServerProcess, free_port
+from tests.support.requirements import skip_or_fail
+from tests.support.server import ServerProcess, free_port
 
 PG_TOOLS = ("initdb", "pg_ctl")
 _names = itertools.count(1)
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required here (REQUIRE_POSTGRES=1): {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def find_pg_bin() -> Path | None:
@@ -139,7 +134,9 @@ class PostgresCluster:
 def _cluster() -> Iterator[PostgresCluster]:
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        _unavailable("initdb/pg_ctl not found: database fault tests need a throwaway cluster")
+        skip_or_fail(
+            "postgres", "initdb/pg_ctl not found: database fault tests need a throwaway cluster"
+        )
     assert bin_dir is not None
     as_owner: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="faults-pg-"))
@@ -148,10 +145,12 @@ def _cluster() -> Iterator[PostgresCluster]:
             owner = pwd.getpwnam("postgres")
         except KeyError:
             shutil.rmtree(root)
-            _unavailable("running as root and there is no `postgres` OS user to run initdb")
+            skip_or_fail(
+                "postgres", "running as root and there is no `postgres` OS user to run initdb"
+            )
         if shutil.which("runuser") is None:
             shutil.rmtree(root)
-            _unavailable("running as root and `runuser` is missing")
+            skip_or_fail("postgres", "running as root and `runuser` is missing")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_owner = ["runuser", "-u", "postgres", "--"]
     cluster = PostgresCluster(bin_dir, root, free_port(), as_owner)
@@ -160,7 +159,7 @@ def _cluster() -> Iterator[PostgresCluster]:
         cluster.start()
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(root, ignore_errors=True)
-        _unavailable(f"could not make a throwaway PostgreSQL cluster: {exc}")
+        skip_or_fail("postgres", f"could not make a throwaway PostgreSQL cluster: {exc}")
     try:
         yield cluster
     finally:

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.e2e.api_client import create_event, sign_up
-from tests.e2e.servers import ServerProcess
 from tests.faults.conftest import PostgresCluster, timed, wait_for, waiting_on_a_lock
+from tests.support.server import ServerProcess
 
 POOL_TIMEOUT = 1.0
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tests.e2e.api_client import create_event, sign_up
-from tests.e2e.servers import ServerProcess
 from tests.faults.conftest import PostgresCluster, wait_for, waiting_on_a_lock
+from tests.support.server import ServerProcess
 
 
 @contextmanager
