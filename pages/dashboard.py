@@ -6,8 +6,9 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
 from app.services import events, stats, users
+from components import live_updates
 from components.availability import Availability, repaint_availability
 from components.feedback import attempt
 from components.forms import all_valid, busy, required, text_field
@@ -207,7 +208,7 @@ async def dashboard_page() -> RedirectResponse | None:
             if concerns_me or batch.refresh_all:
                 await attempt(lambda: cards.refresh(user.id))
 
-        bus.subscribe(on_change)
+        live_updates.subscribe(on_change)
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()

@@ -15,8 +15,9 @@ from nicegui import background_tasks, ui
 from app.config import get_settings
 from app.db import open_session
 from app.errors import NotFound
-from app.live import ChangeKind, LiveBatch, bus
+from app.live import ChangeKind, LiveBatch
 from app.services import events, registrations
+from components import live_updates
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
 from components.feedback import FAILED, attempt
@@ -123,7 +124,7 @@ class EventPanel:
             )
             self.note = ui.label().classes("text-sm text-muted").mark("register-note")
         self.show(event)
-        bus.subscribe(self.on_change)
+        live_updates.subscribe(self.on_change)
 
     def on_change(self, batch: LiveBatch) -> None:
         """Live update: new numbers in place; an edit, a deletion or a change made by this

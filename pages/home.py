@@ -15,8 +15,9 @@ from nicegui import background_tasks, ui
 from pydantic import ValidationError
 
 from app.db import open_session
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
 from app.services import events
+from components import live_updates
 from components.availability import repaint_availability
 from components.event_card import event_card
 from components.feedback import FAILED, attempt, first_validation_message
@@ -302,4 +303,4 @@ async def home_page() -> None:
                 ).props("no-caps")
         browser = EventBrowser(viewer_id=user.id if user else None, can_create=user is not None)
         await browser.refresh()
-        bus.subscribe(browser.on_change)
+        live_updates.subscribe(browser.on_change)

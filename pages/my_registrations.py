@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
-from app.live import bus
 from app.services import registrations
+from components import live_updates
 from components.availability import Availability, repaint_availability
 from components.feedback import FAILED, attempt
 from components.frame import frame
@@ -114,7 +114,7 @@ async def my_registrations_page() -> RedirectResponse | None:
             empty_state(upcoming_list)
 
         client = ui.context.client
-        bus.subscribe(lambda batch: repaint_availability(client, batch))
+        live_updates.subscribe(lambda batch: repaint_availability(client, batch))
 
         if past:
             with (

@@ -15,9 +15,10 @@ from nicegui import ui
 
 from app.db import open_session
 from app.errors import DomainError
-from app.live import Activity, LiveBatch, bus
+from app.live import Activity, LiveBatch
 from app.services import events as event_service
 from app.services import organizer, registrations, users
+from components import live_updates
 from components.availability import Availability
 from components.feedback import attempt
 from components.frame import frame
@@ -258,4 +259,4 @@ async def organizer_page(event: int | None = None) -> None:
         if any(a.event_id == detail.event.id for a in batch.activity):
             await attempt(detail.load)
 
-    bus.subscribe(on_change)
+    live_updates.subscribe(on_change)

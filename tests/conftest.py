@@ -32,6 +32,7 @@ from app.config import get_settings
 from app.live import bus
 from app.migrate import upgrade_to_head
 from app.rate_limit import get_rate_limits
+from components import live_updates
 from tests.support.databases import postgres_url
 from tests.support.requirements import skip_or_fail
 
@@ -111,7 +112,9 @@ def _fresh_settings_and_bus() -> Iterator[None]:
     get_settings.cache_clear()
     get_rate_limits.cache_clear()
     bus.reset()
+    live_updates.changed.callbacks.clear()
     yield
+    live_updates.changed.callbacks.clear()
     bus.reset()
     get_rate_limits.cache_clear()
     get_settings.cache_clear()

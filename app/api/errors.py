@@ -34,8 +34,6 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
 
 KNOWN_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {}  # filled in app/api/__init__.py
-
 
 def status_for(error: errors.DomainError) -> int:
     for cls, status in STATUS_BY_ERROR:
