@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.metrics import observe_live_lag
+from models.rules import spots_left
 
 log = logging.getLogger("app.live")
 
@@ -53,7 +54,7 @@ class Availability:
 
     @property
     def available(self) -> int:
-        return max(self.capacity - self.registered, 0)
+        return spots_left(self.capacity, self.registered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,10 @@ from components.local_time import LocalTime
 from components.session import login_url, remember_sign_in
 from components.text import Heading
 from models.event import EventPublic
+from models.rules import is_upcoming
 from models.types import utcnow
 from models.user import PasswordChange, User, UserStats, UserUpdate
-from models.validation import check_password, clean_email, clean_name
+from models.validation import EMAIL_MAX, NAME_MAX, check_password, clean_email, clean_name
 from pages.auth_state import current_user, to_login
 
 PATH = "/dashboard"
@@ -59,7 +60,7 @@ class StatCards:
 
 def my_upcoming_events(created: list[EventPublic]) -> None:
     now = utcnow()
-    upcoming = [e for e in created if e.date_time >= now][:MY_EVENTS_SHOWN]
+    upcoming = [e for e in created if is_upcoming(e.date_time, now)][:MY_EVENTS_SHOWN]
     with ui.card().classes("w-full gap-3 p-5"):
         with ui.row().classes("w-full items-center justify-between gap-2"):
             Heading("My upcoming events", level=2)
@@ -111,13 +112,13 @@ def profile_form(user: User) -> None:
         Heading("Profile", level=2)
         name = (
             text_field("Name", clean_name, value=user.name)
-            .props("autocomplete=name maxlength=255")
+            .props(f"autocomplete=name maxlength={NAME_MAX}")
             .classes("w-full")
             .mark("profile-name")
         )
         email = (
             text_field("Email", clean_email, value=user.email)
-            .props("type=email autocomplete=email maxlength=254")
+            .props(f"type=email autocomplete=email maxlength={EMAIL_MAX}")
             .classes("w-full")
             .mark("profile-email")
         )

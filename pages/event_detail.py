@@ -26,6 +26,7 @@ from components.local_time import LocalTime
 from components.session import flash, login_url
 from components.text import Heading, Span
 from models.event import EventPublic
+from models.rules import is_upcoming
 from models.types import utcnow
 from pages.auth_state import current_user
 
@@ -171,7 +172,7 @@ class EventPanel:
         self.availability.show(event.available_spots, event.max_capacity)
         self.bar.set_value(min(event.current_registrations / max(event.max_capacity, 1), 1.0))
         self.registered.text = str(event.current_registrations)
-        past = event.date_time <= utcnow()
+        past = not is_upcoming(event.date_time, utcnow())
         self.button.set_visibility(not past)
         if past:
             self.note.text = "This event has already taken place."

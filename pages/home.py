@@ -25,6 +25,7 @@ from components.frame import frame
 from components.local_time import local_day_bounds, viewer_zone
 from components.text import Heading
 from models.event import EventPublic, EventQuery, EventSort
+from models.validation import LOCATION_MAX, SEARCH_MAX
 from pages.auth_state import current_user
 
 PAGE_SIZE = 12
@@ -72,7 +73,7 @@ class EventBrowser:
             )
             .props(
                 f"outlined clearable hide-bottom-space debounce={DEBOUNCE_MS} type=search "
-                "maxlength=200 "
+                f"maxlength={SEARCH_MAX} "
                 "data-testid=search-input"
             )
             .classes("w-full")
@@ -97,7 +98,7 @@ class EventBrowser:
                 )
                 self.location = (
                     ui.input("Location", on_change=self.changed)
-                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength=255")
+                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength={LOCATION_MAX}")
                     .mark("location-filter")
                 )
                 self.sort = (

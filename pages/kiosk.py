@@ -156,7 +156,7 @@ class KioskBoard:
     def show_numbers(self, event: EventPublic) -> None:
         if self.number is None or self.caption is None:
             return
-        full = event.available_spots <= 0
+        full = event.is_full
         self.number.text = str(event.available_spots)
         self.number.classes(add="full") if full else self.number.classes(remove="full")
         self.caption.text = (

@@ -27,6 +27,7 @@ from components.session import login_url
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.registration import EventRegistrationRow
+from models.rules import spots_left
 from models.user import User
 from pages.auth_state import current_user
 
@@ -64,7 +65,7 @@ class EventRow:
         self.registered.text = str(registered)
         self.capacity.text = str(capacity)
         self.bar.value = round(registered / capacity, 4) if capacity else 0
-        self.availability.show(capacity - registered, capacity)
+        self.availability.show(spots_left(capacity, registered), capacity)
 
 
 class SelectedEvent:

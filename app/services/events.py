@@ -29,6 +29,7 @@ from models.event import (
     MineFilter,
 )
 from models.registration import Registration, RegistrationStatus
+from models.rules import is_upcoming, spots_left
 from models.types import utcnow
 from models.user import User
 
@@ -92,7 +93,7 @@ def to_public(
         created_by=event.created_by,
         creator_name=creator_name,
         current_registrations=event.registered_count,
-        available_spots=max(event.max_capacity - event.registered_count, 0),
+        available_spots=spots_left(event.max_capacity, event.registered_count),
         created_at=event.created_at,
         is_registered=bool(is_registered) if viewer_id is not None else None,
         is_owner=(event.created_by == viewer_id) if viewer_id is not None else None,
@@ -114,7 +115,7 @@ def _filters(
 ) -> list:
     conditions: list[Any] = []
     if not query.include_past:
-        conditions.append(Event.date_time >= now)
+        conditions.append(is_upcoming(col(Event.date_time), now))
     if query.q:
         document = search_document()
         for word in query.q.split():
@@ -126,7 +127,7 @@ def _filters(
     if query.to is not None:
         conditions.append(Event.date_time <= query.to)
     if query.available:
-        conditions.append(Event.registered_count < Event.max_capacity)
+        conditions.append(spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0)
     if query.mine is not None:
         if viewer_id is None:
             raise NotAuthenticated("Sign in to filter by your own events")
@@ -142,7 +143,7 @@ _ORDERINGS: dict[EventSort, list[Any]] = {
     EventSort.DATE_DESC: [col(Event.date_time).desc(), col(Event.id).desc()],
     EventSort.TITLE: [func.lower(Event.title).asc(), col(Event.id).asc()],
     EventSort.AVAILABILITY: [
-        (Event.max_capacity - Event.registered_count).desc(),
+        spots_left(col(Event.max_capacity), col(Event.registered_count)).desc(),
         col(Event.date_time).asc(),
         col(Event.id).asc(),
     ],
@@ -181,7 +182,7 @@ async def list_created_events(*, session: AsyncSession, user_id: int) -> list[Ev
 
 
 async def create_event(*, session: AsyncSession, owner: User, data: EventCreate) -> EventPublic:
-    if data.date_time <= utcnow():
+    if not is_upcoming(data.date_time, utcnow()):
         raise RuleViolation(PAST_DATE)
     assert owner.id is not None
     await begin_write(session)
@@ -219,7 +220,11 @@ async def update_event(
     try:
         event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
         new_date = changes.get("date_time")
-        if new_date is not None and new_date != event.date_time and new_date <= utcnow():
+        if (
+            new_date is not None
+            and new_date != event.date_time
+            and not is_upcoming(new_date, utcnow())
+        ):
             raise RuleViolation(PAST_DATE)
         new_capacity = changes.get("max_capacity")
         # Safe against a registration racing this edit: both hold the event's row lock

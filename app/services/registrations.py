@@ -55,6 +55,7 @@ from models.registration import (
     RegistrationPublic,
     RegistrationStatus,
 )
+from models.rules import is_upcoming, spots_left
 from models.types import UTCDateTime, utcnow
 from models.user import User
 
@@ -99,8 +100,8 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
         update(Event)
         .where(
             col(Event.id) == _EVENT_ID,
-            col(Event.registered_count) < col(Event.max_capacity),
-            col(Event.date_time) > _NOW,
+            spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0,
+            is_upcoming(col(Event.date_time), _NOW),
         )
         .values(registered_count=col(Event.registered_count) + 1)
     )
@@ -214,7 +215,7 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None:
         return NotFound(EVENT_NOT_FOUND)
-    if event.date_time <= utcnow():
+    if not is_upcoming(event.date_time, utcnow()):
         return RuleViolation("This event has already taken place")
     confirmed = await session.execute(
         select(Registration.id).where(

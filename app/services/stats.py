@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from models.event import Event
 from models.registration import Registration, RegistrationStatus
+from models.rules import is_upcoming
 from models.types import utcnow
 from models.user import UserStats
 
@@ -18,7 +19,9 @@ async def user_stats(*, session: AsyncSession, user_id: int) -> UserStats:
         await session.execute(
             select(
                 func.count(),
-                func.coalesce(func.sum(case((col(Event.date_time) >= now, 1), else_=0)), 0),
+                func.coalesce(
+                    func.sum(case((is_upcoming(col(Event.date_time), now), 1), else_=0)), 0
+                ),
                 func.coalesce(func.sum(Event.registered_count), 0),
             ).where(Event.created_by == user_id)
         )
@@ -27,7 +30,9 @@ async def user_stats(*, session: AsyncSession, user_id: int) -> UserStats:
         await session.execute(
             select(
                 func.count(),
-                func.coalesce(func.sum(case((col(Event.date_time) >= now, 1), else_=0)), 0),
+                func.coalesce(
+                    func.sum(case((is_upcoming(col(Event.date_time), now), 1), else_=0)), 0
+                ),
             )
             .select_from(Registration)
             .join(Event, col(Event.id) == Registration.event_id)
