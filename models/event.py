@@ -144,7 +144,7 @@ class EventPublic(BaseModel):
     )
 
     @model_serializer(mode="wrap")
-    def _omit_viewer_fields_for_anonymous(
+    def _omit_viewer_fields_for_anonymous(  # type: ignore[no-untyped-def]
         self, handler: SerializerFunctionWrapHandler, _info: SerializationInfo
     ):  # no return annotation: pydantic would document the Event as a bare `dict` (OpenAPI)
         data = handler(self)

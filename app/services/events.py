@@ -57,22 +57,22 @@ def _contains(expression: Any, text: str, dialect: str) -> Any:
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 
 
-def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
+def event_select(viewer_id: int | None) -> tuple[Select[*tuple[Any, ...]], Any]:
     """SELECT of everything EventPublic needs; returns the statement and the viewer's
     registration alias (for filters on it)."""
     mine = aliased(Registration)
     if viewer_id is None:
-        stmt = select(Event, User.name, literal(False)).join(User, User.id == Event.created_by)
+        stmt = select(Event, User.name, literal(False)).join(User, col(User.id) == Event.created_by)
     else:
         stmt = (
             select(Event, User.name, col(mine.id).is_not(None))
-            .join(User, User.id == Event.created_by)
+            .join(User, col(User.id) == Event.created_by)
             .outerjoin(
                 mine,
                 and_(
-                    mine.event_id == Event.id,
-                    mine.user_id == viewer_id,
-                    mine.status == RegistrationStatus.CONFIRMED,
+                    col(mine.event_id) == Event.id,
+                    col(mine.user_id) == viewer_id,
+                    col(mine.status) == RegistrationStatus.CONFIRMED,
                 ),
             )
         )
@@ -104,7 +104,7 @@ async def get_event(
     *, session: AsyncSession, event_id: int, viewer_id: int | None = None
 ) -> EventPublic:
     stmt, _ = event_select(viewer_id)
-    row = (await session.execute(stmt.where(Event.id == event_id))).first()
+    row = (await session.execute(stmt.where(col(Event.id) == event_id))).first()
     if row is None:
         raise NotFound(EVENT_NOT_FOUND)
     return to_public(row[0], row[1], row[2], viewer_id)
@@ -112,7 +112,7 @@ async def get_event(
 
 def _filters(
     query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime, dialect: str
-) -> list:
+) -> list[Any]:
     conditions: list[Any] = []
     if not query.include_past:
         conditions.append(is_upcoming(col(Event.date_time), now))
@@ -176,7 +176,7 @@ async def search_events(
 
 async def list_created_events(*, session: AsyncSession, user_id: int) -> list[EventPublic]:
     stmt, _ = event_select(user_id)
-    stmt = stmt.where(Event.created_by == user_id).order_by(col(Event.date_time).asc())
+    stmt = stmt.where(col(Event.created_by) == user_id).order_by(col(Event.date_time).asc())
     rows = (await session.execute(stmt)).all()
     return [to_public(e, name, reg, user_id) for e, name, reg in rows]
 

@@ -60,7 +60,7 @@ from models.types import UTCDateTime, utcnow
 from models.user import User
 
 NOT_REGISTERED = "You are not registered for this event"
-_REGISTRATION_COLUMNS = (
+_REGISTRATION_COLUMNS: tuple[Any, ...] = (
     col(Registration.id),
     col(Registration.event_id),
     col(Registration.user_id),
@@ -82,7 +82,7 @@ class Numbers(NamedTuple):
     max_capacity: int
 
 
-def _upsert_registration(insert: Any):
+def _upsert_registration(insert: Any) -> Any:
     """Step 2 of the module doc, on `insert` (an INSERT of one registration's values)."""
     return insert.on_conflict_do_update(
         index_elements=["user_id", "event_id"],
@@ -108,7 +108,7 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
     status = RegistrationStatus.CONFIRMED.value
     if dialect_name != "postgresql":
         reserve = reserve.returning(col(Event.registered_count), col(Event.max_capacity))
-        insert = sqlite.insert(Registration).values(
+        insert: Any = sqlite.insert(Registration).values(
             event_id=_EVENT_ID, user_id=_USER_ID, status=status, registration_date=_NOW
         )
         return [reserve, _upsert_registration(insert)]
@@ -282,7 +282,7 @@ async def list_event_registrations(
         raise Forbidden("Only the event's creator can see its registrations")
     rows = await session.execute(
         select(Registration, User.id, User.name, User.email)
-        .join(User, User.id == Registration.user_id)
+        .join(User, col(User.id) == Registration.user_id)
         .where(Registration.event_id == event_id)
         .order_by(col(Registration.registration_date).asc(), col(Registration.id).asc())
     )
