@@ -9,13 +9,17 @@ script's internals may change with what it measures. The project is installed as
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import math
 import os
+import platform
 import resource
 import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BENCH_PASSWORD = "bench-password"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -171,3 +176,51 @@ EXTRA_CHROMIUM_ARGS = [
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
+
+
+def run_header(benchmark: str, **machine: Any) -> dict[str, Any]:
+    """What every results file starts with, so that any two can be compared: which benchmark,
+    when, the command, the commit, and the machine (with the script's own facts added)."""
+    return {
+        "benchmark": benchmark,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([f"uv run python bench/{benchmark}.py", *sys.argv[1:]]),
+        "commit": git_commit(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+            ),
+            "python": platform.python_version(),
+            "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
+            **machine,
+        },
+    }
+
+
+def forget_redis_keys(prefix: str) -> None:
+    """NiceGUI's storage keys a run's cluster left in Redis (the run's own `prefix`)."""
+    with contextlib.suppress(Exception):
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, default_output: Path) -> None:
+    """--database-url, --no-pin and --output, as the browser benchmarks take them."""
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL server to use (a scratch database is created there and dropped); "
+        "default: a fresh SQLite file",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server/clients to CPUs")
+    parser.add_argument("--output", type=Path, default=default_output)
+
+
+def check_server_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql")):
+        parser.error("--database-url must be a PostgreSQL URL (SQLite is the default)")

@@ -54,7 +54,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -72,11 +71,14 @@ from app.live import FLUSH_INTERVAL
 from bench.common import (
     EXTRA_CHROMIUM_ARGS,
     PROJECT_ROOT,
+    add_server_arguments,
     affinity,
+    check_server_arguments,
     patched_environ,
     percentile,
     ratio,
     rss_kib,
+    run_header,
     scratch_database,
     sign_up,
     without_nan,
@@ -605,18 +607,7 @@ async def measure(
     for problem in problems:
         print(f"WARNING: {problem}")
     return {
-        "benchmark": "live_latency",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python bench/live_latency.py " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-            ),
-            "python": platform.python_version(),
-            "chromium": chromium_version,
-            "pinned": pinned,
-        },
+        **run_header("live_latency", chromium=chromium_version, pinned=pinned),
         "options": {
             **{k: v for k, v in asdict(options).items() if k not in ("output", "database_url")},
             "backend": backend,
@@ -640,19 +631,12 @@ def parse_args() -> Options:
     )
     parser.add_argument("--pause", type=float, default=0.3, help="s between registrations")
     parser.add_argument("--page", choices=["kiosk", "event"], default="kiosk")
-    parser.add_argument(
-        "--database-url",
-        help="PostgreSQL server to use (a scratch database is created there and dropped); "
-        "default: a fresh SQLite file",
-    )
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server/clients to CPUs")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_server_arguments(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
+    check_server_arguments(parser, args)
     levels = sorted(int(n) for n in args.levels.split(","))
     if any(n < args.tabs for n in levels):
         parser.error("every level must have at least --tabs pages")
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql")):
-        parser.error("--database-url must be a PostgreSQL URL (SQLite is the default)")
     return Options(
         levels=levels,
         tabs=args.tabs,

@@ -44,7 +44,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import random
 import re
 import signal
@@ -64,10 +63,13 @@ import psycopg
 from bench.common import (
     DEFAULT_ADMIN_URL,
     PROJECT_ROOT,
+    REDIS_URL,
     cpu_seconds,
+    forget_redis_keys,
     own_cpu_seconds,
     patched_environ,
     percentile,
+    run_header,
     sign_up,
 )
 from tests.support.databases import create_database, drop_database, plain_url
@@ -236,7 +238,7 @@ class LoadTarget:
         ports = [free_port() for _ in range(self.processes)]
         env = app_environment(self.work_dir) | {
             "DATABASE_URL": self.database.url,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": REDIS_URL,
             "NICEGUI_REDIS_KEY_PREFIX": REDIS_PREFIX,
         }
         members = deploy_cluster.Cluster(
@@ -262,7 +264,7 @@ class LoadTarget:
 
             deploy_cluster.stop(self.run_dir)
             self.run_dir = None
-            forget_redis_keys()
+            forget_redis_keys(REDIS_PREFIX)
 
     def log_problems(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -281,18 +283,6 @@ class LoadTarget:
                 elif "failed its ping" in line:
                     counts["pooled connection failed its ping"] += 1
         return dict(counts)
-
-
-def forget_redis_keys() -> None:
-    """NiceGUI's storage keys the cluster left in Redis (this run's own prefix)."""
-    with contextlib.suppress(Exception):
-        import redis
-
-        client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        keys = list(client.scan_iter(f"{REDIS_PREFIX}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def scrape_counters(app_urls: list[str]) -> dict[str, float]:
@@ -1030,14 +1020,13 @@ def write_output(
 ) -> None:
     load, ledger, elapsed = measured.load, measured.load.ledger, measured.elapsed
     config = {k: v for k, v in vars(args).items() if k not in {"admin_url", "output"}}
+    header = run_header("load_soak")
     output = {
-        "command": " ".join(["uv run python bench/load_soak.py", *sys.argv[1:]]),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        **header,
         "ok": not any(failures.values()),
         "config": config | {"seed": seed},
         "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
+            **header["machine"],
             "loadavg_1m_before": round(measured.loadavg[0], 2),
             "loadavg_1m_after": round(measured.loadavg[1], 2),
             "machine_busy": round(measured.machine_busy, 3),

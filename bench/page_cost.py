@@ -45,7 +45,6 @@ import base64
 import json
 import math
 import os
-import platform
 import random
 import re
 import sys
@@ -66,10 +65,13 @@ from app.demo import PEOPLE as DEMO_PEOPLE
 from bench.common import (
     EXTRA_CHROMIUM_ARGS,
     PROJECT_ROOT,
+    add_server_arguments,
     affinity,
+    check_server_arguments,
     percentile,
     ratio,
     rss_kib,
+    run_header,
     scratch_database,
     sign_up,
     without_nan,
@@ -940,19 +942,7 @@ async def run(options: Options) -> dict[str, Any]:
     ratios = print_tables(summary, memory, targets)
     per_label = print_calibration(calibration)
     return {
-        "benchmark": "page_cost",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python bench/page_cost.py " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-            ),
-            "python": platform.python_version(),
-            "chromium": chromium,
-            "pinned": pin,
-            "load_average_1_5_15": load_averages,
-        },
+        **run_header("page_cost", chromium=chromium, pinned=pin, load_averages=load_averages),
         "options": {
             **{k: v for k, v in asdict(options).items() if k not in ("output", "database_url")},
             "backend": backend,
@@ -991,16 +981,9 @@ def parse_args() -> Options:
         help="browser (first render, bytes), memory, calibration (not by default: memory per "
         "plain NiceGUI element, from minimal pages with 50 and 200 labels)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="PostgreSQL server to use (a scratch database is created there and dropped); "
-        "default: a fresh SQLite file",
-    )
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server/clients to CPUs")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_server_arguments(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql")):
-        parser.error("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    check_server_arguments(parser, args)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if not set(phases) <= {"browser", "memory", "calibration"} or not phases:
         parser.error("--phases: some of browser, memory, calibration")

@@ -38,7 +38,6 @@ import asyncio
 import json
 import math
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -62,6 +61,7 @@ from bench.common import (
     git_commit,
     own_cpu_seconds,
     percentile,
+    run_header,
 )
 from bench.servers import SECRET_KEY, TARGET_LABELS, Servers, Target
 from tests.support.databases import create_database, drop_database, plain_url
@@ -790,14 +790,7 @@ def main() -> int:
         if not args.no_output:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             document = {
-                "benchmark": "registration_throughput",
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "commit": git_commit(),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg()[0],
-                },
+                **run_header("registration_throughput"),
                 "settings": {
                     "duration_s": args.duration,
                     "events_many": args.events,

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import DEFAULT_ADMIN_URL, PROJECT_ROOT, git_commit, percentile
+from bench.common import DEFAULT_ADMIN_URL, PROJECT_ROOT, percentile, run_header
 from bench.servers import SECRET_KEY, Servers
 from tests.support.databases import create_database, drop_database, plain_url
 
@@ -620,14 +619,7 @@ def main() -> int:
         if not args.no_output:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             document = {
-                "benchmark": "search_latency",
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "commit": git_commit(),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg()[0],
-                },
+                **run_header("search_latency"),
                 "settings": {
                     "requests_per_query_type": args.requests,
                     "events": EVENTS,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import PROJECT_ROOT
+from bench.common import PROJECT_ROOT, REDIS_URL, forget_redis_keys
 from tests.support.server import free_port
 
 SECRET_KEY = "bench-registration-throughput-secret-key-0123456789"
@@ -167,7 +167,7 @@ class Servers:
         ports = [free_port() for _ in range(processes)]
         env = server_environment(self.database_url) | {
             "NICEGUI_STORAGE_PATH": str(run_dir / "nicegui"),
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": REDIS_URL,
             "NICEGUI_REDIS_KEY_PREFIX": REDIS_PREFIX,
         }
         members = deploy_cluster.Cluster(
@@ -205,17 +205,6 @@ class Servers:
             return Target("raw")
         raise ValueError(name)
 
-    def forget_redis_keys(self) -> None:
-        """NiceGUI's storage keys the clusters left in Redis (their own prefix)."""
-        with contextlib.suppress(Exception):
-            import redis
-
-            client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-            keys = list(client.scan_iter(f"{REDIS_PREFIX}*"))
-            if keys:
-                client.delete(*keys)
-            client.close()
-
     def stop(self) -> None:
         from deploy import cluster as deploy_cluster
 
@@ -234,5 +223,5 @@ class Servers:
                     os.killpg(process.pid, 9)
                 process.wait(timeout=5)
         if self.clusters:
-            self.forget_redis_keys()
+            forget_redis_keys(REDIS_PREFIX)
         self.processes, self.clusters, self.direct = [], [], None

@@ -19,7 +19,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -28,6 +30,7 @@ from psycopg import sql
 
 from app.config import normalise_database_url
 from app.migrate import upgrade_to_head
+from tests.e2e.api_client import create_event, sign_up
 from tests.support.requirements import skip_or_fail
 from tests.support.server import ServerProcess, free_port
 
@@ -227,3 +230,26 @@ def waiting_on_a_lock(cluster: PostgresCluster, database_url: str) -> Callable[[
         return bool(row and row[0])
 
     return _check
+
+
+@contextlib.contextmanager
+def registration_blocked_on_a_lock(
+    cluster: PostgresCluster, server: ServerProcess, database_url: str
+) -> Iterator[tuple[Future[httpx.Response], Callable[[], None], dict[str, Any]]]:
+    """A registration in flight, waiting for the event's row lock that the test holds; the
+    yielded `release()` lets it go on."""
+    event = create_event(server.url, sign_up(server.url, "Organiser"))
+    guest = sign_up(server.url, "Guest")
+    with cluster.connect(database_url.rsplit("/", 1)[1]) as locker, ThreadPoolExecutor(1) as pool:
+        locker.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (event["id"],))
+        try:
+            in_flight = pool.submit(
+                httpx.post,
+                f"{server.url}/api/events/{event['id']}/register",
+                headers={"Authorization": f"Bearer {guest}"},
+                timeout=30,
+            )
+            wait_for(waiting_on_a_lock(cluster, database_url), 10, "registration waiting")
+            yield in_flight, locker.rollback, event
+        finally:
+            locker.rollback()

@@ -31,11 +31,16 @@ class ServerProcess:
         port: int | None = None,
         log_dir: Path,
         app_dir: Path = PROJECT_ROOT,
+        arguments: tuple[str, ...] = (),
+        environment: dict[str, str] | None = None,
     ) -> None:
         """`app_dir` holds the `main.py` to run: the project's, or another app started the
-        very same way (the page-cost benchmark's minimal baseline)."""
+        very same way (the page-cost benchmark's minimal baseline); `arguments` and
+        `environment` are added to its command line and environment (e.g. `--demo`)."""
         self.database_url = database_url
         self.app_dir = app_dir
+        self.arguments = arguments
+        self.environment = environment or {}
         self.port = port or free_port()
         self.log_path = log_dir / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -53,9 +58,10 @@ class ServerProcess:
             MIGRATE_ON_START="true",
             BCRYPT_ROUNDS="4",
         )
+        env.update(self.environment)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "main.py"],
+            [sys.executable, "main.py", *self.arguments],
             cwd=self.app_dir,
             env=env,
             stdout=log,
