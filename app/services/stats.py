@@ -14,26 +14,22 @@ from models.user import UserStats
 
 
 async def user_stats(*, session: AsyncSession, user_id: int) -> UserStats:
-    now = utcnow()
+    # one expression for both counts: the rows whose event is still upcoming
+    upcoming = func.coalesce(
+        func.sum(case((is_upcoming(col(Event.date_time), utcnow()), 1), else_=0)), 0
+    )
     created = (
         await session.execute(
             select(
                 func.count(),
-                func.coalesce(
-                    func.sum(case((is_upcoming(col(Event.date_time), now), 1), else_=0)), 0
-                ),
+                upcoming,
                 func.coalesce(func.sum(Event.registered_count), 0),
             ).where(Event.created_by == user_id)
         )
     ).one()
     registered = (
         await session.execute(
-            select(
-                func.count(),
-                func.coalesce(
-                    func.sum(case((is_upcoming(col(Event.date_time), now), 1), else_=0)), 0
-                ),
-            )
+            select(func.count(), upcoming)
             .select_from(Registration)
             .join(Event, col(Event.id) == Registration.event_id)
             .where(
