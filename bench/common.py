@@ -1,6 +1,7 @@
 """Scaffolding shared by the benchmark scripts, so that each script holds only what it
-measures: where results go, a scratch database, signing people up through the API, reading
-CPU and memory from /proc, pinning to CPUs, a temporarily changed environment, and the one
+measures: where results go and the header every results file starts with, a scratch
+database, signing people up through the API, reading CPU and memory from /proc, pinning to
+CPUs, a temporarily changed environment, the shared command-line options, and the one
 percentile every figure is computed with.
 
 The scripts import this module and `bench.swarm` / `bench.servers`, never each other: a
@@ -33,6 +34,12 @@ DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BENCH_PASSWORD = "bench-password"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Tabs stand for kiosks in the foreground: no background throttling of any kind.
+EXTRA_CHROMIUM_ARGS = [
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -168,14 +175,6 @@ async def sign_up(
         body: dict[str, Any] = response.json()
         return body["user"]["id"], body["token"]
     raise RuntimeError(f"sign-up {email}: still rate limited")
-
-
-# Tabs stand for kiosks in the foreground: no background throttling of any kind.
-EXTRA_CHROMIUM_ARGS = [
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 
 
 def run_header(benchmark: str, **machine: Any) -> dict[str, Any]:

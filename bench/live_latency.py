@@ -71,6 +71,7 @@ from app.live import FLUSH_INTERVAL
 from bench.common import (
     EXTRA_CHROMIUM_ARGS,
     PROJECT_ROOT,
+    RESULTS_DIR,
     add_server_arguments,
     affinity,
     check_server_arguments,
@@ -87,7 +88,7 @@ from bench.swarm import RECONNECT_TIMEOUT, SwarmHandle
 from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 from tests.support.server import ServerProcess
 
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "live_latency.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "live_latency.json"
 GC_PROBE = PROJECT_ROOT / "bench" / "server_probe"  # a sitecustomize that logs GC pauses
 GC_HIT_MS = 50.0  # a pause this long inside a registration's delivery counts as "hit by GC"
 CAPACITY = 100_000  # far more than the run registers: the number never hits "Full"

@@ -62,8 +62,8 @@ import psycopg
 
 from bench.common import (
     DEFAULT_ADMIN_URL,
-    PROJECT_ROOT,
     REDIS_URL,
+    RESULTS_DIR,
     cpu_seconds,
     forget_redis_keys,
     own_cpu_seconds,
@@ -75,7 +75,7 @@ from bench.common import (
 from tests.support.databases import create_database, drop_database, plain_url
 from tests.support.server import ServerProcess, free_port
 
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "load_soak.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "load_soak.json"
 SECRET_KEY = "bench-load-soak-secret-key-0123456789-abcdefghijklmnop"
 PASSWORD = "load-soak-password"
 LIMIT_VARIABLES = (

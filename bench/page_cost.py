@@ -65,6 +65,7 @@ from app.demo import PEOPLE as DEMO_PEOPLE
 from bench.common import (
     EXTRA_CHROMIUM_ARGS,
     PROJECT_ROOT,
+    RESULTS_DIR,
     add_server_arguments,
     affinity,
     check_server_arguments,
@@ -80,7 +81,7 @@ from bench.swarm import RECONNECT_TIMEOUT, SwarmHandle
 from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 from tests.support.server import ServerProcess
 
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "page_cost.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "page_cost.json"
 MINIMAL_APP_DIR = PROJECT_ROOT / "bench" / "page_cost_minimal"  # holds the baseline's main.py
 VIEWPORT = {"width": 1280, "height": 720}
 WS_WINDOW_S = 3.0  # websocket bytes are counted over this long after navigation start

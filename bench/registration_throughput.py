@@ -56,7 +56,7 @@ import psycopg
 
 from bench.common import (
     DEFAULT_ADMIN_URL,
-    PROJECT_ROOT,
+    RESULTS_DIR,
     cpu_seconds,
     git_commit,
     own_cpu_seconds,
@@ -66,7 +66,7 @@ from bench.common import (
 from bench.servers import SECRET_KEY, TARGET_LABELS, Servers, Target
 from tests.support.databases import create_database, drop_database, plain_url
 
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "registration_throughput.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "registration_throughput.json"
 BIG_CAPACITY = 100_000
 SELLOUT_CAPACITY = 100
 SELLOUT_ATTEMPTS = 400

@@ -39,11 +39,11 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import DEFAULT_ADMIN_URL, PROJECT_ROOT, percentile, run_header
+from bench.common import DEFAULT_ADMIN_URL, RESULTS_DIR, percentile, run_header
 from bench.servers import SECRET_KEY, Servers
 from tests.support.databases import create_database, drop_database, plain_url
 
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "search_latency.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "search_latency.json"
 EVENTS = 100_000
 REGISTRATIONS = 1_000_000
 USERS = 20_000
