@@ -89,10 +89,6 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
 
 PRIMARY = "primary"
 REPLICA = "replica"
@@ -187,13 +183,20 @@ def _install_bounded_ping(engine: AsyncEngine, seconds: float) -> None:
             raise DisconnectionError(f"pooled connection failed its ping: {exc!r}") from exc
 
 
-def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, Any]:
-    args: dict[str, Any] = {
+def connect_guards(connect_timeout: float) -> dict[str, Any]:
+    """libpq's limits for `connect_timeout` (DB_CONNECT_TIMEOUT) seconds, for every PostgreSQL
+    connection of the app: a server that freezes or a network that drops packets ends in an
+    error, not a hang."""
+    return {
         # whole seconds, at least 2: what libpq (and psycopg after it) would make of less
         "connect_timeout": max(2, round(connect_timeout)),
         "tcp_user_timeout": max(1000, round(connect_timeout * 1000)),
         **KEEPALIVES,
     }
+
+
+def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, Any]:
+    args = connect_guards(connect_timeout)
     if "options" not in make_url(url).query:  # the operator's own options win
         args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
     return args

@@ -24,7 +24,8 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.db import KEEPALIVES, get_database, within
+from app.config import get_settings
+from app.db import connect_guards, get_database, within
 from app.live import Activity, Availability, ChangeKind, LiveBatch, LiveBus
 
 log = logging.getLogger("app.live")
@@ -136,9 +137,7 @@ class PostgresRelay:
                 conn = await psycopg.AsyncConnection.connect(
                     self.conninfo,
                     autocommit=True,
-                    connect_timeout=3,
-                    tcp_user_timeout=3000,
-                    **KEEPALIVES,
+                    **connect_guards(get_settings().db_connect_timeout),
                 )
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")

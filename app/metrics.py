@@ -86,7 +86,8 @@ _CONVERTOR = re.compile(r"\{(\w+):[^}]*\}")
 # One registry of our own (plus the standard process, platform and GC collectors) rather than
 # the library's global one: a second import of this module in a test run starts afresh instead
 # of failing on duplicate names.
-disable_created_metrics()  # the *_created series double the output and nobody queries them
+# the *_created series double the output and nobody queries them (the library leaves it untyped)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)

@@ -14,6 +14,7 @@ import bcrypt
 import jwt
 
 from app.config import get_settings
+from models.validation import PASSWORD_MAX_BYTES
 
 JWT_ALGORITHM = "HS256"
 
@@ -27,7 +28,7 @@ async def hash_password(password: str) -> str:
 
 async def verify_password(password: str, password_hash: str) -> bool:
     encoded = password.encode("utf-8")
-    if len(encoded) > 72:  # never compare a silently truncated password
+    if len(encoded) > PASSWORD_MAX_BYTES:  # never compare a silently truncated password
         return False
     return await asyncio.to_thread(bcrypt.checkpw, encoded, password_hash.encode("ascii"))
 
@@ -41,7 +42,7 @@ async def burn_password_check(password: str) -> None:
     global _dummy_hash
     if _dummy_hash is None:
         _dummy_hash = await hash_password("not-a-real-password")
-    await verify_password(password[:72], _dummy_hash)
+    await verify_password(password[:PASSWORD_MAX_BYTES], _dummy_hash)
 
 
 @dataclass(frozen=True)

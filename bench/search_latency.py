@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -40,22 +39,11 @@ from typing import Any
 import httpx
 import psycopg
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = PROJECT_ROOT / "bench"
-for path in (PROJECT_ROOT, BENCH_DIR):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from bench.common import DEFAULT_ADMIN_URL, RESULTS_DIR, percentile, run_header
+from bench.servers import SECRET_KEY, Servers
+from tests.support.databases import create_database, drop_database, plain_url
 
-from registration_throughput import (  # noqa: E402
-    DEFAULT_ADMIN_URL,
-    SECRET_KEY,
-    Servers,
-    git_commit,
-    percentile,
-    plain_url,
-)
-
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "search_latency.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "search_latency.json"
 EVENTS = 100_000
 REGISTRATIONS = 1_000_000
 USERS = 20_000
@@ -96,18 +84,6 @@ Science Museum, City Theatre, Train Depot""".replace("\n", " ").split(", ")
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def create_database(admin: str, name: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return plain_url(admin, name)
-
-
-def drop_database(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(url: str, password_hash: str) -> dict[str, Any]:
@@ -643,14 +619,7 @@ def main() -> int:
         if not args.no_output:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             document = {
-                "benchmark": "search_latency",
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "commit": git_commit(),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg()[0],
-                },
+                **run_header("search_latency"),
                 "settings": {
                     "requests_per_query_type": args.requests,
                     "events": EVENTS,

@@ -21,6 +21,8 @@ from models.event import EventPublic
 from models.types import utcnow
 from models.validation import (
     DESCRIPTION_MAX,
+    LOCATION_MAX,
+    TITLE_MAX,
     check_capacity,
     clean_description,
     clean_location,
@@ -81,7 +83,7 @@ class EventForm:
         with ui.card().classes("w-full max-w-2xl gap-3 p-5"):
             self.title = (
                 text_field("Title", clean_title, value=initial.title if initial else "")
-                .props("maxlength=255")
+                .props(f"maxlength={TITLE_MAX}")
                 .classes("w-full")
                 .mark("title")
             )
@@ -114,7 +116,7 @@ class EventForm:
             ).mark("zone-note")
             self.location = (
                 text_field("Location", clean_location, value=initial.location if initial else "")
-                .props("maxlength=255")
+                .props(f"maxlength={LOCATION_MAX}")
                 .classes("w-full")
                 .mark("location")
             )

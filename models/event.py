@@ -26,6 +26,9 @@ from sqlmodel import Field, SQLModel
 from models.registration import RegistrationStatus
 from models.types import UTCDateTime, utcnow
 from models.validation import (
+    LOCATION_MAX,
+    SEARCH_MAX,
+    TITLE_MAX,
     check_capacity,
     check_characters,
     clean_description,
@@ -48,10 +51,10 @@ class Event(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    title: str = Field(max_length=255)
+    title: str = Field(max_length=TITLE_MAX)
     description: str | None = Field(default=None, sa_type=Text)
     date_time: datetime = Field(sa_type=UTCDateTime)
-    location: str = Field(max_length=255)
+    location: str = Field(max_length=LOCATION_MAX)
     max_capacity: int
     # Confirmed registrations, kept in step by the registration service in the same
     # transaction as the registration row (see app/services/registrations.py). It makes the
@@ -141,7 +144,7 @@ class EventPublic(BaseModel):
     )
 
     @model_serializer(mode="wrap")
-    def _omit_viewer_fields_for_anonymous(
+    def _omit_viewer_fields_for_anonymous(  # type: ignore[no-untyped-def]
         self, handler: SerializerFunctionWrapHandler, _info: SerializationInfo
     ):  # no return annotation: pydantic would document the Event as a bare `dict` (OpenAPI)
         data = handler(self)
@@ -174,10 +177,10 @@ class EventQuery(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     q: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
-        default=None, max_length=200
+        default=None, max_length=SEARCH_MAX
     )
     location: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
-        default=None, max_length=255
+        default=None, max_length=LOCATION_MAX
     )
     from_: OffsetDatetime | None = PydanticField(default=None, alias="from")
     to: OffsetDatetime | None = None

@@ -22,7 +22,7 @@ from components.frame import frame
 from components.session import flash, login_url, remember_sign_in, safe_next, signup_url
 from components.text import Heading
 from models.user import LoginRequest, User, UserCreate
-from models.validation import check_password, clean_email, clean_name
+from models.validation import EMAIL_MAX, NAME_MAX, check_password, clean_email, clean_name
 from pages.auth_state import current_user
 
 
@@ -126,10 +126,14 @@ async def signup_page(request: Request) -> RedirectResponse | None:
         frame("Sign up", user=None, path="/signup"),
         auth_card("Create your account", "Register for events and host your own."),
     ):
-        name = text_field("Name", clean_name).props("autocomplete=name maxlength=255").mark("name")
+        name = (
+            text_field("Name", clean_name)
+            .props(f"autocomplete=name maxlength={NAME_MAX}")
+            .mark("name")
+        )
         email = (
             text_field("Email", clean_email)
-            .props("type=email autocomplete=email maxlength=254")
+            .props(f"type=email autocomplete=email maxlength={EMAIL_MAX}")
             .mark("email")
         )
         password = (

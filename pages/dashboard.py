@@ -6,8 +6,9 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
 from app.services import events, stats, users
+from components import live_updates
 from components.availability import Availability, repaint_availability
 from components.feedback import attempt
 from components.forms import all_valid, busy, required, text_field
@@ -16,9 +17,10 @@ from components.local_time import LocalTime
 from components.session import login_url, remember_sign_in
 from components.text import Heading
 from models.event import EventPublic
+from models.rules import is_upcoming
 from models.types import utcnow
 from models.user import PasswordChange, User, UserStats, UserUpdate
-from models.validation import check_password, clean_email, clean_name
+from models.validation import EMAIL_MAX, NAME_MAX, check_password, clean_email, clean_name
 from pages.auth_state import current_user, to_login
 
 PATH = "/dashboard"
@@ -58,7 +60,7 @@ class StatCards:
 
 def my_upcoming_events(created: list[EventPublic]) -> None:
     now = utcnow()
-    upcoming = [e for e in created if e.date_time >= now][:MY_EVENTS_SHOWN]
+    upcoming = [e for e in created if is_upcoming(e.date_time, now)][:MY_EVENTS_SHOWN]
     with ui.card().classes("w-full gap-3 p-5"):
         with ui.row().classes("w-full items-center justify-between gap-2"):
             Heading("My upcoming events", level=2)
@@ -110,13 +112,13 @@ def profile_form(user: User) -> None:
         Heading("Profile", level=2)
         name = (
             text_field("Name", clean_name, value=user.name)
-            .props("autocomplete=name maxlength=255")
+            .props(f"autocomplete=name maxlength={NAME_MAX}")
             .classes("w-full")
             .mark("profile-name")
         )
         email = (
             text_field("Email", clean_email, value=user.email)
-            .props("type=email autocomplete=email maxlength=254")
+            .props(f"type=email autocomplete=email maxlength={EMAIL_MAX}")
             .classes("w-full")
             .mark("profile-email")
         )
@@ -207,7 +209,7 @@ async def dashboard_page() -> RedirectResponse | None:
             if concerns_me or batch.refresh_all:
                 await attempt(lambda: cards.refresh(user.id))
 
-        bus.subscribe(on_change)
+        live_updates.subscribe(on_change)
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()

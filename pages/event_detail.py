@@ -15,8 +15,9 @@ from nicegui import background_tasks, ui
 from app.config import get_settings
 from app.db import open_session
 from app.errors import NotFound
-from app.live import ChangeKind, LiveBatch, bus
+from app.live import ChangeKind, LiveBatch
 from app.services import events, registrations
+from components import live_updates
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
 from components.feedback import FAILED, attempt
@@ -25,6 +26,7 @@ from components.local_time import LocalTime
 from components.session import flash, login_url
 from components.text import Heading, Span
 from models.event import EventPublic
+from models.rules import is_upcoming
 from models.types import utcnow
 from pages.auth_state import current_user
 
@@ -123,7 +125,7 @@ class EventPanel:
             )
             self.note = ui.label().classes("text-sm text-muted").mark("register-note")
         self.show(event)
-        bus.subscribe(self.on_change)
+        live_updates.subscribe(self.on_change)
 
     def on_change(self, batch: LiveBatch) -> None:
         """Live update: new numbers in place; an edit, a deletion or a change made by this
@@ -170,7 +172,7 @@ class EventPanel:
         self.availability.show(event.available_spots, event.max_capacity)
         self.bar.set_value(min(event.current_registrations / max(event.max_capacity, 1), 1.0))
         self.registered.text = str(event.current_registrations)
-        past = event.date_time <= utcnow()
+        past = not is_upcoming(event.date_time, utcnow())
         self.button.set_visibility(not past)
         if past:
             self.note.text = "This event has already taken place."

@@ -15,8 +15,9 @@ from nicegui import background_tasks, ui
 from pydantic import ValidationError
 
 from app.db import open_session
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
 from app.services import events
+from components import live_updates
 from components.availability import repaint_availability
 from components.event_card import event_card
 from components.feedback import FAILED, attempt, first_validation_message
@@ -24,6 +25,7 @@ from components.frame import frame
 from components.local_time import local_day_bounds, viewer_zone
 from components.text import Heading
 from models.event import EventPublic, EventQuery, EventSort
+from models.validation import LOCATION_MAX, SEARCH_MAX
 from pages.auth_state import current_user
 
 PAGE_SIZE = 12
@@ -71,7 +73,7 @@ class EventBrowser:
             )
             .props(
                 f"outlined clearable hide-bottom-space debounce={DEBOUNCE_MS} type=search "
-                "maxlength=200 "
+                f"maxlength={SEARCH_MAX} "
                 "data-testid=search-input"
             )
             .classes("w-full")
@@ -96,7 +98,7 @@ class EventBrowser:
                 )
                 self.location = (
                     ui.input("Location", on_change=self.changed)
-                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength=255")
+                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength={LOCATION_MAX}")
                     .mark("location-filter")
                 )
                 self.sort = (
@@ -302,4 +304,4 @@ async def home_page() -> None:
                 ).props("no-caps")
         browser = EventBrowser(viewer_id=user.id if user else None, can_create=user is not None)
         await browser.refresh()
-        bus.subscribe(browser.on_change)
+        live_updates.subscribe(browser.on_change)

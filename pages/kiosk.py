@@ -18,8 +18,9 @@ from nicegui import background_tasks, ui
 from app.config import get_settings
 from app.db import open_session
 from app.errors import NotFound
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
 from app.services import events as event_service
+from components import live_updates
 from components.local_time import LocalTime, format_local, viewer_zone, watch_time_zone
 from components.qr import qr_data_uri
 from components.text import Span
@@ -155,7 +156,7 @@ class KioskBoard:
     def show_numbers(self, event: EventPublic) -> None:
         if self.number is None or self.caption is None:
             return
-        full = event.available_spots <= 0
+        full = event.is_full
         self.number.text = str(event.available_spots)
         self.number.classes(add="full") if full else self.number.classes(remove="full")
         self.caption.text = (
@@ -204,7 +205,7 @@ async def kiosk(request: Request, event_id: int | None) -> None:
     await board.load()
     board.render()
     watch_time_zone()
-    bus.subscribe(board.on_change)
+    live_updates.subscribe(board.on_change)
     ui.timer(ROTATE_SECONDS, board.rotate, immediate=False)
     ui.timer(RESYNC_SECONDS, board.reload, immediate=False)
 

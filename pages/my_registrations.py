@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.db import open_session
-from app.live import bus
 from app.services import registrations
+from components import live_updates
 from components.availability import Availability, repaint_availability
 from components.feedback import FAILED, attempt
 from components.frame import frame
@@ -17,6 +17,7 @@ from components.local_time import LocalTime
 from components.session import login_url
 from components.text import Heading
 from models.event import UserRegistrationRow
+from models.rules import is_upcoming
 from models.types import utcnow
 from pages.auth_state import current_user, to_login
 
@@ -74,8 +75,8 @@ async def my_registrations_page() -> RedirectResponse | None:
     async with open_session() as session:
         rows = await registrations.list_user_registrations(session=session, user_id=user.id)
     now = utcnow()
-    upcoming = [r for r in rows if r.event.date_time >= now]
-    past = [r for r in reversed(rows) if r.event.date_time < now]
+    upcoming = [r for r in rows if is_upcoming(r.event.date_time, now)]
+    past = [r for r in reversed(rows) if not is_upcoming(r.event.date_time, now)]
 
     with frame("My registrations", user=user, path=PATH):
         Heading("My registrations")
@@ -114,7 +115,7 @@ async def my_registrations_page() -> RedirectResponse | None:
             empty_state(upcoming_list)
 
         client = ui.context.client
-        bus.subscribe(lambda batch: repaint_availability(client, batch))
+        live_updates.subscribe(lambda batch: repaint_availability(client, batch))
 
         if past:
             with (

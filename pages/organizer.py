@@ -15,9 +15,10 @@ from nicegui import ui
 
 from app.db import open_session
 from app.errors import DomainError
-from app.live import Activity, LiveBatch, bus
+from app.live import Activity, LiveBatch
 from app.services import events as event_service
 from app.services import organizer, registrations, users
+from components import live_updates
 from components.availability import Availability
 from components.feedback import attempt
 from components.frame import frame
@@ -26,6 +27,7 @@ from components.session import login_url
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.registration import EventRegistrationRow
+from models.rules import spots_left
 from models.user import User
 from pages.auth_state import current_user
 
@@ -63,7 +65,7 @@ class EventRow:
         self.registered.text = str(registered)
         self.capacity.text = str(capacity)
         self.bar.value = round(registered / capacity, 4) if capacity else 0
-        self.availability.show(capacity - registered, capacity)
+        self.availability.show(spots_left(capacity, registered), capacity)
 
 
 class SelectedEvent:
@@ -258,4 +260,4 @@ async def organizer_page(event: int | None = None) -> None:
         if any(a.event_id == detail.event.id for a in batch.activity):
             await attempt(detail.load)
 
-    bus.subscribe(on_change)
+    live_updates.subscribe(on_change)

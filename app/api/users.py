@@ -8,12 +8,19 @@ from app.api.deps import CurrentUser, SessionDep
 from app.services import events, registrations, stats, users
 from models.common import PasswordChanged
 from models.event import EventsEnvelope, UserRegistrationList
-from models.user import PasswordChange, UserEnvelope, UserPublic, UserStats, UserUpdate
+from models.user import (
+    PasswordChange,
+    User,
+    UserEnvelope,
+    UserPublic,
+    UserStats,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/users/me", tags=["users"])
 
 
-def _envelope(user) -> UserEnvelope:
+def _envelope(user: User) -> UserEnvelope:
     return UserEnvelope(user=UserPublic.model_validate(user, from_attributes=True))
 
 

@@ -29,6 +29,7 @@ from models.event import (
     MineFilter,
 )
 from models.registration import Registration, RegistrationStatus
+from models.rules import is_upcoming, spots_left
 from models.types import utcnow
 from models.user import User
 
@@ -56,22 +57,22 @@ def _contains(expression: Any, text: str, dialect: str) -> Any:
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 
 
-def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
+def event_select(viewer_id: int | None) -> tuple[Select[*tuple[Any, ...]], Any]:
     """SELECT of everything EventPublic needs; returns the statement and the viewer's
     registration alias (for filters on it)."""
     mine = aliased(Registration)
     if viewer_id is None:
-        stmt = select(Event, User.name, literal(False)).join(User, User.id == Event.created_by)
+        stmt = select(Event, User.name, literal(False)).join(User, col(User.id) == Event.created_by)
     else:
         stmt = (
             select(Event, User.name, col(mine.id).is_not(None))
-            .join(User, User.id == Event.created_by)
+            .join(User, col(User.id) == Event.created_by)
             .outerjoin(
                 mine,
                 and_(
-                    mine.event_id == Event.id,
-                    mine.user_id == viewer_id,
-                    mine.status == RegistrationStatus.CONFIRMED,
+                    col(mine.event_id) == Event.id,
+                    col(mine.user_id) == viewer_id,
+                    col(mine.status) == RegistrationStatus.CONFIRMED,
                 ),
             )
         )
@@ -92,7 +93,7 @@ def to_public(
         created_by=event.created_by,
         creator_name=creator_name,
         current_registrations=event.registered_count,
-        available_spots=max(event.max_capacity - event.registered_count, 0),
+        available_spots=spots_left(event.max_capacity, event.registered_count),
         created_at=event.created_at,
         is_registered=bool(is_registered) if viewer_id is not None else None,
         is_owner=(event.created_by == viewer_id) if viewer_id is not None else None,
@@ -103,7 +104,7 @@ async def get_event(
     *, session: AsyncSession, event_id: int, viewer_id: int | None = None
 ) -> EventPublic:
     stmt, _ = event_select(viewer_id)
-    row = (await session.execute(stmt.where(Event.id == event_id))).first()
+    row = (await session.execute(stmt.where(col(Event.id) == event_id))).first()
     if row is None:
         raise NotFound(EVENT_NOT_FOUND)
     return to_public(row[0], row[1], row[2], viewer_id)
@@ -111,10 +112,10 @@ async def get_event(
 
 def _filters(
     query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime, dialect: str
-) -> list:
+) -> list[Any]:
     conditions: list[Any] = []
     if not query.include_past:
-        conditions.append(Event.date_time >= now)
+        conditions.append(is_upcoming(col(Event.date_time), now))
     if query.q:
         document = search_document()
         for word in query.q.split():
@@ -126,7 +127,7 @@ def _filters(
     if query.to is not None:
         conditions.append(Event.date_time <= query.to)
     if query.available:
-        conditions.append(Event.registered_count < Event.max_capacity)
+        conditions.append(spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0)
     if query.mine is not None:
         if viewer_id is None:
             raise NotAuthenticated("Sign in to filter by your own events")
@@ -142,7 +143,7 @@ _ORDERINGS: dict[EventSort, list[Any]] = {
     EventSort.DATE_DESC: [col(Event.date_time).desc(), col(Event.id).desc()],
     EventSort.TITLE: [func.lower(Event.title).asc(), col(Event.id).asc()],
     EventSort.AVAILABILITY: [
-        (Event.max_capacity - Event.registered_count).desc(),
+        spots_left(col(Event.max_capacity), col(Event.registered_count)).desc(),
         col(Event.date_time).asc(),
         col(Event.id).asc(),
     ],
@@ -188,13 +189,13 @@ async def _search_events(
 
 async def list_created_events(*, session: AsyncSession, user_id: int) -> list[EventPublic]:
     stmt, _ = event_select(user_id)
-    stmt = stmt.where(Event.created_by == user_id).order_by(col(Event.date_time).asc())
+    stmt = stmt.where(col(Event.created_by) == user_id).order_by(col(Event.date_time).asc())
     rows = (await session.execute(stmt)).all()
     return [to_public(e, name, reg, user_id) for e, name, reg in rows]
 
 
 async def create_event(*, session: AsyncSession, owner: User, data: EventCreate) -> EventPublic:
-    if data.date_time <= utcnow():
+    if not is_upcoming(data.date_time, utcnow()):
         raise RuleViolation(PAST_DATE)
     assert owner.id is not None
     await begin_write(session)
@@ -232,7 +233,11 @@ async def update_event(
     try:
         event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
         new_date = changes.get("date_time")
-        if new_date is not None and new_date != event.date_time and new_date <= utcnow():
+        if (
+            new_date is not None
+            and new_date != event.date_time
+            and not is_upcoming(new_date, utcnow())
+        ):
             raise RuleViolation(PAST_DATE)
         new_capacity = changes.get("max_capacity")
         # Safe against a registration racing this edit: both hold the event's row lock

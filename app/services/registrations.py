@@ -55,11 +55,12 @@ from models.registration import (
     RegistrationPublic,
     RegistrationStatus,
 )
+from models.rules import is_upcoming, spots_left
 from models.types import UTCDateTime, utcnow
 from models.user import User
 
 NOT_REGISTERED = "You are not registered for this event"
-_REGISTRATION_COLUMNS = (
+_REGISTRATION_COLUMNS: tuple[Any, ...] = (
     col(Registration.id),
     col(Registration.event_id),
     col(Registration.user_id),
@@ -81,7 +82,7 @@ class Numbers(NamedTuple):
     max_capacity: int
 
 
-def _upsert_registration(insert: Any):
+def _upsert_registration(insert: Any) -> Any:
     """Step 2 of the module doc, on `insert` (an INSERT of one registration's values)."""
     return insert.on_conflict_do_update(
         index_elements=["user_id", "event_id"],
@@ -99,15 +100,15 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
         update(Event)
         .where(
             col(Event.id) == _EVENT_ID,
-            col(Event.registered_count) < col(Event.max_capacity),
-            col(Event.date_time) > _NOW,
+            spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0,
+            is_upcoming(col(Event.date_time), _NOW),
         )
         .values(registered_count=col(Event.registered_count) + 1)
     )
     status = RegistrationStatus.CONFIRMED.value
     if dialect_name != "postgresql":
         reserve = reserve.returning(col(Event.registered_count), col(Event.max_capacity))
-        insert = sqlite.insert(Registration).values(
+        insert: Any = sqlite.insert(Registration).values(
             event_id=_EVENT_ID, user_id=_USER_ID, status=status, registration_date=_NOW
         )
         return [reserve, _upsert_registration(insert)]
@@ -214,7 +215,7 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None:
         return NotFound(EVENT_NOT_FOUND)
-    if event.date_time <= utcnow():
+    if not is_upcoming(event.date_time, utcnow()):
         return RuleViolation("This event has already taken place")
     confirmed = await session.execute(
         select(Registration.id).where(
@@ -281,7 +282,7 @@ async def list_event_registrations(
         raise Forbidden("Only the event's creator can see its registrations")
     rows = await session.execute(
         select(Registration, User.id, User.name, User.email)
-        .join(User, User.id == Registration.user_id)
+        .join(User, col(User.id) == Registration.user_id)
         .where(Registration.event_id == event_id)
         .order_by(col(Registration.registration_date).asc(), col(Registration.id).asc())
     )

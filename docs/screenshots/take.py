@@ -12,27 +12,21 @@ demo user Ada Lovelace. Phone and desktop shots are full-page; toasts are hidden
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.support.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable
+from tests.support.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-from app.demo import DEMO_PASSWORD  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable  # noqa: E402
-from tests.e2e.servers import free_port  # noqa: E402
 
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 KIOSK_SIZES = {
@@ -51,58 +45,16 @@ LIVE = "Intro to PostgreSQL performance"  # someone registers while the organize
 NEWCOMERS = {"phone": "linus@example.com", "desktop": "margaret@example.com"}
 
 
-class DemoServer:
+class DemoServer(ServerProcess):
     """`python main.py --demo` on a fresh SQLite database in `workdir`."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-        env.update(
-            APP_ENV="development",
-            SECRET_KEY=secrets.token_hex(32),
-            DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
-            HOST="127.0.0.1",
-            PORT=str(self.port),
-            MIGRATE_ON_START="true",
-            BCRYPT_ROUNDS="4",
+        super().__init__(
+            f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+            log_dir=workdir,
+            arguments=("--demo",),
+            environment={"APP_ENV": "development", "SECRET_KEY": secrets.token_hex(32)},
         )
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "main.py", "--demo"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"server did not answer /health in {timeout}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
     def event_ids(self) -> dict[str, int]:
         answer = httpx.get(f"{self.url}/api/events", params={"limit": 100}, timeout=10)
@@ -201,7 +153,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="screenshots-") as workdir:
         server = DemoServer(Path(workdir))
         try:
-            server.wait_ready()
+            server.start(timeout=60)
             ids = server.event_ids()
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(

@@ -28,7 +28,7 @@ from playwright.async_api import expect
 from sqlalchemy import text
 
 from deploy.cluster import Cluster, app_pid
-from tests.e2e.conftest import open_page
+from tests.support.browser import open_page
 
 pytestmark = pytest.mark.e2e
 DESKTOP = {"width": 1440, "height": 900}  # wide enough for the header's "Sign out"

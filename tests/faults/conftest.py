@@ -19,7 +19,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -28,16 +30,12 @@ from psycopg import sql
 
 from app.config import normalise_database_url
 from app.migrate import upgrade_to_head
-from tests.e2e.servers import ServerProcess, free_port
+from tests.e2e.api_client import create_event, sign_up
+from tests.support.requirements import skip_or_fail
+from tests.support.server import ServerProcess, free_port
 
 PG_TOOLS = ("initdb", "pg_ctl")
 _names = itertools.count(1)
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required here (REQUIRE_POSTGRES=1): {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def find_pg_bin() -> Path | None:
@@ -162,10 +160,10 @@ def _owned_root(prefix: str) -> tuple[Path, list[str]]:
         owner = pwd.getpwnam("postgres")
     except KeyError:
         shutil.rmtree(root)
-        _unavailable("running as root and there is no `postgres` OS user to run initdb")
+        skip_or_fail("postgres", "running as root and there is no `postgres` OS user to run initdb")
     if shutil.which("runuser") is None:
         shutil.rmtree(root)
-        _unavailable("running as root and `runuser` is missing")
+        skip_or_fail("postgres", "running as root and `runuser` is missing")
     os.chown(root, owner.pw_uid, owner.pw_gid)
     return root, ["runuser", "-u", "postgres", "--"]
 
@@ -173,7 +171,9 @@ def _owned_root(prefix: str) -> tuple[Path, list[str]]:
 def _pg_bin() -> Path:
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        _unavailable("initdb/pg_ctl not found: database fault tests need a throwaway cluster")
+        skip_or_fail(
+            "postgres", "initdb/pg_ctl not found: database fault tests need a throwaway cluster"
+        )
     assert bin_dir is not None
     return bin_dir
 
@@ -198,7 +198,7 @@ def running_cluster(
         cluster.start()
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(root, ignore_errors=True)
-        _unavailable(f"could not make a throwaway PostgreSQL cluster: {exc}")
+        skip_or_fail("postgres", f"could not make a throwaway PostgreSQL cluster: {exc}")
     try:
         yield cluster
     finally:
@@ -272,3 +272,26 @@ def waiting_on_a_lock(cluster: PostgresCluster, database_url: str) -> Callable[[
         return bool(row and row[0])
 
     return _check
+
+
+@contextlib.contextmanager
+def registration_blocked_on_a_lock(
+    cluster: PostgresCluster, server: ServerProcess, database_url: str
+) -> Iterator[tuple[Future[httpx.Response], Callable[[], None], dict[str, Any]]]:
+    """A registration in flight, waiting for the event's row lock that the test holds; the
+    yielded `release()` lets it go on."""
+    event = create_event(server.url, sign_up(server.url, "Organiser"))
+    guest = sign_up(server.url, "Guest")
+    with cluster.connect(database_url.rsplit("/", 1)[1]) as locker, ThreadPoolExecutor(1) as pool:
+        locker.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (event["id"],))
+        try:
+            in_flight = pool.submit(
+                httpx.post,
+                f"{server.url}/api/events/{event['id']}/register",
+                headers={"Authorization": f"Bearer {guest}"},
+                timeout=30,
+            )
+            wait_for(waiting_on_a_lock(cluster, database_url), 10, "registration waiting")
+            yield in_flight, locker.rollback, event
+        finally:
+            locker.rollback()

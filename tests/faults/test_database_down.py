@@ -10,8 +10,8 @@ import httpx
 
 from app.db import PING_TIMEOUT_S
 from tests.e2e.api_client import sign_up
-from tests.e2e.servers import ServerProcess
 from tests.faults.conftest import PostgresCluster, timed, wait_for
+from tests.support.server import ServerProcess
 
 ANSWER_WITHIN = 3.0  # seconds: "503, never a hang" (API.md)
 # A frozen server costs at most the checkout ping's deadline plus the connect timeout

@@ -29,8 +29,8 @@ from app.api import api_mount
 from app.config import get_settings
 from app.metrics import REGISTRY
 from app.middleware import install_http_middleware
-from tests.e2e.servers import ServerProcess
 from tests.faults.conftest import PostgresCluster, running_cluster, timed, wait_for
+from tests.support.server import ServerProcess
 
 CONNECT_TIMEOUT = 2  # libpq's shortest: the bound on a fallback
 CHECK_INTERVAL = 0.5

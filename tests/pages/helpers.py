@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import datetime
 
 from nicegui import ui
@@ -12,6 +10,7 @@ from sqlalchemy import update
 
 from app.db import open_session
 from models.event import Event
+from tests.support.waiting import eventually
 
 
 def hooked(user: User, testid: str) -> ui.element:
@@ -26,14 +25,6 @@ def hooked(user: User, testid: str) -> ui.element:
 
 def hook_text(user: User, testid: str) -> str:
     return hooked(user, testid).text  # type: ignore[attr-defined]
-
-
-async def eventually(check: Callable[[], bool], seconds: float = 2.0) -> None:
-    """Wait until `check()` holds; page actions and live updates (flushed every 0.2 s) run
-    asynchronously."""
-    async with asyncio.timeout(seconds):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def hook_becomes(user: User, testid: str, text: str) -> None:

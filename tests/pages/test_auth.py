@@ -10,7 +10,8 @@ from app.rate_limit import get_rate_limits
 from app.services import users
 from models.user import PasswordChange
 from tests.fixtures import PASSWORD
-from tests.pages.helpers import eventually, value_of
+from tests.pages.helpers import value_of
+from tests.support.waiting import eventually
 
 
 async def test_login_returns_to_the_page_the_person_came_from(visitor: User, make_user):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,7 +14,8 @@ from sqlmodel import SQLModel
 
 import models  # noqa: F401
 from app.migrate import downgrade_to_base, sync_url, upgrade_to_head
-from tests.conftest import _unavailable, postgres_url
+from tests.support.databases import postgres_url, scratch_database
+from tests.support.requirements import skip_or_fail
 
 POSTGRES_ONLY_INDEXES = {
     "ix_events_search_trgm",
@@ -32,16 +32,10 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         return
     base = postgres_url()
     if base is None:
-        _unavailable("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    assert base is not None
+        skip_or_fail("postgres", "TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
     name = f"{make_url(base).database}_migrations"
-    admin = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(base, name):
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
 def _include(obj, name, type_, reflected, compare_to) -> bool:

@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.services import events, stats
 from models.event import EventCreate, EventQuery, MineFilter
 from models.types import utcnow
-from tests.e2e.servers import free_port
+from tests.support.server import free_port
 
 
 @pytest.fixture
