@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from app.db import begin_write
-from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
+from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
 from models.event import (
     Event,
@@ -34,6 +34,7 @@ from models.user import User
 
 EVENT_NOT_FOUND = "Event not found"
 PAST_DATE = "The event's date must be in the future"
+REVERSED_RANGE = "Ends before the start date"
 
 
 def search_document() -> Any:
@@ -152,7 +153,10 @@ _ORDERINGS: dict[EventSort, list[Any]] = {
 async def search_events(
     *, session: AsyncSession, query: EventQuery, viewer_id: int | None = None
 ) -> tuple[list[EventPublic], int]:
-    """One page of events matching `query`, and how many match in all."""
+    """One page of events matching `query`, and how many match in all. A range that ends
+    before it starts is refused (the page and the API share this rule), not answered empty."""
+    if query.from_ is not None and query.to is not None and query.to < query.from_:
+        raise ValidationFailed([("to", REVERSED_RANGE)])
     stmt, mine = event_select(viewer_id)
     dialect = session.get_bind().dialect.name
     conditions = _filters(query, viewer_id, mine, utcnow(), dialect)
