@@ -16,6 +16,7 @@ from app.rate_limit import get_rate_limits
 from app.security import TokenClaims, decode_access_token
 from app.services import users
 from models.user import User
+from models.validation import ID_MAX, ID_MIN
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login or /register")
 
@@ -95,4 +96,4 @@ async def get_current_user(credentials: Credentials, user: TokenUser) -> User:
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 # Ids are database integers: bound them so a huge number is a clean 400, not an overflow.
-EventId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+EventId = Annotated[int, Path(ge=ID_MIN, le=ID_MAX)]

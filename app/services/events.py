@@ -31,6 +31,7 @@ from models.event import (
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
 from models.user import User
+from models.validation import ID_MAX, ID_MIN
 
 EVENT_NOT_FOUND = "Event not found"
 PAST_DATE = "The event's date must be in the future"
@@ -103,6 +104,8 @@ def to_public(
 async def get_event(
     *, session: AsyncSession, event_id: int, viewer_id: int | None = None
 ) -> EventPublic:
+    if not ID_MIN <= event_id <= ID_MAX:  # a page URL's `/events/99999999999999999999`
+        raise NotFound(EVENT_NOT_FOUND)
     stmt, _ = event_select(viewer_id)
     row = (await session.execute(stmt.where(Event.id == event_id))).first()
     if row is None:
