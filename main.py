@@ -28,7 +28,6 @@ from app.startup import (
     start_live_updates,
 )
 from components.error_page import show_page_error
-from pages import kiosk, organizer  # noqa: F401
 
 SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
 

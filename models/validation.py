@@ -9,6 +9,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 NAME_MAX = 255
+EMAIL_MAX = 254  # RFC 5321
 TITLE_MAX = 255
 LOCATION_MAX = 255
 DESCRIPTION_MAX = 1000
@@ -37,7 +38,7 @@ def clean_email(value: str) -> str:
     value = check_characters(value).strip()
     if not value:
         raise ValueError("Email is required")
-    if len(value) > 254:
+    if len(value) > EMAIL_MAX:
         raise ValueError("Email is too long")
     try:
         result = validate_email(value, check_deliverability=False)

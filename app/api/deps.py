@@ -13,6 +13,7 @@ from app.db import open_session
 from app.errors import NotAuthenticated
 from app.middleware import current_user_id
 from app.rate_limit import get_rate_limits
+from app.request_info import client_address
 from app.security import TokenClaims, decode_access_token
 from app.services import users
 from models.user import User
@@ -34,12 +35,6 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-def client_address(request: Request) -> str | None:
-    """The caller's address (the proxy's X-Forwarded-For is applied by uvicorn, and only
-    when it comes from FORWARDED_ALLOW_IPS)."""
-    return request.client.host if request.client else None
 
 
 ClientAddress = Annotated[str | None, Depends(client_address)]

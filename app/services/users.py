@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,25 @@ WRONG_CURRENT_PASSWORD = "Current password is incorrect"
 # `session.get`, which builds its query anew each time and first looks in the session's
 # identity map (always empty here: each request has a session of its own).
 _USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
+# Called with a user id after that person's credentials changed (tokens revoked): the pages
+# register one (components/actions.py) to send that person's other open pages to the login
+# page. A list of plain callables keeps this service free of the UI framework.
+_credentials_changed: list[Callable[[int], None]] = []
+
+
+def on_credentials_changed(listener: Callable[[int], None]) -> None:
+    if listener not in _credentials_changed:
+        _credentials_changed.append(listener)
+
+
+def _notify_credentials_changed(user_id: int) -> None:
+    for listener in _credentials_changed:
+        try:
+            listener(user_id)
+        except Exception:  # a listener's failure must not undo a committed change
+            log.exception("credentials-changed listener failed")
 
 
 def issue_token(user: User) -> str:
@@ -149,4 +169,6 @@ async def change_password(
     fresh.password_hash = new_hash
     fresh.token_version += 1
     await session.commit()
+    assert fresh.id is not None
+    _notify_credentials_changed(fresh.id)
     return fresh
