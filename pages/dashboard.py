@@ -89,7 +89,8 @@ def my_upcoming_events(created: list[EventPublic]) -> None:
                 Availability(event.id, event.available_spots, event.max_capacity).classes("text-sm")
 
 
-SaveCall = Callable[[AsyncSession, User], Awaitable[User]]
+# (session, the signed-in person, the fields' values by name) -> the updated person
+SaveCall = Callable[[AsyncSession, User, dict[str, str]], Awaitable[User]]
 
 
 @contextmanager
@@ -104,19 +105,25 @@ def save_button(
     *,
     label: str,
     marker: str,
-    call: Callable[[], SaveCall],
+    call: SaveCall,
     success: str,
     then: Callable[[User], None],
 ) -> None:
     """The button that saves `fields` (profile, password): their own rules first, then
-    `call()` as the signed-in person through `act_as_viewer`, whose field errors show under
-    `fields` (keyed by the service's field names); `then(updated)` on success."""
+    `call` with their values as the signed-in person through `act_as_viewer`, whose field
+    errors show under `fields` (keyed by the service's field names); `then(updated)` on
+    success."""
 
     async def save() -> None:
         if not all_valid(*fields.values()):
             return
+        values = {name: field.value or "" for name, field in fields.items()}
+
+        async def run(session: AsyncSession, viewer: User) -> User:
+            return await call(session, viewer, values)
+
         with busy(button):
-            updated = await act_as_viewer(call(), success=success, fields=fields)
+            updated = await act_as_viewer(run, success=success, fields=fields)
         if isinstance(updated, User):
             then(updated)
 
@@ -127,16 +134,16 @@ def save_button(
     )
 
 
+async def _update_profile(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
+    return await users.update_profile(session=session, user=viewer, data=UserUpdate(**values))
+
+
+async def _change_password(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
+    data = PasswordChange(**values)
+    return await users.change_password(session=session, user=viewer, data=data)
+
+
 def profile_form(user: User) -> None:
-    def call() -> SaveCall:
-        values = {"name": name.value or "", "email": email.value or ""}
-
-        async def update(session: AsyncSession, viewer: User) -> User:
-            data = UserUpdate(**values)
-            return await users.update_profile(session=session, user=viewer, data=data)
-
-        return update
-
     def saved(updated: User) -> None:
         name.set_value(updated.name)
         email.set_value(updated.email)
@@ -157,22 +164,13 @@ def profile_form(user: User) -> None:
             {"name": name, "email": email},
             label="Save profile",
             marker="save-profile",
-            call=call,
+            call=_update_profile,
             success="Profile saved",
             then=saved,
         )
 
 
 def password_form() -> None:
-    def call() -> SaveCall:
-        values = {"current_password": current.value or "", "new_password": new.value or ""}
-
-        async def change(session: AsyncSession, viewer: User) -> User:
-            data = PasswordChange(**values)
-            return await users.change_password(session=session, user=viewer, data=data)
-
-        return change
-
     def changed(updated: User) -> None:
         # The change bumped the token version: keep this browser signed in (its other
         # pages were sent to the login page, from where they come straight back).
@@ -198,7 +196,7 @@ def password_form() -> None:
             },
             label="Change password",
             marker="change-password",
-            call=call,
+            call=_change_password,
             success="Password changed. Other browsers have been signed out.",
             then=changed,
         )

@@ -5,22 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from app.config import get_settings
-from app.rate_limit import get_rate_limits
 from tests.api.conftest import PASSWORD, bearer, signup
-
-
-@pytest.fixture
-def limits(monkeypatch: pytest.MonkeyPatch):
-    def _set(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name.upper(), value)
-        get_settings.cache_clear()
-        get_rate_limits.cache_clear()
-
-    return _set
 
 
 async def _login(client, email: str, password: str) -> int:
