@@ -174,17 +174,24 @@ class _SignedOut(Exception):
 
 def leave_pages(user_id: int, *, session_id: str | None = None, keep: Client | None = None) -> int:
     """Send the open pages of `user_id` (only those of one browser session, if given) to the
-    login page, except `keep`; returns how many. Pages of a browser that is still signed in
-    come straight back from the login page; the others stay there."""
-    sent = 0
+    login page, except `keep` and older pages of its browser tab; returns how many. Only the
+    newest page of each tab counts: an older one in the same tab is already gone in the
+    browser (NiceGUI deletes it after its reconnect timeout). Pages of a browser that is
+    still signed in come straight back from the login page; the others stay there."""
+    newest: dict[str | None, Client] = {}
     for client in list(_pages.get(user_id, ())):
-        if client is keep or client.id not in Client.instances:
+        if client.id not in Client.instances:
             continue
         if session_id is not None and client.request.session.get("id") != session_id:
             continue
+        shown = newest.get(client.tab_id)
+        if shown is None or client.created > shown.created:
+            newest[client.tab_id] = client
+    if keep is not None:
+        newest.pop(keep.tab_id, None)
+    for client in newest.values():
         _to_login(client)
-        sent += 1
-    return sent
+    return len(newest)
 
 
 def forget_open_pages() -> None:

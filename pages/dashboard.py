@@ -10,6 +10,7 @@ from nicegui import Client, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live import LiveBatch, bus
+from app.request_info import client_address
 from app.services import events, stats, users
 from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability, repaint_availability
@@ -140,7 +141,10 @@ async def _update_profile(session: AsyncSession, viewer: User, values: dict[str,
 
 async def _change_password(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
     data = PasswordChange(**values)
-    return await users.change_password(session=session, user=viewer, data=data)
+    address = client_address(ui.context.client.request)  # the login limits, as in the API
+    return await users.change_password(
+        session=session, user=viewer, data=data, client_address=address
+    )
 
 
 def profile_form(user: User) -> None:
