@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi.responses import RedirectResponse
 from nicegui import Client, context, storage, ui
@@ -108,7 +108,7 @@ async def act(
     call: Callable[[AsyncSession], Awaitable[T]],
     *,
     success: str | None = None,
-    fields: Mapping[str, ValidationElement] | None = None,
+    fields: Mapping[str, ValidationElement[Any]] | None = None,
 ) -> T | Failed:
     """Open a session, run `call` (a service call), toast the outcome. Returns its result,
     or FAILED after the error was shown: a `ValidationFailed` naming one of `fields` is
@@ -125,7 +125,9 @@ async def act(
         return _show_field_errors(exc, fields)
 
 
-def _show_field_errors(exc: ValidationFailed, fields: Mapping[str, ValidationElement]) -> Failed:
+def _show_field_errors(
+    exc: ValidationFailed, fields: Mapping[str, ValidationElement[Any]]
+) -> Failed:
     shown = False
     for name, message in exc.errors:
         field = fields.get(name)
@@ -141,7 +143,7 @@ async def act_as_viewer(
     call: Callable[[AsyncSession, User], Awaitable[T]],
     *,
     success: str | None = None,
-    fields: Mapping[str, ValidationElement] | None = None,
+    fields: Mapping[str, ValidationElement[Any]] | None = None,
     client: Client | None = None,
 ) -> T | Failed:
     """`act` for an action of the signed-in person (or a live update that shows them data):
