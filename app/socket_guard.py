@@ -7,7 +7,9 @@ another site, without cookies, could drive an open organizer page and export its
 - the socket must come from the site's own origin: PUBLIC_URL's, or (unset) the request's
   own host, which engine.io derives from Host / X-Forwarded-Proto when given `None`;
 - a socket naming an open page must carry the session cookie of the browser the page was
-  built for (the signed `session` cookie's id, the one behind `app.storage.user`);
+  built for (the signed `session` cookie's id, the one behind `app.storage.user`); the one
+  exception is a kiosk page requested without any cookie (a framed lobby screen, see
+  `_framed_kiosk`);
 - messages for a page (`event`, `javascript_response`, `ack`, `log`) are taken only from a
   socket that completed that page's handshake: NiceGUI's own handlers trust the message's
   `client_id` field, so any socket could otherwise act on any page.
@@ -69,6 +71,18 @@ def page_session_id(client: Client) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _framed_kiosk(client: Client) -> bool:
+    """A kiosk page whose request carried no session cookie: a lobby screen, possibly framed
+    by a signage site (KIOSK_FRAME_ANCESTORS), where the browser keeps no cookie of ours
+    (SameSite=Lax in a third-party frame), so its socket cannot carry one. Kiosk pages are
+    public and read-only; the origin check still applies."""
+    try:
+        request = client.request
+    except (AssertionError, AttributeError, RuntimeError):
+        return False
+    return request.url.path.startswith("/kiosk") and SESSION_COOKIE not in request.cookies
+
+
 def install_socket_guard(*, public_url: str, secret: str, max_age: int | None) -> None:
     """Restrict NiceGUI's socket server as the module docstring says. Idempotent (NiceGUI's
     test harness wires the app again for every test)."""
@@ -82,7 +96,7 @@ def install_socket_guard(*, public_url: str, secret: str, max_age: int | None) -
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         client_id = (query.get("client_id") or [None])[0]
         client = Client.instances.get(client_id) if client_id else None
-        if client is not None:
+        if client is not None and not _framed_kiosk(client):
             expected = page_session_id(client)
             presented = session_id_from_cookie(environ.get("HTTP_COOKIE", ""), secret, max_age)
             if expected is not None and presented != expected:

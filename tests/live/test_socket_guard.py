@@ -28,9 +28,9 @@ def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
     process.stop()
 
 
-def open_page(server: ServerProcess) -> tuple[str, str]:
+def open_page(server: ServerProcess, path: str = "/login") -> tuple[str, str]:
     """GET a page as a browser would: its client id and the session cookie it set."""
-    response = httpx.get(f"{server.url}/kiosk")
+    response = httpx.get(f"{server.url}{path}")
     assert response.status_code == 200
     match = re.search(r"client_id['\"]:\s*['\"]([0-9a-f-]+)", response.text)
     assert match, "client id not found in the page"
@@ -67,3 +67,11 @@ async def test_item7_a_foreign_origin_or_another_session_cannot_open_a_pages_soc
     )
     # the page's own browser still connects (the control: the refusals above are the guard)
     assert await try_connect(server, client_id, own)
+
+
+async def test_a_kiosk_framed_without_cookies_still_connects_from_the_sites_origin(server):
+    """A lobby screen framed by a signage site keeps no cookie of ours (SameSite=Lax in a
+    third-party frame): its public, read-only page connects by origin alone."""
+    client_id, _ = open_page(server, "/kiosk")
+    assert not await try_connect(server, client_id, {"Origin": "https://evil.example"})
+    assert await try_connect(server, client_id, {"Origin": server.url})
