@@ -20,6 +20,7 @@ from app.health import router as health_router
 from app.metrics import install_metrics
 from app.middleware import install_http_middleware, route_api_past_page_middleware
 from app.outage import install_outage_log_filter
+from app.socket_guard import install_socket_guard
 from app.startup import (
     freeze_startup_objects,
     load_demo_data_if_asked,
@@ -27,7 +28,8 @@ from app.startup import (
     start_live_updates,
 )
 from components.error_page import show_page_error
-from pages import kiosk, organizer  # noqa: F401
+
+SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
 
 
 def wire(*, demo: bool = False) -> None:
@@ -37,6 +39,12 @@ def wire(*, demo: bool = False) -> None:
     app.routes.append(api_mount())
     app.include_router(health_router)
     install_http_middleware(app)
+    settings = get_settings()
+    install_socket_guard(
+        public_url=settings.public_url,
+        secret=settings.secret_key,
+        max_age=SESSION_MAX_AGE,
+    )
     install_outage_log_filter()
     app.on_page_exception(show_page_error)
     install_metrics(app)  # outermost: times and counts what the whole stack answered
@@ -82,7 +90,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         session_middleware_kwargs={
             "same_site": "lax",
             "https_only": settings.cookie_secure,
-            "max_age": 14 * 24 * 3600,
+            "max_age": SESSION_MAX_AGE,
         },
         # uvicorn applies X-Forwarded-For/-Proto only from these proxies, so rate limits and
         # logs see the real client address and nobody else can spoof it

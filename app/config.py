@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     login_ip_rate_limit: str = "100/minute"
     signup_rate_limit: str = "60/minute"
     # Set true when served over HTTPS: the session cookie is then sent over HTTPS only.
+    # Unset: true when APP_ENV=production, else false (see `_production_defaults`).
     cookie_secure: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
     graceful_shutdown_seconds: int = Field(default=10, ge=1)
@@ -103,6 +104,20 @@ class Settings(BaseSettings):
             if self.app_env == "production":
                 raise ValueError("SECRET_KEY must be set when APP_ENV=production")
             self.secret_key = _development_secret()
+        return self
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Settings:
+        """Production is served over HTTPS behind a proxy: the session cookie is Secure
+        unless COOKIE_SECURE says otherwise, and PUBLIC_URL is required, because links that
+        leave the browser (kiosk QR codes, emails, calendar entries) must not be built from
+        whatever `Host` header a request carried."""
+        if self.app_env != "production":
+            return self
+        if "cookie_secure" not in self.model_fields_set:
+            self.cookie_secure = True
+        if not self.public_url.strip():
+            raise ValueError("PUBLIC_URL must be set when APP_ENV=production")
         return self
 
 

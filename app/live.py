@@ -113,11 +113,7 @@ class LiveBus:
 
     def receive(self, batch: LiveBatch) -> None:
         """A batch from another process (or a refresh request from the relay)."""
-        for availability in batch.availability.values():
-            _merge(self._pending, availability, None)
-        self._pending.activity.extend(batch.activity)
-        del self._pending.activity[:-ACTIVITY_PER_FLUSH]
-        self._pending.refresh_all |= batch.refresh_all
+        fold(self._pending, batch)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -174,6 +170,15 @@ class LiveBus:
         self._oldest_pending = None
         self.subscribers.clear()
         self.relay = None
+
+
+def fold(into: LiveBatch, more: LiveBatch) -> None:
+    """Add `more` to `into` by the rules of `_merge` (the relay folds its outbox this way)."""
+    for availability in more.availability.values():
+        _merge(into, availability, None)
+    into.activity.extend(more.activity)
+    del into.activity[:-ACTIVITY_PER_FLUSH]
+    into.refresh_all |= more.refresh_all
 
 
 def _merge(batch: LiveBatch, availability: Availability, activity: Activity | None) -> None:

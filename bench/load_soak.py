@@ -200,6 +200,8 @@ def app_environment(work_dir: Path) -> dict[str, str]:
     return {
         "SECRET_KEY": SECRET_KEY,
         "APP_ENV": "production",
+        "PUBLIC_URL": "http://127.0.0.1",  # production requires it (issue 13)
+        "COOKIE_SECURE": "false",  # plain HTTP on loopback
         "BCRYPT_ROUNDS": "4",
         "NICEGUI_STORAGE_PATH": str(work_dir / "nicegui"),
     }

@@ -67,6 +67,8 @@ def server_environment(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET_KEY,
         "APP_ENV": "production",
+        "PUBLIC_URL": "http://127.0.0.1",  # production requires it (issue 13)
+        "COOKIE_SECURE": "false",  # plain HTTP on loopback
         "BCRYPT_ROUNDS": "4",
         "API_RATE_LIMIT": "off",
         "LOGIN_RATE_LIMIT": "off",

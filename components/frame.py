@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from nicegui import ElementFilter, ui
+from nicegui import ElementFilter, context, ui
 
+from components.actions import leave_pages
 from components.local_time import watch_time_zone
 from components.session import (
     flash,
     forget_sign_in,
     login_url,
     safe_next,
+    signed_in_identity,
     signup_url,
     take_flash,
 )
@@ -55,7 +57,13 @@ def _nav_items(user: User | None, current_path: str) -> list[NavItem]:
 
 
 def _sign_out() -> None:
+    """Sign this browser out, and send its other open pages (tabs) to the login page: what
+    they show must not outlive the sign-in."""
+    identity = signed_in_identity()
+    page = context.client
     forget_sign_in()
+    if identity is not None:
+        leave_pages(identity[0], session_id=page.request.session.get("id"), keep=page)
     flash("You are signed out", "info")
     ui.navigate.to("/")
 

@@ -18,6 +18,9 @@ PASSWORD_MAX_BYTES = 72  # bcrypt reads only the first 72 bytes: refuse, never t
 CAPACITY_MIN = 1
 CAPACITY_MAX = 100_000
 SEARCH_MAX = 200  # words searched for in `GET /api/events?q=` and the search box
+# Ids are 32-bit database integers: a larger one names nothing (and overflows the driver).
+ID_MIN = 1
+ID_MAX = 2_147_483_647
 
 
 def check_characters(value: str) -> str:

@@ -11,16 +11,17 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
-from app.db import open_session
 from app.errors import NotFound
 from app.live import ChangeKind, LiveBatch
+from app.request_info import public_base
 from app.services import events, registrations
 from components import live_updates
+from components.actions import act, act_as_viewer, current_user, read
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
-from components.feedback import FAILED, attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import LocalTime
 from components.session import flash, login_url
@@ -28,12 +29,13 @@ from components.text import Heading, Span
 from models.event import EventPublic
 from models.rules import is_upcoming
 from models.types import utcnow
-from pages.auth_state import current_user
+from models.user import User
 
 
 async def load_event(event_id: int, viewer_id: int | None) -> EventPublic:
-    async with open_session() as session:
-        return await events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+    return await read(
+        lambda session: events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+    )
 
 
 def not_found_state() -> None:
@@ -194,43 +196,44 @@ class EventPanel:
             self.button.props("color=primary unelevated", remove="outline")
 
     async def toggle(self) -> None:
-        viewer = await current_user()
-        if viewer is None:
+        if not self.signed_in:
             ui.navigate.to(login_url(self.path))
             return
-        assert viewer.id is not None
-        event_id, user_id = self.event.id, viewer.id
+        event_id = self.event.id
 
-        async def register() -> None:
-            async with open_session() as session:
-                await registrations.register_attendee(
-                    session=session, event_id=event_id, user_id=user_id
-                )
+        async def register(session: AsyncSession, viewer: User) -> EventPublic:
+            assert viewer.id is not None
+            await registrations.register_attendee(
+                session=session, event_id=event_id, user_id=viewer.id
+            )
+            return await events.get_event(session=session, event_id=event_id, viewer_id=viewer.id)
 
-        async def cancel() -> None:
-            async with open_session() as session:
-                await registrations.cancel_registration(
-                    session=session, event_id=event_id, user_id=user_id
-                )
+        async def cancel(session: AsyncSession, viewer: User) -> EventPublic:
+            assert viewer.id is not None
+            await registrations.cancel_registration(
+                session=session, event_id=event_id, user_id=viewer.id
+            )
+            return await events.get_event(session=session, event_id=event_id, viewer_id=viewer.id)
+
+        async def current(session: AsyncSession) -> EventPublic:
+            return await events.get_event(
+                session=session, event_id=event_id, viewer_id=self.viewer_id
+            )
 
         self.button.disable()
         try:
             if self.event.is_registered:
-                await attempt(cancel, success="Registration cancelled")
+                fresh = await act_as_viewer(cancel, success="Registration cancelled")
             else:
-                await attempt(register, success=f"You're registered for {self.event.title}")
-            # Success or not, show the numbers as they are now (the page may have been stale).
-            fresh = await attempt(lambda: load_event(event_id, user_id))
+                fresh = await act_as_viewer(
+                    register, success=f"You're registered for {self.event.title}"
+                )
+            if fresh is FAILED:  # show the numbers as they are now (the page may be stale)
+                fresh = await act(current)
         finally:
             self.button.enable()
         if isinstance(fresh, EventPublic):
             self.show(fresh)
-
-
-def public_base(request: Request) -> str:
-    """The address people reach us at: PUBLIC_URL when set (behind a proxy), else the
-    request's own."""
-    return get_settings().public_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
 class CalendarLinks:
@@ -313,16 +316,11 @@ async def confirm_delete(event: EventPublic) -> None:
     dialog.delete()
     if not confirmed:
         return
-    viewer = await current_user()
-    if viewer is None:
-        ui.navigate.to(login_url(f"/events/{event.id}"))
-        return
 
-    async def delete() -> None:
-        async with open_session() as session:
-            await events.delete_event(session=session, actor=viewer, event_id=event.id)
+    async def delete(session: AsyncSession, viewer: User) -> None:
+        await events.delete_event(session=session, actor=viewer, event_id=event.id)
 
-    if await attempt(delete) is FAILED:
+    if await act_as_viewer(delete) is FAILED:
         return
     flash(f"Deleted “{event.title}”")
     ui.navigate.to("/")

@@ -14,13 +14,14 @@ from datetime import datetime, tzinfo
 
 from fastapi import Request
 from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
-from app.db import open_session
 from app.errors import NotFound
 from app.live import LiveBatch
+from app.request_info import public_base
 from app.services import events as event_service
 from components import live_updates
+from components.actions import read
 from components.local_time import LocalTime, format_local, viewer_zone, watch_time_zone
 from components.qr import qr_data_uri
 from components.text import Span
@@ -75,11 +76,6 @@ class KioskTime(LocalTime):
         super().show_in(zone)
 
 
-def public_base(request: Request) -> str:
-    configured = get_settings().public_url.rstrip("/")
-    return configured or str(request.base_url).rstrip("/")
-
-
 class KioskBoard:
     """The board's state: which events rotate, which one is shown, its live numbers."""
 
@@ -100,19 +96,18 @@ class KioskBoard:
         return self.events[self.index % len(self.events)] if self.events else None
 
     async def load(self) -> None:
-        async with open_session() as session:
-            if self.event_id is None:
-                found, _ = await event_service.search_events(
-                    session=session, query=EventQuery(limit=MAX_ROTATION)
-                )
-                self.events = found
-            else:
-                try:
-                    self.events = [
-                        await event_service.get_event(session=session, event_id=self.event_id)
-                    ]
-                except NotFound:
-                    self.events = []
+        self.events = await read(self._shown)
+
+    async def _shown(self, session: AsyncSession) -> list[EventPublic]:
+        if self.event_id is None:
+            found, _ = await event_service.search_events(
+                session=session, query=EventQuery(limit=MAX_ROTATION)
+            )
+            return found
+        try:
+            return [await event_service.get_event(session=session, event_id=self.event_id)]
+        except NotFound:
+            return []
 
     def render(self) -> None:
         self.container.clear()

@@ -6,20 +6,20 @@ from collections.abc import Awaitable, Callable
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.services import registrations
 from components import live_updates
+from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability, repaint_availability
-from components.feedback import FAILED, attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import LocalTime
-from components.session import login_url
 from components.text import Heading
 from models.event import UserRegistrationRow
 from models.rules import is_upcoming
 from models.types import utcnow
-from pages.auth_state import current_user, to_login
+from models.user import User
 
 PATH = "/me/registrations"
 
@@ -68,12 +68,14 @@ def empty_state(container: ui.element) -> None:
 
 @ui.page(PATH)
 async def my_registrations_page() -> RedirectResponse | None:
-    user = await current_user()
-    if user is None:
-        return to_login(PATH)
-    assert user.id is not None
-    async with open_session() as session:
-        rows = await registrations.list_user_registrations(session=session, user_id=user.id)
+    user = await require_user(PATH)
+    if not isinstance(user, User):
+        return user
+    user_id = user.id
+    assert user_id is not None
+    rows = await read(
+        lambda session: registrations.list_user_registrations(session=session, user_id=user_id)
+    )
     now = utcnow()
     upcoming = [r for r in rows if is_upcoming(r.event.date_time, now)]
     past = [r for r in reversed(rows) if not is_upcoming(r.event.date_time, now)]
@@ -84,20 +86,13 @@ async def my_registrations_page() -> RedirectResponse | None:
         upcoming_list = ui.column().classes("w-full gap-3")
 
         async def cancel(row: UserRegistrationRow, card: ui.card) -> None:
-            viewer = await current_user()
-            if viewer is None:
-                ui.navigate.to(login_url(PATH))
-                return
-            assert viewer.id is not None
-            viewer_id = viewer.id
+            async def do_cancel(session: AsyncSession, viewer: User) -> None:
+                assert viewer.id is not None
+                await registrations.cancel_registration(
+                    session=session, event_id=row.event.id, user_id=viewer.id
+                )
 
-            async def do_cancel() -> None:
-                async with open_session() as session:
-                    await registrations.cancel_registration(
-                        session=session, event_id=row.event.id, user_id=viewer_id
-                    )
-
-            outcome = await attempt(
+            outcome = await act_as_viewer(
                 do_cancel, success=f"Registration for {row.event.title} cancelled"
             )
             if outcome is FAILED:

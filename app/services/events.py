@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from app.db import begin_write, on_replica
-from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
+from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
 from models.event import (
     Event,
@@ -32,9 +32,11 @@ from models.registration import Registration, RegistrationStatus
 from models.rules import is_upcoming, spots_left
 from models.types import utcnow
 from models.user import User
+from models.validation import ID_MAX, ID_MIN
 
 EVENT_NOT_FOUND = "Event not found"
 PAST_DATE = "The event's date must be in the future"
+REVERSED_RANGE = "Ends before the start date"
 
 
 def search_document() -> Any:
@@ -103,6 +105,8 @@ def to_public(
 async def get_event(
     *, session: AsyncSession, event_id: int, viewer_id: int | None = None
 ) -> EventPublic:
+    if not ID_MIN <= event_id <= ID_MAX:  # a page URL's `/events/99999999999999999999`
+        raise NotFound(EVENT_NOT_FOUND)
     stmt, _ = event_select(viewer_id)
     row = (await session.execute(stmt.where(col(Event.id) == event_id))).first()
     if row is None:
@@ -158,7 +162,12 @@ async def search_events(
     Lists and search (the API's, the home page's, the kiosk's rotation) read the replica when
     there is one: a count that lags by the replication delay is corrected by the next live
     push, and registering is decided on the primary. The viewer's own lists (`mine`) read
-    the primary, so what someone just did is always there."""
+    the primary, so what someone just did is always there.
+
+    A range that ends before it starts is refused (the page and the API share this rule),
+    not answered empty."""
+    if query.from_ is not None and query.to is not None and query.to < query.from_:
+        raise ValidationFailed([("to", REVERSED_RANGE)])
     if query.mine is not None:
         return await _search_events(session, query, viewer_id)
     return await on_replica(lambda s: _search_events(s, query, viewer_id), primary=session)
