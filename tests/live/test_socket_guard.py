@@ -11,7 +11,7 @@ import httpx
 import pytest
 import socketio
 
-from tests.e2e.servers import ServerProcess
+from tests.support.server import ServerProcess
 
 SOCKET_PATH = "/_nicegui_ws/socket.io"
 
