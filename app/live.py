@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -50,6 +50,8 @@ class Availability:
     registered: int
     capacity: int
     kind: ChangeKind = ChangeKind.COUNT
+    waiting: int = 0  # people on the waiting list
+    checked_in: int = 0  # confirmed people checked in at the door
 
     @property
     def available(self) -> int:
@@ -64,6 +66,7 @@ class Activity:
     user_id: int
     registered: bool  # False: cancelled
     at: datetime
+    promoted: bool = False  # True: this person moved from the waiting list to a place
 
 
 @dataclass(slots=True)
@@ -101,7 +104,7 @@ class LiveBus:
         client and dropped with it."""
         self.changed.subscribe(callback)
 
-    def publish(self, availability: Availability, activity: Activity | None = None) -> None:
+    def publish(self, availability: Availability, *activity: Activity) -> None:
         """Record a committed change; it is delivered at the next flush."""
         for batch in (self._pending, self._pending_local):
             _merge(batch, availability, activity)
@@ -110,7 +113,7 @@ class LiveBus:
     def receive(self, batch: LiveBatch) -> None:
         """A batch from another process (or a refresh request from the relay)."""
         for availability in batch.availability.values():
-            _merge(self._pending, availability, None)
+            _merge(self._pending, availability, ())
         self._pending.activity.extend(batch.activity)
         del self._pending.activity[:-ACTIVITY_PER_FLUSH]
         self._pending.refresh_all |= batch.refresh_all
@@ -157,16 +160,14 @@ class LiveBus:
         self.relay = None
 
 
-def _merge(batch: LiveBatch, availability: Availability, activity: Activity | None) -> None:
+def _merge(batch: LiveBatch, availability: Availability, activity: tuple[Activity, ...]) -> None:
     previous = batch.availability.get(availability.event_id)
     if previous is not None and availability.kind == ChangeKind.COUNT:
         # newest numbers, but a count change must not hide that the event was created or edited
-        availability = Availability(
-            availability.event_id, availability.registered, availability.capacity, previous.kind
-        )
+        availability = replace(availability, kind=previous.kind)
     batch.availability[availability.event_id] = availability
-    if activity is not None:
-        batch.activity.append(activity)
+    if activity:
+        batch.activity.extend(activity)
         del batch.activity[:-ACTIVITY_PER_FLUSH]
 
 
