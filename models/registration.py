@@ -98,3 +98,8 @@ class EventRegistrationRow(BaseModel):
 
 class EventRegistrationList(BaseModel):
     registrations: list[EventRegistrationRow]
+
+
+class CheckInAnswer(BaseModel):
+    message: str
+    registration: EventRegistrationRow

@@ -84,3 +84,4 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 # Ids are database integers: bound them so a huge number is a clean 400, not an overflow.
 EventId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+RegistrationId = Annotated[int, Path(ge=1, le=2_147_483_647)]
