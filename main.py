@@ -26,6 +26,7 @@ from app.startup import (
     migrate_before_serving,
     start_live_updates,
 )
+from components.assets import serve_assets
 from components.error_page import show_page_error
 from pages import kiosk, organizer  # noqa: F401
 
@@ -36,6 +37,7 @@ def wire(*, demo: bool = False) -> None:
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]
     app.routes.append(api_mount())
     app.include_router(health_router)
+    serve_assets()
     install_http_middleware(app)
     install_outage_log_filter()
     app.on_page_exception(show_page_error)

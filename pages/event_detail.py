@@ -12,34 +12,23 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from nicegui import background_tasks, ui
 
-from app.config import get_settings
 from app.db import open_session
 from app.errors import NotFound
 from app.live import ChangeKind, LiveBatch, bus
-from app.services import events, registrations
+from app.services import registrations
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
-from components.feedback import FAILED, attempt
+from components.feedback import attempt
 from components.frame import frame
 from components.local_time import LocalTime
-from components.session import flash, login_url
+from components.not_found import event_not_found
+from components.public_url import public_base
+from components.session import login_url
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.types import utcnow
 from pages.auth_state import current_user
-
-
-async def load_event(event_id: int, viewer_id: int | None) -> EventPublic:
-    async with open_session() as session:
-        return await events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
-
-
-def not_found_state() -> None:
-    with ui.column().classes("w-full items-center text-center gap-3 py-16"):
-        ui.icon("search_off", size="3rem").classes("text-sky-600").props('aria-hidden="true"')
-        Heading("Event not found", level=1)
-        ui.label("It may have been deleted, or the link is wrong.").classes("text-muted")
-        ui.button("See all events", on_click=lambda: ui.navigate.to("/")).props("no-caps")
+from pages.event_actions import delete_button, load_event
 
 
 def meta_row(icon: str) -> ui.row:
@@ -225,12 +214,6 @@ class EventPanel:
             self.show(fresh)
 
 
-def public_base(request: Request) -> str:
-    """The address people reach us at: PUBLIC_URL when set (behind a proxy), else the
-    request's own."""
-    return get_settings().public_url.rstrip("/") or str(request.base_url).rstrip("/")
-
-
 class CalendarLinks:
     """ "Download .ics" and "Google Calendar" for the event as it is now."""
 
@@ -280,52 +263,6 @@ def owner_actions(event: EventPublic) -> None:
         delete_button(event).classes("flex-1")
 
 
-def delete_button(event: EventPublic) -> ui.button:
-    """A Delete button that asks first; used by the event page and the edit form."""
-    return (
-        ui.button("Delete", icon="delete", on_click=lambda: confirm_delete(event))
-        .props("outline no-caps color=negative")
-        .mark("delete")
-    )
-
-
-async def confirm_delete(event: EventPublic) -> None:
-    """Ask in a dialog; on yes delete through the service and go to the list."""
-    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
-        Heading(f"Delete “{event.title}”?", level=2)
-        count = event.current_registrations
-        ui.label(
-            "This cannot be undone."
-            if count == 0
-            else f"Its {count} registration{'' if count == 1 else 's'} will be removed too. "
-            "This cannot be undone."
-        )
-        with ui.row().classes("w-full justify-end gap-2"):
-            ui.button("Keep event", on_click=lambda: dialog.submit(False)).props(
-                "flat no-caps"
-            ).mark("keep-event")
-            ui.button("Delete event", on_click=lambda: dialog.submit(True)).props(
-                "unelevated no-caps color=negative"
-            ).mark("confirm-delete")
-    confirmed = await dialog
-    dialog.delete()
-    if not confirmed:
-        return
-    viewer = await current_user()
-    if viewer is None:
-        ui.navigate.to(login_url(f"/events/{event.id}"))
-        return
-
-    async def delete() -> None:
-        async with open_session() as session:
-            await events.delete_event(session=session, actor=viewer, event_id=event.id)
-
-    if await attempt(delete) is FAILED:
-        return
-    flash(f"Deleted “{event.title}”")
-    ui.navigate.to("/")
-
-
 @ui.page("/events/{event_id:int}")
 async def event_page(event_id: int, request: Request) -> None:
     user = await current_user()
@@ -334,7 +271,7 @@ async def event_page(event_id: int, request: Request) -> None:
         event = await load_event(event_id, user.id if user else None)
     except NotFound:
         with frame("Event not found", user=user, path=path):
-            not_found_state()
+            event_not_found()
         return
 
     with frame(event.title, user=user, path=path):

@@ -15,12 +15,13 @@ from datetime import datetime, tzinfo
 from fastapi import Request
 from nicegui import background_tasks, ui
 
-from app.config import get_settings
 from app.db import open_session
 from app.errors import NotFound
 from app.live import LiveBatch, bus
 from app.services import events as event_service
-from components.local_time import LocalTime, format_local, viewer_zone, watch_time_zone
+from components.assets import stylesheet
+from components.local_time import LocalTime, viewer_zone, watch_time_zone
+from components.public_url import public_base
 from components.qr import qr_data_uri
 from components.text import Span
 from models.event import EventPublic, EventQuery
@@ -29,54 +30,19 @@ ROTATE_SECONDS = 10.0
 RESYNC_SECONDS = 60.0
 MAX_ROTATION = 30
 
-KIOSK_CSS = """
-html, body { overflow: hidden !important; cursor: none !important; background: #0b1422; }
-.nicegui-content { padding: 0 !important; }
-.kiosk { height: 100vh; width: 100vw; color: #f0f9ff; display: grid; gap: 3vmin;
-  padding: 5vmin; box-sizing: border-box; grid-template-columns: 1fr auto;
-  grid-template-rows: 1fr auto; font-family: ui-sans-serif, system-ui, sans-serif; }
-.kiosk-main { display: flex; flex-direction: column; justify-content: center; min-width: 0; }
-.kiosk-title { font-size: 6vmin; font-weight: 700; line-height: 1.1; overflow-wrap: anywhere;
-  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
-.kiosk-meta { font-size: 3.2vmin; color: #bae6fd; margin-top: 1.5vmin; overflow-wrap: anywhere; }
-.kiosk-number { font-size: 40vmin; line-height: 0.95; font-weight: 800; color: #7dd3fc;
-  font-variant-numeric: tabular-nums; margin-top: 3vmin; }
-.kiosk-number.full { color: #fca5a5; font-size: 24vmin; }
-.kiosk-caption { font-size: 4.5vmin; color: #e0f2fe; }
-.kiosk-counts { font-size: 3vmin; color: #bae6fd; margin-top: 1vmin; white-space: pre; }
-.kiosk-qr { display: flex; flex-direction: column; align-items: center; justify-content: center;
-  gap: 1.5vmin; }
-.kiosk-qr-code { width: 32vmin; height: 32vmin; border-radius: 1.5vmin; }
-.kiosk-qr-caption { font-size: 3vmin; color: #bae6fd; }
-.kiosk-footer { grid-column: 1 / -1; display: flex; justify-content: space-between;
-  font-size: 2.4vmin; color: #7ea6c8; }
-.kiosk-empty { grid-column: 1 / -1; align-self: center; text-align: center; font-size: 7vmin; }
-@media (orientation: portrait) {
-  .kiosk { grid-template-columns: 1fr; grid-template-rows: 1fr auto auto; }
-  .kiosk-number, .kiosk-number.full { font-size: 22vh; }
-  .kiosk-title { font-size: 4.5vh; }
-  .kiosk-qr-code { width: 45vmin; height: 45vmin; }
-}
-"""
-
 
 class KioskTime(LocalTime):
     """A LocalTime that can be built outside a request (the board re-renders from live
-    updates and timers), using the zone the board last learnt."""
+    updates and timers), in the zone the board last learnt; a zone learnt later is kept
+    for the board's next render."""
 
     def __init__(self, moment: datetime, board: KioskBoard) -> None:
-        self.moment = moment
         self.board = board
-        ui.label.__init__(self, format_local(moment, board.zone))
+        super().__init__(moment, zone=board.zone)
 
     def show_in(self, zone: tzinfo) -> None:
         self.board.zone = zone
         super().show_in(zone)
-
-
-def public_base(request: Request) -> str:
-    configured = get_settings().public_url.rstrip("/")
-    return configured or str(request.base_url).rstrip("/")
 
 
 class KioskBoard:
@@ -197,7 +163,7 @@ class KioskBoard:
 
 
 async def kiosk(request: Request, event_id: int | None) -> None:
-    ui.add_css(KIOSK_CSS)
+    stylesheet("kiosk.css")
     ui.page_title("Availability")
     ui.query("body").classes("kiosk-body")
     board = KioskBoard(event_id, public_base(request))
