@@ -278,3 +278,13 @@ class UserRegistrationRow(BaseModel):
 
 class UserRegistrationList(BaseModel):
     registrations: list[UserRegistrationRow]
+
+
+class Ticket(BaseModel):
+    """What the ticket page shows its owner (not part of the REST API)."""
+
+    registration_id: int
+    code: str
+    holder: str
+    checked_in_at: datetime | None
+    event: EventPublic

@@ -1,3 +1,12 @@
 """NiceGUI pages, one module per route family; importing this package registers them."""
 
-from pages import auth, dashboard, event_detail, event_form, home, my_registrations  # noqa: F401
+from pages import (  # noqa: F401
+    auth,
+    dashboard,
+    door,
+    event_detail,
+    event_form,
+    home,
+    my_registrations,
+    ticket,
+)

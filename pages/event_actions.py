@@ -6,7 +6,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from app.db import open_session
-from app.services import events
+from app.services import events, registrations
 from components.feedback import FAILED, attempt
 from components.session import flash, login_url
 from components.text import Heading
@@ -17,6 +17,13 @@ from pages.auth_state import current_user
 async def load_event(event_id: int, viewer_id: int | None) -> EventPublic:
     async with open_session() as session:
         return await events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+
+
+async def load_registration_id(event_id: int, user_id: int) -> int | None:
+    async with open_session() as session:
+        return await registrations.held_registration_id(
+            session=session, event_id=event_id, user_id=user_id
+        )
 
 
 def delete_button(event: EventPublic) -> ui.button:

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from app.db import lock_event, write_transaction
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.live import Availability, bus
-from app.services.events import EVENT_NOT_FOUND
+from app.services.events import EVENT_NOT_FOUND, contains
 from models.event import Event
 from models.registration import (
     TICKET_CODE_MAX,
@@ -40,12 +40,21 @@ from models.user import User
 NO_TICKET = "No valid ticket for this event"
 NOT_CHECKED_IN = "This person is not checked in"
 CHECKIN_WINDOW = timedelta(hours=24)
+NAME_SEARCH_MAX = 100
 _CODE = re.compile(rf"[A-Za-z0-9_-]{{16,{TICKET_CODE_MAX}}}")
 # Why a code that exists does not open this door, in the door's words.
 _WHY = {
     RegistrationStatus.CANCELLED: "the registration was cancelled",
     RegistrationStatus.WAITLISTED: "this person is on the waiting list",
 }
+
+
+def ticket_url(base: str, event_id: int, code: str) -> str:
+    """What a ticket's QR code says: the event's door page with the code as the fragment.
+    It ends in the code (any scanner finds it), and a phone's own camera app that opens it
+    brings the organizer to the door with the code filled in, while the code itself never
+    reaches a server log (browsers do not send the fragment)."""
+    return f"{base}/events/{event_id}/door#{code}"
 
 
 class AlreadyCheckedIn(Conflict):
@@ -69,8 +78,9 @@ def ticket_code_from(text: str) -> str | None:
     spaces, or the whole URL of the ticket's QR code (which ends in the code). None when it
     cannot be a code at all."""
     text = text.strip()
-    if "/" in text:
-        text = urlsplit(text).path.rstrip("/").rsplit("/", 1)[-1]
+    if "/" in text or "#" in text:
+        url = urlsplit(text)
+        text = url.fragment or url.path.rstrip("/").rsplit("/", 1)[-1]
     text = "".join(text.split())
     return text if _CODE.fullmatch(text) else None
 
@@ -163,3 +173,31 @@ async def undo_check_in(
         event.checked_in_count -= 1
     _publish(event)
     return _row(registration, user)
+
+
+async def find_attendees(
+    *, session: AsyncSession, actor: User, event_id: int, name: str, limit: int = 8
+) -> list[EventRegistrationRow]:
+    """Confirmed attendees whose name contains `name` (any case), for one-tap check-in of
+    someone without their ticket; only for the event's creator."""
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    if event.created_by != actor.id:
+        raise Forbidden("Only the event's creator can check people in")
+    words = name.split()
+    if not words:
+        return []
+    dialect = session.get_bind().dialect.name
+    rows = await session.execute(
+        select(Registration, User)
+        .join(User, col(User.id) == col(Registration.user_id))
+        .where(
+            col(Registration.event_id) == event_id,
+            col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+            *(contains(col(User.name), word[:NAME_SEARCH_MAX], dialect) for word in words[:5]),
+        )
+        .order_by(col(User.name), col(Registration.id))
+        .limit(limit)
+    )
+    return [_row(registration, user) for registration, user in rows.all()]

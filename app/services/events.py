@@ -50,7 +50,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _contains(expression: Any, text: str, dialect: str) -> Any:
+def contains(expression: Any, text: str, dialect: str) -> Any:
     """`expression` contains `text`, ignoring case (Unicode, not only ASCII); `%` and `_`
     in `text` are plain characters."""
     pattern = _like_pattern(text)
@@ -135,9 +135,9 @@ def _filters(
     if query.q:
         document = search_document()
         for word in query.q.split():
-            conditions.append(_contains(document, word, dialect))
+            conditions.append(contains(document, word, dialect))
     if query.location and query.location.strip():
-        conditions.append(_contains(Event.location, query.location.strip(), dialect))
+        conditions.append(contains(Event.location, query.location.strip(), dialect))
     if query.from_ is not None:
         conditions.append(Event.date_time >= query.from_)
     if query.to is not None:

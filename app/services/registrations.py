@@ -79,8 +79,8 @@ from app.errors import (
     RuleViolation,
 )
 from app.live import Activity, Availability, bus
-from app.services.events import EVENT_NOT_FOUND, HELD, event_select, to_public
-from models.event import Event, UserRegistrationRow
+from app.services.events import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
+from models.event import Event, Ticket, UserRegistrationRow
 from models.registration import (
     AttendeeUser,
     EventRegistrationRow,
@@ -97,6 +97,7 @@ ALREADY_WAITING = "You are already on the waiting list"
 SPOTS_AVAILABLE = "Spots are available: register instead"
 LIST_CLOSED = "This event's waiting list is closed"
 PAST_EVENT = "This event has already taken place"
+NO_TICKET = "Ticket not found"
 # 18 random bytes: 144 bits (at least 128, API.md), 24 URL-safe characters.
 TICKET_BYTES = 18
 _REGISTRATION_COLUMNS = (
@@ -479,6 +480,39 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
     bus.publish(
         _numbers(event), Activity(event_id, user_id, registered=False, at=utcnow()), *promoted
     )
+
+
+async def get_ticket(*, session: AsyncSession, user_id: int, registration_id: int) -> Ticket:
+    """The ticket of one of the user's confirmed registrations; anyone else's, or a place that
+    is not confirmed, is "not found" (a ticket's existence is nobody else's business)."""
+    row = (
+        await session.execute(
+            select(Registration, User.name)
+            .join(User, col(User.id) == col(Registration.user_id))
+            .where(
+                col(Registration.id) == registration_id,
+                col(Registration.user_id) == user_id,
+                col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+            )
+        )
+    ).first()
+    if row is None or row[0].ticket_code is None:
+        raise NotFound(NO_TICKET)
+    registration, holder = row
+    event = await get_event(session=session, event_id=registration.event_id, viewer_id=user_id)
+    return Ticket(
+        registration_id=registration_id,
+        code=registration.ticket_code,
+        holder=holder,
+        checked_in_at=registration.checked_in_at,
+        event=event,
+    )
+
+
+async def held_registration_id(*, session: AsyncSession, event_id: int, user_id: int) -> int | None:
+    """The id of what the user holds at the event (for the link to their ticket)."""
+    held = await _held(session, event_id, user_id)
+    return None if held is None else held.id
 
 
 async def list_event_registrations(
