@@ -59,6 +59,8 @@ class KioskBoard:
         self.caption: ui.label | None = None
         self.registered: ui.label | None = None
         self.capacity: ui.label | None = None
+        self.waiting: ui.label | None = None
+        self.qr_caption: ui.label | None = None
 
     @property
     def current(self) -> EventPublic | None:
@@ -82,6 +84,7 @@ class KioskBoard:
     def render(self) -> None:
         self.container.clear()
         self.number = self.caption = self.registered = self.capacity = None
+        self.waiting = self.qr_caption = None
         event = self.current
         with self.container:
             if event is None:
@@ -107,11 +110,14 @@ class KioskBoard:
                     self.registered = Span().props(f"data-testid=registered-count-{event.id}")
                     Span(" registered · capacity ")
                     self.capacity = Span().props(f"data-testid=capacity-{event.id}")
+                    Span(" · ")
+                    self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                    Span(" waiting")
             with ui.element("aside").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")
                 qr._props.update(src=qr_data_uri(url), alt=f"QR code: {url}")
-                ui.label("Scan to register").classes("kiosk-qr-caption")
+                self.qr_caption = ui.label("Scan to register").classes("kiosk-qr-caption")
             with ui.element("footer").classes("kiosk-footer"):
                 ui.label("Live availability")
                 if len(self.events) > 1:
@@ -124,12 +130,19 @@ class KioskBoard:
         full = event.available_spots <= 0
         self.number.text = str(event.available_spots)
         self.number.classes(add="full") if full else self.number.classes(remove="full")
+        invite = full and event.waitlist_open
         self.caption.text = (
-            "Full" if full else ("spot left" if event.available_spots == 1 else "spots left")
+            ("Full · join the waiting list" if invite else "Full")
+            if full
+            else ("spot left" if event.available_spots == 1 else "spots left")
         )
+        if self.qr_caption is not None:
+            self.qr_caption.text = "Scan to join the waiting list" if invite else "Scan to register"
         if self.registered is not None and self.capacity is not None:
             self.registered.text = str(event.current_registrations)
             self.capacity.text = str(event.max_capacity)
+        if self.waiting is not None:
+            self.waiting.text = str(event.waiting_count)
 
     def on_change(self, batch: LiveBatch) -> None:
         if batch.structure_changed:
@@ -144,6 +157,8 @@ class KioskBoard:
                     "current_registrations": change.registered,
                     "max_capacity": change.capacity,
                     "available_spots": change.available,
+                    "waiting_count": change.waiting,
+                    "checked_in_count": change.checked_in,
                 }
             )
             if i == self.index % len(self.events):
