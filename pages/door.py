@@ -163,9 +163,10 @@ class Door:
         if not text:
             self.answer(False, "Type a ticket code first")
             return
-        await self.check(text)
+        # cleared before the answer, so a code typed while it is on its way is kept
         self.code.value = ""
         self.code.run_method("focus")
+        await self.check(text)
 
     async def scanned(self, event: GenericEventArguments) -> None:
         text = event.args if isinstance(event.args, str) else ""
