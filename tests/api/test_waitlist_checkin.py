@@ -236,3 +236,10 @@ async def test_check_in_refusals(client, database):
         if message:
             assert body["message"] == message or body["message"].startswith(message), body
     assert (await get_event(client, event["id"]))["checked_in_count"] == 0
+
+
+async def test_only_the_door_page_may_use_the_camera(client):
+    door = await client.get("/events/12/door")
+    elsewhere = await client.get("/api/events")
+    assert "camera=(self)" in door.headers["permissions-policy"]
+    assert "camera=()" in elsewhere.headers["permissions-policy"]
