@@ -27,6 +27,7 @@ from app.startup import (
     migrate_before_serving,
     start_live_updates,
 )
+from components.assets import serve_assets
 from components.error_page import show_page_error
 
 SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
@@ -38,6 +39,7 @@ def wire(*, demo: bool = False) -> None:
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]
     app.routes.append(api_mount())
     app.include_router(health_router)
+    serve_assets()
     install_http_middleware(app)
     settings = get_settings()
     install_socket_guard(

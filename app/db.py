@@ -64,8 +64,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.util import await_only
+from sqlmodel import col, select
 
 from app.config import get_settings, normalise_database_url
+from models.event import Event
 
 T = TypeVar("T")
 log = logging.getLogger("app.db")
@@ -287,6 +289,44 @@ async def begin_write(session: AsyncSession) -> None:
     if session.in_transaction():
         await session.commit()
     await session.connection(execution_options={"sqlite_immediate": True})
+
+
+@asynccontextmanager
+async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The one way a service writes: begin as a writer (`begin_write`), commit when the block
+    ends, roll back when it raises (a domain refusal or anything else) and re-raise.
+
+    A block may also roll back itself and then raise (the registration does, to read why a
+    reservation failed after giving the spot back); nothing is left open either way.
+    """
+    await begin_write(session)
+    try:
+        yield session
+        if session.in_transaction():
+            await session.commit()
+    except BaseException:
+        if session.in_transaction():
+            await session.rollback()
+        raise
+
+
+async def lock_event(session: AsyncSession, event_id: int) -> Event | None:
+    """The event, row-locked until the transaction ends, or None when there is none.
+
+    The lock order of every writer is "event row first": whoever changes an event or its
+    registrations (register, cancel, the waiting list, check-in, edit, delete) takes the
+    event's row before touching anything else, so two writers queue on the same row and can
+    never deadlock each other. On PostgreSQL that is `SELECT ... FOR UPDATE`; SQLite has no
+    row locks and needs none, as `BEGIN IMMEDIATE` already serialises writers. The row is
+    re-read (`populate_existing`): what the session remembered may be older than the lock.
+    """
+    result = await session.execute(
+        select(Event)
+        .where(col(Event.id) == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalars().first()
 
 
 async def _database_answers() -> None:

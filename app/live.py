@@ -24,7 +24,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -51,6 +51,8 @@ class Availability:
     registered: int
     capacity: int
     kind: ChangeKind = ChangeKind.COUNT
+    waiting: int = 0  # people on the waiting list
+    checked_in: int = 0  # confirmed people checked in at the door
 
     @property
     def available(self) -> int:
@@ -65,6 +67,7 @@ class Activity:
     user_id: int
     registered: bool  # False: cancelled
     at: datetime
+    promoted: bool = False  # True: this person moved from the waiting list to a place
 
 
 @dataclass(slots=True)
@@ -105,7 +108,7 @@ class LiveBus:
     def unsubscribe(self, callback: Callable[[LiveBatch], object]) -> None:
         self.subscribers[:] = [s for s in self.subscribers if s != callback]
 
-    def publish(self, availability: Availability, activity: Activity | None = None) -> None:
+    def publish(self, availability: Availability, *activity: Activity) -> None:
         """Record a committed change; it is delivered at the next flush."""
         for batch in (self._pending, self._pending_local):
             _merge(batch, availability, activity)
@@ -175,22 +178,20 @@ class LiveBus:
 def fold(into: LiveBatch, more: LiveBatch) -> None:
     """Add `more` to `into` by the rules of `_merge` (the relay folds its outbox this way)."""
     for availability in more.availability.values():
-        _merge(into, availability, None)
+        _merge(into, availability, ())
     into.activity.extend(more.activity)
     del into.activity[:-ACTIVITY_PER_FLUSH]
     into.refresh_all |= more.refresh_all
 
 
-def _merge(batch: LiveBatch, availability: Availability, activity: Activity | None) -> None:
+def _merge(batch: LiveBatch, availability: Availability, activity: tuple[Activity, ...]) -> None:
     previous = batch.availability.get(availability.event_id)
     if previous is not None and availability.kind == ChangeKind.COUNT:
         # newest numbers, but a count change must not hide that the event was created or edited
-        availability = Availability(
-            availability.event_id, availability.registered, availability.capacity, previous.kind
-        )
+        availability = replace(availability, kind=previous.kind)
     batch.availability[availability.event_id] = availability
-    if activity is not None:
-        batch.activity.append(activity)
+    if activity:
+        batch.activity.extend(activity)
         del batch.activity[:-ACTIVITY_PER_FLUSH]
 
 

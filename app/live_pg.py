@@ -45,10 +45,11 @@ def encode(batch: LiveBatch, origin: str) -> list[str]:
     """The batch as one or more JSON payloads under PostgreSQL's size limit, each filled
     as far as it goes (sizes are measured exactly as the payload is written)."""
     items: list[tuple[str, list[Any]]] = [
-        ("a", [a.event_id, a.registered, a.capacity, a.kind.value])
+        ("a", [a.event_id, a.registered, a.capacity, a.kind.value, a.waiting, a.checked_in])
         for a in batch.availability.values()
     ] + [
-        ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat()]) for f in batch.activity
+        ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat(), int(f.promoted)])
+        for f in batch.activity
     ]
     payloads: list[str] = []
 
@@ -74,10 +75,11 @@ def decode(payload: str) -> tuple[str, LiveBatch]:
     data = json.loads(payload)
     batch = LiveBatch(
         availability={
-            a[0]: Availability(a[0], a[1], a[2], ChangeKind(a[3])) for a in data.get("a", [])
+            a[0]: Availability(a[0], a[1], a[2], ChangeKind(a[3]), *a[4:6])
+            for a in data.get("a", [])
         },
         activity=[
-            Activity(f[0], f[1], bool(f[2]), datetime.fromisoformat(f[3]))
+            Activity(f[0], f[1], bool(f[2]), datetime.fromisoformat(f[3]), bool(f[4:5] and f[4]))
             for f in data.get("f", [])
         ],
     )

@@ -40,7 +40,7 @@ async def register(event_id: int, user_id: int) -> dict | JSONResponse:
             await session.rollback()
             return JSONResponse({"message": "Not registered"}, status_code=409)
         await session.commit()
-    reg_id, ev_id, u_id, when, status = row
+    reg_id, ev_id, u_id, when, status, _ticket = row
     return {
         "message": "Registered for the event",
         "registration": {

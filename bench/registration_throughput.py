@@ -166,11 +166,20 @@ class BenchDatabase:
             ids = [
                 row[0]
                 for row in conn.execute(
-                    "INSERT INTO events (title, description, date_time, location, max_capacity,"
-                    " registered_count, created_by, created_at, updated_at) "
-                    "SELECT %s || ' ' || g, 'Benchmark event', %s, 'Bench Hall', %s, 0, %s, %s, %s "
-                    "FROM generate_series(1, %s) AS g RETURNING id",
-                    (label, now + timedelta(days=30), capacity, self.organizer_id, now, now, count),
+                    "INSERT INTO events (title, description, date_time, end_time, location,"
+                    " max_capacity, registered_count, created_by, created_at, updated_at) "
+                    "SELECT %s || ' ' || g, 'Benchmark event', %s, %s, 'Bench Hall', %s, 0, %s,"
+                    " %s, %s FROM generate_series(1, %s) AS g RETURNING id",
+                    (
+                        label,
+                        now + timedelta(days=30),
+                        now + timedelta(days=30, hours=2),
+                        capacity,
+                        self.organizer_id,
+                        now,
+                        now,
+                        count,
+                    ),
                 )
             ]
         return sorted(ids)

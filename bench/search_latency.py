@@ -101,8 +101,9 @@ def seed(url: str, password_hash: str) -> dict[str, Any]:
         # word picks skewed to the front of the list: floor(n * random()^2)
         conn.execute(
             """
-            INSERT INTO events (title, description, date_time, location, max_capacity,
-                                registered_count, created_by, created_at, updated_at)
+            INSERT INTO events (title, description, date_time, end_time, location,
+                                max_capacity, registered_count, created_by, created_at,
+                                updated_at)
             SELECT
               initcap(w[1 + floor(nw * random() ^ 2)::int]) || ' '
                 || w[1 + floor(nw * random() ^ 2)::int] || ' '
@@ -110,14 +111,17 @@ def seed(url: str, password_hash: str) -> dict[str, Any]:
               CASE WHEN g %% 10 = 0 THEN NULL ELSE (
                 SELECT string_agg(w[1 + floor(nw * random() ^ 2)::int + 0 * k], ' ')
                 FROM generate_series(1, 12 + g %% 20) AS k) END,
-              now() - interval '365 days' + (g::float / %(events)s) * interval '1095 days'
-                + (g %% 97) * interval '1 minute',
+              starts.at,
+              starts.at + interval '2 hours',
               c[1 + floor(nc * random() ^ 1.5)::int] || ', ' || v[1 + floor(nv * random())::int],
               20 + floor(480 * random())::int,
               0,
               1 + (g * 7919) %% %(organizers)s,
               now(), now()
             FROM generate_series(1, %(events)s) AS g,
+                 LATERAL (SELECT now() - interval '365 days'
+                                 + (g::float / %(events)s) * interval '1095 days'
+                                 + (g %% 97) * interval '1 minute' AS at) AS starts,
                  LATERAL (SELECT %(words)s::text[] AS w, %(nw)s AS nw,
                                  %(cities)s::text[] AS c, %(nc)s AS nc,
                                  %(venues)s::text[] AS v, %(nv)s AS nv) AS lists

@@ -1,14 +1,14 @@
 """An event as a calendar entry: an .ics file (RFC 5545, via the icalendar library) and a
 Google Calendar "add event" link.
 
-Events have a start but no end in this system; calendars need one, so entries last
-EVENT_DURATION. Times go out in UTC (`...Z`), which every calendar converts to its own zone.
+Entries run from the event's start to its end (`end_time`). Times go out in UTC (`...Z`),
+which every calendar converts to its own zone.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta
+from datetime import UTC
 from urllib.parse import urlencode
 
 from icalendar import Calendar
@@ -17,7 +17,6 @@ from icalendar import Event as CalendarEvent
 from models.event import EventPublic
 from models.types import utcnow
 
-EVENT_DURATION = timedelta(hours=2)
 PRODUCT_ID = "-//Events//Event calendar export//EN"
 GOOGLE_TEMPLATE_URL = "https://calendar.google.com/calendar/render"
 
@@ -36,7 +35,7 @@ def ics_bytes(event: EventPublic, url: str, uid_domain: str) -> bytes:
     entry.add("uid", f"event-{event.id}@{uid_domain}")
     entry.add("dtstamp", utcnow())
     entry.add("dtstart", event.date_time.astimezone(UTC))
-    entry.add("dtend", (event.date_time + EVENT_DURATION).astimezone(UTC))
+    entry.add("dtend", event.end_time.astimezone(UTC))
     entry.add("summary", event.title)
     entry.add("location", event.location)
     entry.add("description", _describe(event, url))
@@ -52,7 +51,7 @@ def ics_filename(event: EventPublic) -> str:
 
 def google_calendar_url(event: EventPublic, url: str) -> str:
     start = event.date_time.astimezone(UTC)
-    end = start + EVENT_DURATION
+    end = event.end_time.astimezone(UTC)
     params = {
         "action": "TEMPLATE",
         "text": event.title,

@@ -15,6 +15,7 @@ from nicegui import ElementFilter, context, ui
 
 from components.actions import leave_pages
 from components.local_time import watch_time_zone
+from components.promotion import announce_promotions
 from components.session import (
     flash,
     forget_sign_in,
@@ -148,6 +149,8 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
         text, kind = message
         ui.notify(text, type=kind, position="top")
     watch_time_zone()
+    if user is not None and user.id is not None:
+        announce_promotions(user.id)
 
     with main:
         yield main

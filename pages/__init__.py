@@ -4,10 +4,12 @@
 from pages import (  # noqa: F401
     auth,
     dashboard,
+    door,
     event_detail,
     event_form,
     home,
     kiosk,
     my_registrations,
     organizer,
+    ticket,
 )

@@ -71,7 +71,8 @@ class StatCards:
 
 def my_upcoming_events(created: list[EventPublic]) -> None:
     now = utcnow()
-    upcoming = [e for e in created if is_upcoming(e.date_time, now)][:MY_EVENTS_SHOWN]
+    # until it has ended (end_time), not only until it starts: an event under way is current
+    upcoming = [e for e in created if e.end_time > now][:MY_EVENTS_SHOWN]
     with ui.card().classes("w-full gap-3 p-5"):
         with ui.row().classes("w-full items-center justify-between gap-2"):
             Heading("My upcoming events", level=2)

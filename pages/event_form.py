@@ -14,11 +14,12 @@ from components.event_form import EventForm, EventValues
 from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import ensure_zone
+from components.not_found import event_not_found
 from components.session import flash
 from components.text import Heading
 from models.event import EventCreate, EventPublic, EventUpdate
 from models.user import User
-from pages.event_detail import delete_button, load_event, not_found_state
+from pages.event_actions import delete_button, load_event
 
 
 @ui.page("/events/new")
@@ -60,7 +61,7 @@ async def edit_event_page(event_id: int) -> RedirectResponse | None:
         event = await load_event(event_id, user.id)
     except NotFound:
         with frame("Event not found", user=user, path=path):
-            not_found_state()
+            event_not_found()
         return None
 
     async def update(values: EventValues) -> None:

@@ -59,11 +59,28 @@ class EventRow:
                 self.registered = Span().props(f"data-testid=registered-count-{event.id}")
                 Span("registered of")
                 self.capacity = Span().props(f"data-testid=capacity-{event.id}")
-        self.show(event.current_registrations, event.max_capacity)
+            with ui.row().classes("w-full gap-x-3 gap-y-1 text-sm text-muted items-center"):
+                with ui.element("span"):
+                    self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                    Span(" waiting")
+                with ui.element("span"):
+                    self.checked_in = Span().props(f"data-testid=checked-in-count-{event.id}")
+                    Span(" checked in")
+                ui.link("Door", f"/events/{event.id}/door").classes("app-link touch").mark(
+                    f"door-{event.id}"
+                )
+        self.show(
+            event.current_registrations,
+            event.max_capacity,
+            event.waiting_count,
+            event.checked_in_count,
+        )
 
-    def show(self, registered: int, capacity: int) -> None:
+    def show(self, registered: int, capacity: int, waiting: int, checked_in: int) -> None:
         self.registered.text = str(registered)
         self.capacity.text = str(capacity)
+        self.waiting.text = str(waiting)
+        self.checked_in.text = str(checked_in)
         self.bar.value = round(registered / capacity, 4) if capacity else 0
         self.availability.show(spots_left(capacity, registered), capacity)
 
@@ -171,7 +188,7 @@ class SelectedEvent:
                 "id": row.id,
                 "name": row.user.name,
                 "email": row.user.email,
-                "status": row.status.value,
+                "status": _status(row, zone),
                 "when": format_local(row.registration_date, zone),
             }
             for row in self.rows
@@ -188,6 +205,16 @@ class SelectedEvent:
         ui.download.content(
             content.encode("utf-8"), f"attendees-event-{self.event.id}.csv", "text/csv"
         )
+
+
+def _status(row: EventRegistrationRow, zone: tzinfo) -> str:
+    """The attendee table's status: waiting places with their position, check-ins with
+    their time."""
+    if row.position is not None:
+        return f"waiting #{row.position}"
+    if row.checked_in_at is not None:
+        return f"checked in {row.checked_in_at.astimezone(zone):%H:%M}"
+    return row.status.value
 
 
 class ActivityFeed:
@@ -222,7 +249,11 @@ class ActivityFeed:
         self.names.update(found)
         self.empty.set_visibility(False)
         for item in items:
-            verb = "registered for" if item.registered else "cancelled"
+            verb = (
+                "got a spot from the waiting list for"
+                if item.promoted
+                else ("registered for" if item.registered else "cancelled")
+            )
             text = f"{self.names[item.user_id]} {verb} {self.titles.get(item.event_id, '')}"
             with self.list:
                 row = ui.row().classes("w-full gap-2 items-start no-wrap text-sm")
@@ -274,12 +305,17 @@ async def organizer_page(event: int | None = None) -> RedirectResponse | None:
             return
         for event_id, change in batch.availability.items():
             if event_id in rows:
-                rows[event_id].show(change.registered, change.capacity)
+                rows[event_id].show(
+                    change.registered, change.capacity, change.waiting, change.checked_in
+                )
         mine_activity = [a for a in batch.activity if a.event_id in rows]
         if mine_activity:
             await feed.add(mine_activity)
-        if any(a.event_id == detail.event.id for a in batch.activity):
-            await detail.load()
+        change = batch.availability.get(detail.event.id)
+        if any(a.event_id == detail.event.id for a in batch.activity) or (
+            change is not None and change.capacity > 0
+        ):
+            await attempt(detail.load)
 
     live_updates.subscribe(on_change)
     return None

@@ -92,3 +92,4 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 # Ids are database integers: bound them so a huge number is a clean 400, not an overflow.
 EventId = Annotated[int, Path(ge=ID_MIN, le=ID_MAX)]
+RegistrationId = Annotated[int, Path(ge=ID_MIN, le=ID_MAX)]

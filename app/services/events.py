@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from app.db import begin_write, on_replica
+from app.db import lock_event, on_replica, write_transaction
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
 from models.event import (
+    END_BEFORE_START,
     Event,
     EventCreate,
     EventPublic,
@@ -35,6 +36,8 @@ from models.user import User
 from models.validation import ID_MAX, ID_MIN
 
 EVENT_NOT_FOUND = "Event not found"
+# What a person can hold at an event: a place, or a place in the queue.
+HELD = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 PAST_DATE = "The event's date must be in the future"
 REVERSED_RANGE = "Ends before the start date"
 
@@ -50,7 +53,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _contains(expression: Any, text: str, dialect: str) -> Any:
+def contains(expression: Any, text: str, dialect: str) -> Any:
     """`expression` contains `text`, ignoring case (Unicode, not only ASCII); `%` and `_`
     in `text` are plain characters."""
     pattern = _like_pattern(text)
@@ -59,22 +62,25 @@ def _contains(expression: Any, text: str, dialect: str) -> Any:
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 
 
-def event_select(viewer_id: int | None) -> tuple[Select[*tuple[Any, ...]], Any]:
-    """SELECT of everything EventPublic needs; returns the statement and the viewer's
+def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
+    """SELECT of everything EventPublic needs: (event, creator name, the viewer's
+    registration status and waiting-list position); returns the statement and the viewer's
     registration alias (for filters on it)."""
     mine = aliased(Registration)
     if viewer_id is None:
-        stmt = select(Event, User.name, literal(False)).join(User, col(User.id) == Event.created_by)
+        stmt = select(Event, User.name, literal(None), literal(None)).join(
+            User, User.id == Event.created_by
+        )
     else:
         stmt = (
-            select(Event, User.name, col(mine.id).is_not(None))
-            .join(User, col(User.id) == Event.created_by)
+            select(Event, User.name, mine.status, mine.position)
+            .join(User, User.id == Event.created_by)
             .outerjoin(
                 mine,
                 and_(
-                    col(mine.event_id) == Event.id,
-                    col(mine.user_id) == viewer_id,
-                    col(mine.status) == RegistrationStatus.CONFIRMED,
+                    mine.event_id == Event.id,
+                    mine.user_id == viewer_id,
+                    col(mine.status).in_(HELD),
                 ),
             )
         )
@@ -82,23 +88,34 @@ def event_select(viewer_id: int | None) -> tuple[Select[*tuple[Any, ...]], Any]:
 
 
 def to_public(
-    event: Event, creator_name: str, is_registered: bool, viewer_id: int | None
+    event: Event,
+    creator_name: str,
+    status: str | None,
+    position: int | None,
+    viewer_id: int | None,
 ) -> EventPublic:
     assert event.id is not None
+    signed_in = viewer_id is not None
     return EventPublic(
         id=event.id,
         title=event.title,
         description=event.description,
         date_time=event.date_time,
+        end_time=event.end_time,
         location=event.location,
         max_capacity=event.max_capacity,
+        waitlist_open=event.waitlist_open,
+        waiting_count=event.waiting_count,
+        checked_in_count=event.checked_in_count,
         created_by=event.created_by,
         creator_name=creator_name,
         current_registrations=event.registered_count,
         available_spots=spots_left(event.max_capacity, event.registered_count),
         created_at=event.created_at,
-        is_registered=bool(is_registered) if viewer_id is not None else None,
-        is_owner=(event.created_by == viewer_id) if viewer_id is not None else None,
+        is_registered=(status == RegistrationStatus.CONFIRMED) if signed_in else None,
+        is_owner=(event.created_by == viewer_id) if signed_in else None,
+        registration_status=RegistrationStatus(status) if status else None,
+        waitlist_position=position,
     )
 
 
@@ -111,7 +128,7 @@ async def get_event(
     row = (await session.execute(stmt.where(col(Event.id) == event_id))).first()
     if row is None:
         raise NotFound(EVENT_NOT_FOUND)
-    return to_public(row[0], row[1], row[2], viewer_id)
+    return to_public(*row, viewer_id)
 
 
 def _filters(
@@ -123,9 +140,9 @@ def _filters(
     if query.q:
         document = search_document()
         for word in query.q.split():
-            conditions.append(_contains(document, word, dialect))
+            conditions.append(contains(document, word, dialect))
     if query.location and query.location.strip():
-        conditions.append(_contains(Event.location, query.location.strip(), dialect))
+        conditions.append(contains(Event.location, query.location.strip(), dialect))
     if query.from_ is not None:
         conditions.append(Event.date_time >= query.from_)
     if query.to is not None:
@@ -138,7 +155,7 @@ def _filters(
         if query.mine == MineFilter.CREATED:
             conditions.append(Event.created_by == viewer_id)
         else:
-            conditions.append(col(mine_alias.id).is_not(None))
+            conditions.append(mine_alias.status == RegistrationStatus.CONFIRMED)
     return conditions
 
 
@@ -193,38 +210,31 @@ async def _search_events(
             ),
         )
     total = (await session.execute(count_stmt.where(*conditions))).scalar_one()
-    return [to_public(e, name, reg, viewer_id) for e, name, reg in rows], total
+    return [to_public(*row, viewer_id) for row in rows], total
 
 
 async def list_created_events(*, session: AsyncSession, user_id: int) -> list[EventPublic]:
     stmt, _ = event_select(user_id)
     stmt = stmt.where(col(Event.created_by) == user_id).order_by(col(Event.date_time).asc())
     rows = (await session.execute(stmt)).all()
-    return [to_public(e, name, reg, user_id) for e, name, reg in rows]
+    return [to_public(*row, user_id) for row in rows]
 
 
 async def create_event(*, session: AsyncSession, owner: User, data: EventCreate) -> EventPublic:
     if not is_upcoming(data.date_time, utcnow()):
         raise RuleViolation(PAST_DATE)
     assert owner.id is not None
-    await begin_write(session)
-    event = Event(**data.model_dump(), created_by=owner.id)
-    session.add(event)
-    await session.commit()
+    async with write_transaction(session):
+        event = Event(**data.model_dump(), created_by=owner.id)
+        session.add(event)
     assert event.id is not None
     bus.publish(Availability(event.id, 0, event.max_capacity, ChangeKind.CREATED))
-    return to_public(event, owner.name, False, owner.id)
+    return to_public(event, owner.name, None, None, owner.id)
 
 
 async def _lock_own_event(*, session: AsyncSession, actor: User, event_id: int) -> Event:
     """The event, row-locked for the rest of the transaction, if `actor` created it."""
-    result = await session.execute(
-        select(Event)
-        .where(Event.id == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    event = result.scalars().first()
+    event = await lock_event(session, event_id)
     if event is None:
         raise NotFound(EVENT_NOT_FOUND)
     if event.created_by != actor.id:
@@ -232,14 +242,26 @@ async def _lock_own_event(*, session: AsyncSession, actor: User, event_id: int) 
     return event
 
 
+def _new_times(event: Event, changes: dict[str, Any]) -> None:
+    """Fill in `end_time` for a move of the start alone (the event keeps its length), and
+    check the pair the event would end up with."""
+    start = changes.get("date_time", event.date_time)
+    if "date_time" in changes and "end_time" not in changes:
+        changes["end_time"] = start + (event.end_time - event.date_time)
+    if changes.get("end_time", event.end_time) <= start:
+        raise RuleViolation(END_BEFORE_START)
+
+
 async def update_event(
     *, session: AsyncSession, actor: User, event_id: int, data: EventUpdate
 ) -> EventPublic:
+    # A late import: the registration service builds on this module (event_select).
+    from app.services.registrations import promote_waiting
+
     changes = data.model_dump(exclude_unset=True)
     # A field sent as null means "no change" except for description, which may be cleared.
     changes = {k: v for k, v in changes.items() if v is not None or k == "description"}
-    await begin_write(session)
-    try:
+    async with write_transaction(session):
         event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
         new_date = changes.get("date_time")
         if (
@@ -248,9 +270,11 @@ async def update_event(
             and not is_upcoming(new_date, utcnow())
         ):
             raise RuleViolation(PAST_DATE)
+        _new_times(event, changes)
         new_capacity = changes.get("max_capacity")
         # Safe against a registration racing this edit: both hold the event's row lock
-        # (PostgreSQL) or the database's write lock (SQLite) while they decide.
+        # (PostgreSQL) or the database's write lock (SQLite) while they decide. Lowering the
+        # capacity never cancels anybody: below the current registrations it is refused.
         if new_capacity is not None and new_capacity < event.registered_count:
             raise RuleViolation(
                 f"Capacity cannot be below the {event.registered_count} current registrations"
@@ -258,27 +282,28 @@ async def update_event(
         for field, value in changes.items():
             setattr(event, field, value)
         event.updated_at = utcnow()
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
+        await session.flush()
+        # A raised capacity frees spots: the waiting list moves up in this transaction.
+        promoted = await promote_waiting(session, event)
     updated = await get_event(session=session, event_id=event_id, viewer_id=actor.id)
     bus.publish(
         Availability(
-            event_id, updated.current_registrations, updated.max_capacity, ChangeKind.DETAILS
-        )
+            event_id,
+            updated.current_registrations,
+            updated.max_capacity,
+            ChangeKind.DETAILS,
+            waiting=updated.waiting_count,
+            checked_in=updated.checked_in_count,
+        ),
+        *promoted,
     )
     return updated
 
 
 async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> None:
-    """Deletes the event; its registrations go with it (ON DELETE CASCADE)."""
-    await begin_write(session)
-    try:
+    """Deletes the event; its registrations and waiting list go with it (ON DELETE
+    CASCADE)."""
+    async with write_transaction(session):
         await _lock_own_event(session=session, actor=actor, event_id=event_id)
         await session.execute(delete(Event).where(col(Event.id) == event_id))
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from app.db import begin_write
+from app.db import write_transaction
 from app.errors import EmailTaken, NotAuthenticated, NotFound, ValidationFailed
 from app.rate_limit import get_rate_limits
 from app.security import (
@@ -75,13 +75,11 @@ async def sign_up(
     limit of that address."""
     await get_rate_limits().check_signup(client_address)
     password_hash = await hash_password(data.password)
-    await begin_write(session)
     user = User(email=data.email, name=data.name, password_hash=password_hash)
-    session.add(user)
     try:
-        await session.commit()
+        async with write_transaction(session):
+            session.add(user)
     except IntegrityError:
-        await session.rollback()
         raise EmailTaken() from None
     return user
 
@@ -132,18 +130,16 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
 
 
 async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
-    await begin_write(session)
-    fresh = await session.get(User, user.id, populate_existing=True)
-    if fresh is None:
-        raise NotAuthenticated(INVALID_TOKEN)
-    if data.name is not None:
-        fresh.name = data.name
-    if data.email is not None:
-        fresh.email = data.email
     try:
-        await session.commit()
+        async with write_transaction(session):
+            fresh = await session.get(User, user.id, populate_existing=True)
+            if fresh is None:
+                raise NotAuthenticated(INVALID_TOKEN)
+            if data.name is not None:
+                fresh.name = data.name
+            if data.email is not None:
+                fresh.email = data.email
     except IntegrityError:
-        await session.rollback()
         raise EmailTaken() from None
     return fresh
 
@@ -162,13 +158,12 @@ async def change_password(
         await limits.record_failed_login(user.email, client_address)
         raise ValidationFailed([("current_password", WRONG_CURRENT_PASSWORD)])
     new_hash = await hash_password(data.new_password)
-    await begin_write(session)
-    fresh = await session.get(User, user.id, populate_existing=True)
-    if fresh is None:
-        raise NotAuthenticated(INVALID_TOKEN)
-    fresh.password_hash = new_hash
-    fresh.token_version += 1
-    await session.commit()
+    async with write_transaction(session):
+        fresh = await session.get(User, user.id, populate_existing=True)
+        if fresh is None:
+            raise NotAuthenticated(INVALID_TOKEN)
+        fresh.password_hash = new_hash
+        fresh.token_version += 1
     assert fresh.id is not None
     _notify_credentials_changed(fresh.id)
     return fresh

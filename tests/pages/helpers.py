@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from nicegui import ui
 from nicegui.testing import User
@@ -51,7 +53,12 @@ def value_of(user: User, marker: str) -> object:
 
 
 async def move_event(event_id: int, when: datetime) -> None:
-    """Put an event at `when` (the services refuse past dates, as they should)."""
+    """Put an event at `when`, two hours long (the services refuse past dates, as they
+    should)."""
     async with open_session() as session:
-        await session.execute(update(Event).where(Event.id == event_id).values(date_time=when))
+        await session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(date_time=when, end_time=when + timedelta(hours=2))
+        )
         await session.commit()

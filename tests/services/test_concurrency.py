@@ -14,21 +14,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import func, select, text
 
-from app.db import Database, create_database
+from app.db import Database
 from app.errors import AlreadyRegistered, EventFull
 from app.services import registrations
 from models.event import Event
 from models.registration import Registration
 
 CONNECTIONS = 60  # PostgreSQL here allows 100 in all; leave room for the rest of the suite
-
-
-@pytest.fixture
-async def wide_db(database: Database) -> Database:
-    """A second engine on the same database with a pool wide enough for real parallelism."""
-    wide = create_database(database.url, pool_size=CONNECTIONS, max_overflow=0, pool_timeout=30)
-    yield wide
-    await wide.engine.dispose()
 
 
 async def race(wide: Database, attempts: list[Callable[..., Awaitable[object]]]) -> Counter:
