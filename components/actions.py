@@ -9,7 +9,7 @@ its routes with a dependency).
   to `/login?next=path` that the page returns.
 - `act(call)`: open a session, call the service, toast the outcome; domain errors become a
   red toast (or a message under the form field they name) in one place (feedback.attempt).
-- `act_as_viewer(call)`: the same for actions of the signed-in person: the person is re-read
+- `act_as_viewer(call)` (and `run_as_viewer`, which leaves refusals to the page): the same for actions of the signed-in person: the person is re-read
   in the action's own session first, so a page opened before a password change or a sign-out
   can no longer read or change anything: it is sent to the login page instead.
 - `leave_pages(...)`: send every open page of a person (or of one browser) to the login
@@ -153,11 +153,7 @@ async def act_as_viewer(
     page = client or context.client
 
     async def as_viewer(session: AsyncSession) -> T:
-        token = storage.request_contextvar.set(page.request)  # this page's browser session
-        try:
-            viewer = await _identified_user(session)
-        finally:
-            storage.request_contextvar.reset(token)
+        viewer = await _page_viewer(session, page)
         if viewer is None:
             raise _SignedOut
         return await call(session, viewer)
@@ -167,6 +163,31 @@ async def act_as_viewer(
     except _SignedOut:
         _to_login(page)
         return FAILED
+
+
+async def run_as_viewer(
+    call: Callable[[AsyncSession, User], Awaitable[T]], *, client: Client | None = None
+) -> T | Failed:
+    """`act_as_viewer` for a page that shows refusals its own way (the door's big red answer):
+    the person is re-read first (signed out: to the login page, FAILED), and the service's
+    domain errors reach the caller instead of a toast."""
+    page = client or context.client
+    async with open_session() as session:
+        viewer = await _page_viewer(session, page)
+        if viewer is None:
+            _to_login(page)
+            return FAILED
+        return await call(session, viewer)
+
+
+async def _page_viewer(session: AsyncSession, page: Client) -> User | None:
+    """The person `page` was built for, if still signed in there (its own browser session,
+    also from a live update, outside the page's event handlers)."""
+    token = storage.request_contextvar.set(page.request)
+    try:
+        return await _identified_user(session)
+    finally:
+        storage.request_contextvar.reset(token)
 
 
 class _SignedOut(Exception):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from app.live import LiveBatch
+from components import live_updates
 
 PROMOTED = "A spot opened up: you're registered! Your ticket is under My registrations."
 

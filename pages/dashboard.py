@@ -21,7 +21,6 @@ from components.local_time import LocalTime
 from components.session import remember_sign_in
 from components.text import Heading
 from models.event import EventPublic
-from models.rules import is_upcoming
 from models.types import utcnow
 from models.user import PasswordChange, User, UserStats, UserUpdate
 from models.validation import EMAIL_MAX, NAME_MAX, check_password, clean_email, clean_name

@@ -16,24 +16,24 @@ from datetime import tzinfo
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 from nicegui.events import GenericEventArguments
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.errors import DomainError, NotFound, ServiceUnavailable
 from app.live import LiveBatch
 from app.outage import DATABASE_UNAVAILABLE
 from app.services import checkin
 from app.services.checkin import AlreadyCheckedIn
 from components import live_updates
+from components.actions import require_user, run_as_viewer
 from components.assets import script
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import LocalTime, viewer_zone
 from components.not_found import event_not_found
-from components.session import login_url
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.registration import EventRegistrationRow
 from models.user import User
-from components.actions import current_user, to_login
 from pages.event_actions import load_event
 
 log = logging.getLogger("pages.door")
@@ -130,15 +130,17 @@ class Door:
         self.undo_button.set_visibility(ok and self.last_id is not None)
 
     async def check(self, text: str) -> None:
-        actor = await current_user()
-        if actor is None:
-            ui.navigate.to(login_url(f"/events/{self.event.id}/door"))
-            return
+        event_id = self.event.id
+
+        async def check_in(session: AsyncSession, actor: User) -> checkin.CheckedIn:
+            return await checkin.check_in(
+                session=session, actor=actor, event_id=event_id, code=text
+            )
+
         try:
-            async with open_session() as session:
-                done = await checkin.check_in(
-                    session=session, actor=actor, event_id=self.event.id, code=text
-                )
+            done = await run_as_viewer(check_in)
+            if done is FAILED:
+                return
         except AlreadyCheckedIn as exc:
             self.last_id = None
             local = exc.at.astimezone(self.zone)
@@ -178,17 +180,20 @@ class Door:
             self.code.value = event.args[:200]
 
     async def undo(self) -> None:
-        actor = await current_user()
-        if actor is None or self.last_id is None:
+        registration_id = self.last_id
+        if registration_id is None:
             return
+        event_id = self.event.id
+
+        async def undo(session: AsyncSession, actor: User) -> EventRegistrationRow:
+            return await checkin.undo_check_in(
+                session=session, actor=actor, event_id=event_id, registration_id=registration_id
+            )
+
         try:
-            async with open_session() as session:
-                row = await checkin.undo_check_in(
-                    session=session,
-                    actor=actor,
-                    event_id=self.event.id,
-                    registration_id=self.last_id,
-                )
+            row = await run_as_viewer(undo)
+            if row is FAILED:
+                return
         except DomainError as exc:
             self.answer(False, exc.message)
             return
@@ -226,14 +231,19 @@ class Door:
     async def find(self) -> None:
         self.matches.clear()
         name = (self.search.value or "").strip()
-        actor = await current_user()
-        if not name or actor is None:
+        if not name:
             return
+        event_id = self.event.id
+
+        async def find(session: AsyncSession, actor: User) -> list[EventRegistrationRow]:
+            return await checkin.find_attendees(
+                session=session, actor=actor, event_id=event_id, name=name
+            )
+
         try:
-            async with open_session() as session:
-                rows = await checkin.find_attendees(
-                    session=session, actor=actor, event_id=self.event.id, name=name
-                )
+            rows = await run_as_viewer(find)
+            if rows is FAILED:
+                return
         except DomainError as exc:
             with self.matches:
                 ui.label(exc.message).classes("text-negative")
@@ -270,9 +280,9 @@ class Door:
 @ui.page("/events/{event_id:int}/door")
 async def door_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/door"
-    user: User | None = await current_user()
-    if user is None:
-        return to_login(path)
+    user = await require_user(path)
+    if not isinstance(user, User):
+        return user
     try:
         event = await load_event(event_id, user.id)
     except NotFound:

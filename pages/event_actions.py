@@ -4,26 +4,29 @@ it after asking (the event page and the edit form both offer Delete)."""
 from __future__ import annotations
 
 from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.services import events, registrations
-from components.feedback import FAILED, attempt
-from components.session import flash, login_url
+from components.actions import act_as_viewer, read
+from components.feedback import FAILED
+from components.session import flash
 from components.text import Heading
 from models.event import EventPublic
-from components.actions import current_user
+from models.user import User
 
 
 async def load_event(event_id: int, viewer_id: int | None) -> EventPublic:
-    async with open_session() as session:
-        return await events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+    return await read(
+        lambda session: events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+    )
 
 
 async def load_registration_id(event_id: int, user_id: int) -> int | None:
-    async with open_session() as session:
-        return await registrations.held_registration_id(
+    return await read(
+        lambda session: registrations.held_registration_id(
             session=session, event_id=event_id, user_id=user_id
         )
+    )
 
 
 def delete_button(event: EventPublic) -> ui.button:
@@ -57,16 +60,11 @@ async def confirm_delete(event: EventPublic) -> None:
     dialog.delete()
     if not confirmed:
         return
-    viewer = await current_user()
-    if viewer is None:
-        ui.navigate.to(login_url(f"/events/{event.id}"))
-        return
 
-    async def delete() -> None:
-        async with open_session() as session:
-            await events.delete_event(session=session, actor=viewer, event_id=event.id)
+    async def delete(session: AsyncSession, viewer: User) -> None:
+        await events.delete_event(session=session, actor=viewer, event_id=event.id)
 
-    if await attempt(delete) is FAILED:
+    if await act_as_viewer(delete) is FAILED:
         return
     flash(f"Deleted “{event.title}”")
     ui.navigate.to("/")

@@ -14,23 +14,24 @@ from fastapi import Request
 from nicegui import background_tasks, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.errors import NotFound
 from app.live import ChangeKind, LiveBatch
-from app.services import registrations
+from app.request_info import public_base
+from app.services import events, registrations
+from components import live_updates
+from components.actions import act, act_as_viewer, current_user
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
-from components.feedback import attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import LocalTime
 from components.not_found import event_not_found
-from components.public_url import public_base
-from components.session import login_url
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.registration import RegistrationStatus
+from models.rules import is_upcoming
 from models.types import utcnow
-from components.actions import current_user
+from models.user import User
 from pages.event_actions import delete_button, load_event, load_registration_id
 
 
@@ -198,7 +199,7 @@ class EventPanel:
         self.registered.text = str(event.current_registrations)
         self.waiting.text = str(event.waiting_count)
         self.waiting_line.set_visibility(event.is_full or event.waiting_count > 0)
-        past = event.date_time <= utcnow()
+        past = not is_upcoming(event.date_time, utcnow())
         waiting = event.registration_status == RegistrationStatus.WAITLISTED
         can_join = self.signed_in and event.is_full and event.waitlist_open
         self.ticket.set_visibility(bool(event.is_registered) and self.registration_id is not None)
@@ -255,22 +256,25 @@ class EventPanel:
     async def act(self, service: Callable[..., Awaitable[object]], success: str) -> None:
         """Run one of the registration services for this viewer, then show the event as it
         is now (success or not: the page may have been stale)."""
-        viewer = await current_user()
-        if viewer is None:
-            ui.navigate.to(login_url(self.path))
-            return
         event_id = self.event.id
 
-        async def run() -> None:
-            async with open_session() as session:
-                await service(session=session, event_id=event_id, user_id=user_id)
+        async def run(session: AsyncSession, viewer: User) -> EventPublic:
+            assert viewer.id is not None
+            await service(session=session, event_id=event_id, user_id=viewer.id)
+            return await events.get_event(session=session, event_id=event_id, viewer_id=viewer.id)
+
+        async def current(session: AsyncSession) -> EventPublic:
+            return await events.get_event(
+                session=session, event_id=event_id, viewer_id=self.viewer_id
+            )
 
         buttons = (self.button, self.waitlist_button)
         for button in buttons:
             button.disable()
         try:
-            await attempt(run, success=success)
-            fresh = await attempt(lambda: load_event(event_id, user_id))
+            fresh = await act_as_viewer(run, success=success)
+            if fresh is FAILED:  # show the numbers as they are now (the page may be stale)
+                fresh = await act(current)
             if isinstance(fresh, EventPublic):
                 await self.find_ticket(fresh)
         finally:

@@ -16,17 +16,14 @@ from fastapi import Request
 from nicegui import background_tasks, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.errors import NotFound
 from app.live import LiveBatch
 from app.request_info import public_base
 from app.services import events as event_service
 from components import live_updates
 from components.actions import read
-from components.local_time import LocalTime, format_local, viewer_zone, watch_time_zone
 from components.assets import stylesheet
 from components.local_time import LocalTime, viewer_zone, watch_time_zone
-from components.public_url import public_base
 from components.qr import qr_data_uri
 from components.text import Span
 from models.event import EventPublic, EventQuery

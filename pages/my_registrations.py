@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.live import LiveBatch
 from app.services import registrations
 from components import live_updates
@@ -20,6 +20,7 @@ from components.local_time import LocalTime
 from components.text import Heading
 from models.event import UserRegistrationRow
 from models.registration import RegistrationStatus
+from models.rules import is_upcoming
 from models.types import utcnow
 from models.user import User
 
@@ -82,14 +83,14 @@ def empty_state(container: ui.element) -> None:
 
 @ui.page(PATH)
 async def my_registrations_page() -> RedirectResponse | None:
-    user = await current_user()
-    if user is None:
-        return to_login(PATH)
+    user = await require_user(PATH)
+    if not isinstance(user, User):
+        return user
     assert user.id is not None
     user_id = user.id
     rows = await load_rows(user_id)
     now = utcnow()
-    past = [r for r in reversed(rows) if r.event.date_time < now]
+    past = [r for r in reversed(rows) if not is_upcoming(r.event.date_time, now)]
 
     with frame("My registrations", user=user, path=PATH):
         Heading("My registrations")
@@ -98,7 +99,8 @@ async def my_registrations_page() -> RedirectResponse | None:
         shown: list[UserRegistrationRow] = []
 
         def render(fresh: list[UserRegistrationRow]) -> None:
-            shown[:] = [r for r in fresh if r.event.date_time >= utcnow()]
+            now = utcnow()
+            shown[:] = [r for r in fresh if is_upcoming(r.event.date_time, now)]
             upcoming_heading.text = f"Upcoming ({len(shown)})"
             upcoming_list.clear()
             with upcoming_list:
@@ -114,20 +116,14 @@ async def my_registrations_page() -> RedirectResponse | None:
                     session=session, event_id=row.event.id, user_id=viewer.id
                 )
 
-            async def do_cancel() -> None:
-                async with open_session() as session:
-                    await registrations.cancel_registration(
-                        session=session, event_id=row.event.id, user_id=viewer_id
-                    )
-
             done = (
                 f"You left the waiting list for {row.event.title}"
                 if row.status == RegistrationStatus.WAITLISTED
                 else f"Registration for {row.event.title} cancelled"
             )
-            if await attempt(do_cancel, success=done) is FAILED:
+            if await act_as_viewer(do_cancel, success=done) is FAILED:
                 return
-            render(await load_rows(viewer_id))
+            render(await load_rows(user_id))
 
         render(rows)
 
@@ -158,5 +154,6 @@ async def my_registrations_page() -> RedirectResponse | None:
 
 
 async def load_rows(user_id: int) -> list[UserRegistrationRow]:
-    async with open_session() as session:
-        return await registrations.list_user_registrations(session=session, user_id=user_id)
+    return await read(
+        lambda session: registrations.list_user_registrations(session=session, user_id=user_id)
+    )

@@ -315,7 +315,7 @@ async def organizer_page(event: int | None = None) -> RedirectResponse | None:
         if any(a.event_id == detail.event.id for a in batch.activity) or (
             change is not None and change.capacity > 0
         ):
-            await attempt(detail.load)
+            await detail.load()
 
     live_updates.subscribe(on_change)
     return None

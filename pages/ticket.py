@@ -13,35 +13,36 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, ui
 
-from app.db import open_session
 from app.errors import NotFound
 from app.live import LiveBatch
+from app.request_info import public_base
 from app.services import registrations
 from app.services.checkin import ticket_url
 from components import live_updates
+from components.actions import read, require_user
 from components.assets import stylesheet
 from components.frame import frame
 from components.local_time import LocalTime, format_local, viewer_zone
-from components.public_url import public_base
 from components.qr import qr_data_uri
 from components.text import Heading
 from models.event import Ticket
-from components.actions import current_user, to_login
+from models.user import User
 
 
 async def load_ticket(user_id: int, registration_id: int) -> Ticket:
-    async with open_session() as session:
-        return await registrations.get_ticket(
+    return await read(
+        lambda session: registrations.get_ticket(
             session=session, user_id=user_id, registration_id=registration_id
         )
+    )
 
 
 @ui.page("/me/tickets/{registration_id:int}")
 async def ticket_page(registration_id: int, request: Request) -> RedirectResponse | None:
     path = f"/me/tickets/{registration_id}"
-    user = await current_user()
-    if user is None:
-        return to_login(path)
+    user = await require_user(path)
+    if not isinstance(user, User):
+        return user
     assert user.id is not None
     user_id = user.id
     try:

@@ -21,7 +21,6 @@ import re
 import secrets
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
