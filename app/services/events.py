@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, literal
+from sqlalchemy import and_, delete, func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -62,24 +62,25 @@ def contains(expression: Any, text: str, dialect: str) -> Any:
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 
 
-def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
+def event_select(viewer_id: int | None) -> tuple[Any, Any]:
     """SELECT of everything EventPublic needs: (event, creator name, the viewer's
     registration status and waiting-list position); returns the statement and the viewer's
     registration alias (for filters on it)."""
     mine = aliased(Registration)
+    stmt: Any  # sqlmodel's and SQLAlchemy's Select types differ by branch; callers add filters
     if viewer_id is None:
         stmt = select(Event, User.name, literal(None), literal(None)).join(
-            User, User.id == Event.created_by
+            User, col(User.id) == Event.created_by
         )
     else:
         stmt = (
             select(Event, User.name, mine.status, mine.position)
-            .join(User, User.id == Event.created_by)
+            .join(User, col(User.id) == Event.created_by)
             .outerjoin(
                 mine,
                 and_(
-                    mine.event_id == Event.id,
-                    mine.user_id == viewer_id,
+                    col(mine.event_id) == Event.id,
+                    col(mine.user_id) == viewer_id,
                     col(mine.status).in_(HELD),
                 ),
             )
@@ -119,6 +120,12 @@ def to_public(
     )
 
 
+def row_to_public(row: Any, viewer_id: int | None) -> EventPublic:
+    """A row of `event_select` as the API's event."""
+    event, creator_name, status, position = row
+    return to_public(event, creator_name, status, position, viewer_id)
+
+
 async def get_event(
     *, session: AsyncSession, event_id: int, viewer_id: int | None = None
 ) -> EventPublic:
@@ -128,7 +135,7 @@ async def get_event(
     row = (await session.execute(stmt.where(col(Event.id) == event_id))).first()
     if row is None:
         raise NotFound(EVENT_NOT_FOUND)
-    return to_public(*row, viewer_id)
+    return row_to_public(row, viewer_id)
 
 
 def _filters(
@@ -210,14 +217,14 @@ async def _search_events(
             ),
         )
     total = (await session.execute(count_stmt.where(*conditions))).scalar_one()
-    return [to_public(*row, viewer_id) for row in rows], total
+    return [row_to_public(row, viewer_id) for row in rows], total
 
 
 async def list_created_events(*, session: AsyncSession, user_id: int) -> list[EventPublic]:
     stmt, _ = event_select(user_id)
     stmt = stmt.where(col(Event.created_by) == user_id).order_by(col(Event.date_time).asc())
     rows = (await session.execute(stmt)).all()
-    return [to_public(*row, user_id) for row in rows]
+    return [row_to_public(row, user_id) for row in rows]
 
 
 async def create_event(*, session: AsyncSession, owner: User, data: EventCreate) -> EventPublic:

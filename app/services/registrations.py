@@ -64,6 +64,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, String, bindparam, case, delete, func, literal, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -175,7 +176,7 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
     reserved = reserve.returning(col(Event.id), *numbers).cte("reserved")
     insert = postgresql.insert(Registration).from_select(
         ["event_id", "user_id", "status", "registration_date", "ticket_code"],
-        select(reserved.c.id, _USER_ID, literal(status), _NOW, _CODE),
+        sa_select(reserved.c.id, _USER_ID, literal(status), _NOW, _CODE),
     )
     registered = _upsert_registration(insert).cte("registered")
     both = select(
@@ -342,7 +343,7 @@ async def join_waitlist(
             raise Conflict(SPOTS_AVAILABLE)
         now = utcnow()
         event.waiting_count += 1
-        values = {
+        values: dict[str, Any] = {
             "status": RegistrationStatus.WAITLISTED.value,
             "position": event.waiting_count,
             "registration_date": now,
@@ -500,10 +501,12 @@ async def get_ticket(*, session: AsyncSession, user_id: int, registration_id: in
     if row is None or row[0].ticket_code is None:
         raise NotFound(NO_TICKET)
     registration, holder = row
+    code = registration.ticket_code
+    assert code is not None  # checked above
     event = await get_event(session=session, event_id=registration.event_id, viewer_id=user_id)
     return Ticket(
         registration_id=registration_id,
-        code=registration.ticket_code,
+        code=code,
         holder=holder,
         checked_in_at=registration.checked_in_at,
         event=event,
