@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from nicegui import ElementFilter, ui
 
+from components.forms import FIELD_ERROR_SCRIPT
 from components.local_time import watch_time_zone
 from components.session import (
     flash,
@@ -87,6 +88,7 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
     person returns to after logging in from here.
     """
     dark = apply_theme()
+    ui.add_head_html(FIELD_ERROR_SCRIPT)
     ui.page_title(f"{title} · {APP_NAME}")
     items = _nav_items(user, path)
 

@@ -107,7 +107,11 @@ class EventPanel:
         with ui.card().classes("w-full gap-3 p-5"):
             ui.label("Availability").classes("text-sm font-semibold uppercase text-muted")
             self.availability = Availability(
-                event.id, event.available_spots, event.max_capacity, hook_capacity=True
+                event.id,
+                event.available_spots,
+                event.max_capacity,
+                hook_capacity=True,
+                announce=True,
             ).classes("text-2xl")
             self.bar = ui.linear_progress(show_value=False, size="10px").props(
                 'rounded color=primary track-color=blue-1 aria-label="Spots taken"'

@@ -1,0 +1,231 @@
+"""WCAG 2.2 AA in real Chromium: axe on every page, keyboard only, reflow, reduced motion.
+
+One seeded server and one browser serve the whole module (module-scoped fixtures on one event
+loop), so the audit of every page at two sizes, signed out and in, light and dark, stays quick.
+New pages join the audit by adding a row to `PAGES`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.e2e.axe import Violation, audit, blocking
+from tests.e2e.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, _no_browser, chromium_executable
+from tests.e2e.servers import ServerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+WAIT_MS = 15_000
+PASSWORD = "a11y-password"
+MEMBER_EMAIL = "mia@example.com"
+Who = Literal["out", "in", "both"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One page of the audit: its path (ids from the seed) and who looks at it."""
+
+    path: str
+    who: Who
+    themed: bool = True  # follows light/dark; the kiosk has one dark board of its own
+
+
+# Every page of the site. `{own}` is an event the signed-in member created, `{joined}` one she
+# is registered for, `{full}` one with no spot left.
+PAGES = [
+    Row("/", "both"),
+    Row("/events/{joined}", "both"),
+    Row("/events/{full}", "both"),
+    Row("/login", "out"),
+    Row("/signup", "out"),
+    Row("/kiosk", "out", themed=False),
+    Row("/kiosk/{full}", "out", themed=False),
+    Row("/events/new", "in"),
+    Row("/events/{own}/edit", "in"),
+    Row("/me/registrations", "in"),
+    Row("/dashboard", "in"),
+    Row("/organizer", "in"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    expect.set_options(timeout=WAIT_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+_people = itertools.count(1)
+
+
+def _account(base: str, name: str, email: str | None = None) -> str:
+    answer = httpx.post(
+        f"{base}/api/auth/register",
+        json={
+            "email": email or f"a11y{next(_people)}@example.com",
+            "name": name,
+            "password": PASSWORD,
+        },
+    )
+    answer.raise_for_status()
+    return str(answer.json()["token"])
+
+
+def _call(base: str, token: str, path: str, body: dict[str, Any] | None = None) -> dict:
+    answer = httpx.post(
+        f"{base}/api{path}", json=body, headers={"authorization": f"Bearer {token}"}
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def _event(base: str, token: str, title: str, capacity: int, days: int = 3) -> int:
+    body = {
+        "title": title,
+        "description": "An evening of things, described at some length for the page.",
+        "location": "Town library, room 2",
+        "date_time": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
+        "max_capacity": capacity,
+    }
+    return int(_call(base, token, "/events", body)["event"]["id"])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[dict]:
+    """A server with a member (who organises one event and attends another) and a full event."""
+    folder = tmp_path_factory.mktemp("a11y")
+    database = folder / "a11y.db"
+    database.write_bytes(sqlite_template.read_bytes())
+    server = ServerProcess(f"sqlite+aiosqlite:///{database}", log_dir=folder).start()
+    try:
+        base = server.url
+        member = _account(base, "Mia Member", MEMBER_EMAIL)
+        host = _account(base, "Hal Host")
+        own = _event(base, member, "Community garden day", 12)
+        joined = _event(base, host, "Poetry night", 20, days=5)
+        full = _event(base, host, "Sold-out string quartet", 1, days=6)
+        _call(base, member, f"/events/{joined}/register")
+        _call(base, _account(base, "Fay Fan"), f"/events/{full}/register")
+        _call(base, _account(base, "Guy Guest"), f"/events/{own}/register")
+        yield {"url": base, "ids": {"own": own, "joined": joined, "full": full}}
+    finally:
+        server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        try:
+            browser = await playwright.chromium.launch(
+                executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True
+            )
+        except Exception as exc:
+            _no_browser(f"no Chromium to run browser tests ({type(exc).__name__})")
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def signed_in_state(chromium: Browser, site: dict) -> dict:
+    """The member's cookies after logging in through the form once, for every later context."""
+    context = await chromium.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{site['url']}/login")
+    await page.get_by_label("Email").fill(MEMBER_EMAIL)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).press("Enter")
+    await page.wait_for_url(f"{site['url']}/")
+    state = await context.storage_state()
+    await context.close()
+    return dict(state)
+
+
+async def _context(
+    browser: Browser, viewport: dict, state: dict | None, **options: Any
+) -> BrowserContext:
+    context = await browser.new_context(
+        viewport=viewport, storage_state=state, locale="en-GB", **options
+    )
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
+async def _settle(page: Page) -> None:
+    """The page is built and its lazily loaded parts have arrived."""
+    await page.wait_for_load_state("networkidle")
+    await page.locator(".nicegui-content").first.wait_for()
+
+
+async def _set_theme(page: Page, scheme: str) -> None:
+    """Theme 'auto' follows the system: switch the emulated system preference in place."""
+    await page.emulate_media(color_scheme=scheme)
+    dark = scheme == "dark"
+    await page.wait_for_function(
+        "dark => document.body.classList.contains('body--dark') === dark", arg=dark
+    )
+    await _transitions_done(page)
+
+
+async def _transitions_done(page: Page) -> None:
+    """Colours fade between themes: axe must see the end state, not a half-way grey."""
+    await page.wait_for_function(
+        "() => document.getAnimations().every("
+        "a => !(a instanceof CSSTransition) || a.playState !== 'running')"
+    )
+
+
+def _rows(signed_in: bool) -> list[Row]:
+    return [row for row in PAGES if row.who == "both" or row.who == ("in" if signed_in else "out")]
+
+
+async def _sweep(
+    browser: Browser, site: dict, viewport: dict, state: dict | None, counts: dict[str, int]
+) -> list[str]:
+    """Audit every page one visitor sees at one size, in both themes; the findings as text."""
+    report = []
+    context = await _context(browser, viewport, state)
+    page = await context.new_page()
+    for row in _rows(signed_in=state is not None):
+        path = row.path.format(**site["ids"])
+        await page.emulate_media(color_scheme="light")
+        await page.goto(f"{site['url']}{path}")
+        await _settle(page)
+        for scheme in ("light", "dark") if row.themed else ("kiosk",):
+            if row.themed:
+                await _set_theme(page, scheme)
+            found: list[Violation] = await audit(page)
+            counts["all"] += sum(len(v.targets) for v in found)
+            counts["blocking"] += sum(len(v.targets) for v in blocking(found))
+            who = "signed in" if state else "signed out"
+            where = f"{path} at {viewport['width']}x{viewport['height']}, {who}, {scheme}"
+            report += [f"{where}\n{v.describe()}" for v in found]
+    await context.close()
+    return report
+
+
+async def test_axe_finds_nothing_serious_on_any_page(
+    chromium: Browser, site: dict, signed_in_state: dict
+) -> None:
+    """Every row of PAGES at both sizes, signed out and in, light and dark: no serious or
+    critical violation. Every finding is printed (rule, impact, element, axe's advice)."""
+    counts = {"all": 0, "blocking": 0}
+    sweeps = [
+        _sweep(chromium, site, viewport, state, counts)
+        for viewport in (PHONE, DESKTOP)
+        for state in (None, signed_in_state)
+    ]
+    report = [line for lines in await asyncio.gather(*sweeps) for line in lines]
+    print(f"\naxe, every page: {counts}\n" + "\n".join(report))
+    failures = [line for line in report if "[serious]" in line or "[critical]" in line]
+    assert not failures, "axe found serious or critical violations:\n" + "\n".join(failures)
