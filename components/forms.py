@@ -8,6 +8,7 @@ so all problems show at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -65,7 +66,12 @@ def all_valid(*fields: ValidationElement) -> bool:
 
 @contextmanager
 def busy(button: ui.button) -> Iterator[None]:
-    """Show a spinner on `button` and ignore further clicks while its action runs."""
+    """Show a spinner on `button` and ignore further clicks while its action runs.
+
+    A disabled button loses the keyboard focus (the browser moves it to the page), so a
+    keyboard user who pressed it would have to find their way back; when the focus was left
+    nowhere, it returns to the button once the button is usable again (WCAG 2.4.3).
+    """
     button.props("loading")
     button.disable()
     try:
@@ -73,28 +79,10 @@ def busy(button: ui.button) -> Iterator[None]:
     finally:
         button.props(remove="loading")
         button.enable()
-
-
-# Quasar shows a field's error in a `role=alert` div (so it is announced) but does not tie it
-# to the input. This ties every field's error to its input while it shows (aria-invalid,
-# aria-describedby: WCAG 3.3.1, 1.3.1), for every form of every page, without page code.
-FIELD_ERROR_SCRIPT = """<script>
-(() => {
-  const tie = () => document.querySelectorAll('.q-field').forEach((field) => {
-    const input = field.querySelector('input, textarea');
-    if (!input) return;
-    const alert = field.querySelector('.q-field__bottom [role=alert]');
-    if (alert) {
-      if (!alert.id) alert.id = (input.id || 'field-' + Math.random().toString(36).slice(2)) + '-error';
-      input.setAttribute('aria-invalid', 'true');
-      input.setAttribute('aria-describedby', alert.id);
-    } else if (input.hasAttribute('aria-invalid')) {
-      input.removeAttribute('aria-invalid');
-      input.removeAttribute('aria-describedby');
-    }
-  });
-  const inField = (m) => m.target.closest && m.target.closest('.q-field');
-  new MutationObserver((changes) => { if (changes.some(inField)) tie(); })
-    .observe(document.documentElement, { childList: true, subtree: true });
-})();
-</script>"""
+        if not button.is_deleted:
+            target = json.dumps(button.html_id)
+            ui.run_javascript(
+                f"setTimeout(() => {{ const b = getHtmlElement({target});"
+                " if (b && (document.activeElement === document.body"
+                " || document.activeElement === null)) b.focus(); }, 50)"
+            )

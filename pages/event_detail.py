@@ -20,6 +20,7 @@ from app.services import events, registrations
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
 from components.feedback import FAILED, attempt
+from components.forms import busy
 from components.frame import frame
 from components.local_time import LocalTime
 from components.session import flash, login_url
@@ -215,16 +216,13 @@ class EventPanel:
                     session=session, event_id=event_id, user_id=user_id
                 )
 
-        self.button.disable()
-        try:
+        with busy(self.button):
             if self.event.is_registered:
                 await attempt(cancel, success="Registration cancelled")
             else:
                 await attempt(register, success=f"You're registered for {self.event.title}")
             # Success or not, show the numbers as they are now (the page may have been stale).
             fresh = await attempt(lambda: load_event(event_id, user_id))
-        finally:
-            self.button.enable()
         if isinstance(fresh, EventPublic):
             self.show(fresh)
 

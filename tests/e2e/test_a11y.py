@@ -42,7 +42,7 @@ class Row:
 
 
 # Every page of the site. `{own}` is an event the signed-in member created, `{joined}` one she
-# is registered for, `{full}` one with no spot left.
+# is registered for, `{full}` one with no spot left, `{other}` one she can register for.
 PAGES = [
     Row("/", "both"),
     Row("/events/{joined}", "both"),
@@ -115,10 +115,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         own = _event(base, member, "Community garden day", 12)
         joined = _event(base, host, "Poetry night", 20, days=5)
         full = _event(base, host, "Sold-out string quartet", 1, days=6)
+        other = _event(base, host, "Lantern walk", 8, days=7)
         _call(base, member, f"/events/{joined}/register")
         _call(base, _account(base, "Fay Fan"), f"/events/{full}/register")
         _call(base, _account(base, "Guy Guest"), f"/events/{own}/register")
-        yield {"url": base, "ids": {"own": own, "joined": joined, "full": full}}
+        yield {"url": base, "ids": {"own": own, "joined": joined, "full": full, "other": other}}
     finally:
         server.stop()
 
@@ -229,3 +230,133 @@ async def test_axe_finds_nothing_serious_on_any_page(
     print(f"\naxe, every page: {counts}\n" + "\n".join(report))
     failures = [line for line in report if "[serious]" in line or "[critical]" in line]
     assert not failures, "axe found serious or critical violations:\n" + "\n".join(failures)
+
+
+# --- keyboard only ---------------------------------------------------------------------------
+
+# The focused element, and whether a focus indicator is drawn on it or on the part that shows
+# focus for it (a Quasar field's frame, the event card around its stretched link).
+FOCUS_STATE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return {name: '', ring: false, inView: false};
+  const drawn = (node) => {
+    const style = getComputedStyle(node);
+    return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  };
+  let ring = drawn(el) || !!el.closest('.q-field--focused');
+  const card = el.closest('.event-card');
+  if (card) ring = ring || drawn(card);
+  const box = el.getBoundingClientRect();
+  const inView = box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
+    && box.top < innerHeight && box.left < innerWidth;
+  const name = el.getAttribute('aria-label') || el.innerText || el.value
+    || (el.labels && el.labels[0] ? el.labels[0].innerText : '') || el.tagName;
+  return {name: name.trim().slice(0, 60), ring, inView};
+}"""
+
+
+async def _focus_state(page: Page) -> dict:
+    return dict(await page.evaluate(FOCUS_STATE))
+
+
+async def _tab_to(page: Page, target: Any, *, backwards: bool = False, limit: int = 40) -> None:
+    """Press Tab (or Shift+Tab) until `target` has focus; every stop on the way must show
+    where focus is, and focus must keep moving (no trap)."""
+    key = "Shift+Tab" if backwards else "Tab"
+    seen: list[str] = []
+    for _ in range(limit):
+        await page.keyboard.press(key)
+        state = await _focus_state(page)
+        if state["name"]:
+            assert state["ring"], f"no visible focus on {state['name']!r} ({page.url})"
+            assert state["inView"], f"focused {state['name']!r} is off screen ({page.url})"
+        seen.append(state["name"])
+        if await target.evaluate(
+            "e => e === document.activeElement || e.contains(document.activeElement)"
+        ):
+            return
+    raise AssertionError(f"{key} never reached the target on {page.url}; focus went {seen}")
+
+
+async def _focused(page: Page) -> str:
+    return str((await _focus_state(page))["name"])
+
+
+async def test_keyboard_alone_signs_in_searches_registers_and_cancels(
+    chromium: Browser, site: dict
+) -> None:
+    """Tab, Enter, Space and Escape only, on a phone: the skip link, sign in, search, open an
+    event, register, cancel, the navigation drawer and the delete dialog."""
+    base, ids = site["url"], site["ids"]
+    context = await _context(chromium, PHONE, None)
+    page = await context.new_page()
+    await page.goto(f"{base}/login")
+    await _settle(page)
+
+    # the first Tab reaches the skip link, which shows itself and jumps past the header
+    await page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    await expect(skip).to_be_focused()
+    await expect(skip).to_be_in_viewport()
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Email")).to_be_focused()  # the header was skipped
+
+    # sign in: type, Tab, type, Enter
+    await page.keyboard.type(MEMBER_EMAIL)
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password", exact=True)).to_be_focused()
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/")
+
+    # search and open the event from the results
+    search = page.get_by_test_id("search-input")
+    await _tab_to(page, search)
+    await page.keyboard.type("lantern")
+    card = page.get_by_test_id(f"event-card-{ids['other']}")
+    await expect(page.get_by_test_id(f"event-card-{ids['own']}")).to_have_count(0)
+    link = card.get_by_role("link", name="Lantern walk")
+    await _tab_to(page, link)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/events/{ids['other']}")
+
+    # register with Space, cancel with Enter; focus stays on the button throughout
+    button = page.get_by_test_id("register-button")
+    await expect(button).to_have_text("Register")
+    await _tab_to(page, button)
+    await page.keyboard.press("Space")
+    await expect(button).to_have_text("Cancel registration")
+    await expect(button).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(button).to_have_text("Register")
+    await expect(button).to_be_focused()
+
+    # the drawer: back to the menu button, open, its links reachable, Escape closes it and
+    # focus goes back to the button that opened it
+    menu = page.get_by_role("button", name="Open navigation")
+    await _tab_to(page, menu, backwards=True)
+    await page.keyboard.press("Enter")
+    drawer = page.get_by_role("navigation", name="Navigation")
+    await expect(drawer).to_be_in_viewport()
+    await _tab_to(page, drawer.get_by_role("link", name="My registrations"))
+    await page.keyboard.press("Escape")
+    await expect(drawer).not_to_be_in_viewport()
+    await expect(menu).to_be_focused()
+
+    # a dialog: focus moves into it, Escape closes it, focus returns to the button
+    await page.goto(f"{base}/events/{ids['own']}")
+    await _settle(page)
+    delete = page.get_by_role("button", name="Delete")
+    await _tab_to(page, delete)
+    await page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.get_by_role("button", name="Keep event")).to_be_visible()
+    await page.wait_for_function(  # Quasar moves the focus in once the dialog has appeared
+        "() => document.querySelector('[role=dialog]')?.contains(document.activeElement)"
+    )
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_have_count(0)
+    await expect(delete).to_be_focused()
+    await context.close()
