@@ -57,6 +57,7 @@ class Availability(ui.element):
             self.full = Span("Full")
         self.region = LiveRegion() if announce else None
         self._tone = ""
+        self._shown: tuple[int, int] | None = None  # what is on screen: only changes are spoken
         self.show(available, capacity)
 
     def show(self, available: int, capacity: int) -> None:
@@ -70,8 +71,9 @@ class Availability(ui.element):
             part.set_visibility(not is_full)
         self.full.set_visibility(is_full)
         tone = _tone(available, capacity)
-        if self.region is not None and self._tone:  # a change, not the first paint
+        if self.region is not None and self._shown not in (None, (available, capacity)):
             self.region.announce("Full" if is_full else f"{available} of {capacity} spots left")
+        self._shown = (available, capacity)
         if tone != self._tone:
             self.classes(remove=self._tone, add=tone)
             self._tone = tone

@@ -41,12 +41,14 @@ SKY = {
 }
 
 # People who ask their system for less motion get none: no transitions, no animations (the
-# kiosk still rotates, it just cuts instead of moving). Not in a layer, so it beats Quasar's own.
-REDUCED_MOTION_CSS = """@media (prefers-reduced-motion: reduce) {
+# kiosk still rotates, it just cuts instead of moving). In the `overrides` layer like the rest:
+# Quasar's own `!important` durations (the drawer's) sit in a later layer, and for important
+# declarations the earlier layer wins.
+REDUCED_MOTION_CSS = """@layer overrides { @media (prefers-reduced-motion: reduce) {
   *, *::before, *::after { animation-duration: 0.001ms !important;
     animation-iteration-count: 1 !important; transition-duration: 0.001ms !important;
     transition-delay: 0s !important; scroll-behavior: auto !important; }
-}"""
+} }"""
 
 # Tailwind covers layout; these rules cover what Quasar paints itself (page, cards, the dark
 # variants of the brand colours, focus rings, touch-target sizes). They live in NiceGUI's

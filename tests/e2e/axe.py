@@ -18,6 +18,7 @@ from playwright.async_api import Page
 # the latter are reported too, but only serious and critical findings fail a test.
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 BLOCKING = {"serious", "critical"}
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,14 @@ class Violation:
         return "\n".join(lines)
 
 
-async def audit(page: Page) -> list[Violation]:
-    """Every violation axe finds on the page as it is now."""
+async def audit(page: Page, *, rules: list[str] | None = None) -> list[Violation]:
+    """Every violation axe finds on the page as it is now (only `rules` if given: a second
+    colour theme changes colours, not structure, so it needs only the contrast rules)."""
     if not await page.evaluate("typeof window.axe !== 'undefined'"):
         await page.evaluate(AXE_SCRIPT)
+    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": TAGS}
     raw: dict[str, Any] = await page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})",
-        TAGS,
+        "only => axe.run(document, {runOnly: only, resultTypes: ['violations']})", only
     )
     found = []
     for item in raw["violations"]:

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.e2e.axe import Violation, audit, blocking
+from tests.e2e.axe import COLOUR_RULES, Violation, audit, blocking
 from tests.e2e.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, _no_browser, chromium_executable
 from tests.e2e.servers import ServerProcess
 
@@ -116,10 +116,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         joined = _event(base, host, "Poetry night", 20, days=5)
         full = _event(base, host, "Sold-out string quartet", 1, days=6)
         other = _event(base, host, "Lantern walk", 8, days=7)
+        live = _event(base, host, "Choir rehearsal", 10, days=8)
+        fans = [_account(base, f"Fan {n}") for n in range(3)]
         _call(base, member, f"/events/{joined}/register")
         _call(base, _account(base, "Fay Fan"), f"/events/{full}/register")
         _call(base, _account(base, "Guy Guest"), f"/events/{own}/register")
-        yield {"url": base, "ids": {"own": own, "joined": joined, "full": full, "other": other}}
+        ids = {"own": own, "joined": joined, "full": full, "other": other, "live": live}
+        yield {"url": base, "ids": ids, "fans": fans}
     finally:
         server.stop()
 
@@ -152,6 +155,59 @@ async def signed_in_state(chromium: Browser, site: dict) -> dict:
     return dict(state)
 
 
+# Set up in the page before anything changes: what the live region says and when, and every
+# title the kiosk shows with the number of animations running at that moment.
+RECORD_ANNOUNCEMENTS = """() => {
+  const said = () => document.querySelector('.sr-only[aria-live=polite]')?.textContent || '';
+  window.spoken = [];
+  new MutationObserver(() => {
+    const text = said();
+    if (text && text !== (window.spoken.at(-1)?.text || '')) {
+      window.spoken.push({at: performance.now(), text});
+    }
+  }).observe(document.body, {childList: true, characterData: true, subtree: true});
+}"""
+RECORD_KIOSK = """() => {
+  const title = () => document.querySelector('.kiosk-title')?.innerText;
+  window.shown = [{title: title(), moving: 0}];
+  new MutationObserver(() => {
+    const now = title();
+    if (now && now !== window.shown.at(-1).title) window.shown.push(
+      {title: now, moving: document.getAnimations().filter((a) => a.playState === 'running').length});
+  }).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def watched(chromium: Browser, site: dict) -> AsyncIterator[dict[str, Page]]:
+    """Pages left open while the other tests run, so their slow clocks cost no extra time:
+    the kiosk (reduced motion) rotating every 10 s, and an event page whose availability three
+    people change at once (its announcements are throttled to one per 5 s)."""
+    kiosk_context = await _context(chromium, DESKTOP, None, reduced_motion="reduce")
+    kiosk = await kiosk_context.new_page()
+    await kiosk.goto(f"{site['url']}/kiosk")
+    await kiosk.locator(".kiosk-title").wait_for()
+    await kiosk.evaluate(RECORD_KIOSK)
+
+    event_context = await _context(chromium, PHONE, None)
+    event_page = await event_context.new_page()
+    live = site["ids"]["live"]
+    await event_page.goto(f"{site['url']}/events/{live}")
+    await expect(event_page.get_by_test_id(f"available-spots-{live}")).to_have_text("10")
+    await event_page.evaluate(RECORD_ANNOUNCEMENTS)
+    spots = event_page.get_by_test_id(f"available-spots-{live}")
+    async with httpx.AsyncClient(base_url=f"{site['url']}/api") as api:
+        for left, token in enumerate(site["fans"], start=1):  # three changes within 5 s
+            answer = await api.post(
+                f"/events/{live}/register", headers={"authorization": f"Bearer {token}"}
+            )
+            answer.raise_for_status()
+            await expect(spots).to_have_text(str(10 - left))
+    yield {"kiosk": kiosk, "event": event_page}
+    await kiosk_context.close()
+    await event_context.close()
+
+
 async def _context(
     browser: Browser, viewport: dict, state: dict | None, **options: Any
 ) -> BrowserContext:
@@ -163,9 +219,9 @@ async def _context(
 
 
 async def _settle(page: Page) -> None:
-    """The page is built and its lazily loaded parts have arrived."""
-    await page.wait_for_load_state("networkidle")
-    await page.locator(".nicegui-content").first.wait_for()
+    """The page is built: every page has its level-one heading (the kiosk its title)."""
+    await page.locator("main h1, .kiosk-title, .kiosk-empty").first.wait_for()
+    await page.evaluate("document.fonts.ready.then(() => true)")
 
 
 async def _set_theme(page: Page, scheme: str) -> None:
@@ -205,7 +261,9 @@ async def _sweep(
         for scheme in ("light", "dark") if row.themed else ("kiosk",):
             if row.themed:
                 await _set_theme(page, scheme)
-            found: list[Violation] = await audit(page)
+            found: list[Violation] = await audit(
+                page, rules=COLOUR_RULES if scheme == "dark" else None
+            )
             counts["all"] += sum(len(v.targets) for v in found)
             counts["blocking"] += sum(len(v.targets) for v in blocking(found))
             who = "signed in" if state else "signed out"
@@ -216,7 +274,7 @@ async def _sweep(
 
 
 async def test_axe_finds_nothing_serious_on_any_page(
-    chromium: Browser, site: dict, signed_in_state: dict
+    chromium: Browser, site: dict, signed_in_state: dict, watched: dict[str, Page]
 ) -> None:
     """Every row of PAGES at both sizes, signed out and in, light and dark: no serious or
     critical violation. Every finding is printed (rule, impact, element, axe's advice)."""
@@ -360,3 +418,121 @@ async def test_keyboard_alone_signs_in_searches_registers_and_cancels(
     await expect(dialog).to_have_count(0)
     await expect(delete).to_be_focused()
     await context.close()
+
+
+# --- reflow, text spacing ---------------------------------------------------------------------
+
+NARROW = {"width": 320, "height": 640}  # 1280 px at 400 % zoom (WCAG 1.4.10)
+# WCAG 1.4.12: a person's own style sheet may set these; nothing may get lost.
+TEXT_SPACING_CSS = """* { line-height: 1.5 !important; letter-spacing: 0.12em !important;
+  word-spacing: 0.16em !important; }
+p { margin-bottom: 2em !important; }"""
+
+# Anything visible that sticks out of the window (outside a container that scrolls on its own,
+# which 1.4.10 allows for tables), and any text cut off by its own box.
+LOST_CONTENT = """() => {
+  const width = document.documentElement.clientWidth;
+  const describe = (el) => (el.id ? '#' + el.id : el.tagName.toLowerCase())
+    + '.' + [...el.classList].slice(0, 3).join('.') + ' "' + (el.innerText || '').slice(0, 40) + '"';
+  const scrollsItself = (el) => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const x = getComputedStyle(p).overflowX;
+      if ((x === 'auto' || x === 'scroll') && p.scrollWidth > p.clientWidth) return true;
+    }
+    return false;
+  };
+  const lost = [];
+  const wide = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+  if (wide > width) lost.push(`page is ${wide}px wide in a ${width}px window`);
+  for (const el of document.querySelectorAll('.q-page *, .q-header *')) {
+    if (!el.checkVisibility({visibilityProperty: true, opacityProperty: true})) continue;
+    if (el.closest('.nicegui-skip-link, .q-drawer, .sr-only')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    if ((box.right > width + 1 || box.left < -1) && !scrollsItself(el)) {
+      lost.push('outside the window: ' + describe(el));
+      continue;
+    }
+    const style = getComputedStyle(el);
+    const clips = ['hidden', 'clip'].includes(style.overflowY) || ['hidden', 'clip'].includes(style.overflowX);
+    const text = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (clips && text && (el.scrollHeight > el.clientHeight + 2 || el.scrollWidth > el.clientWidth + 2)) {
+      lost.push('text cut off: ' + describe(el));
+    }
+  }
+  return lost.slice(0, 8);
+}"""
+
+
+async def _reflow_sweep(browser: Browser, site: dict, state: dict | None) -> list[str]:
+    problems = []
+    context = await _context(browser, NARROW, state)
+    page = await context.new_page()
+    for row in _rows(signed_in=state is not None):
+        if not row.themed:  # the kiosk is a fixed full-screen board for a lobby, not a page to read
+            continue
+        path = row.path.format(**site["ids"])
+        await page.set_viewport_size(NARROW)
+        await page.goto(f"{site['url']}{path}")
+        await _settle(page)
+        problems += [f"{path} at 320px: {p}" for p in await page.evaluate(LOST_CONTENT)]
+        await page.set_viewport_size(PHONE)
+        await page.add_style_tag(content=TEXT_SPACING_CSS)
+        await _transitions_done(page)
+        problems += [f"{path} with text spacing: {p}" for p in await page.evaluate(LOST_CONTENT)]
+    await context.close()
+    return problems
+
+
+async def test_pages_reflow_at_320px_and_survive_text_spacing(
+    chromium: Browser, site: dict, signed_in_state: dict
+) -> None:
+    sweeps = [_reflow_sweep(chromium, site, state) for state in (None, signed_in_state)]
+    problems = [p for found in await asyncio.gather(*sweeps) for p in found]
+    assert not problems, "content lost:\n" + "\n".join(problems)
+
+
+# --- live announcements, reduced motion -------------------------------------------------------
+
+
+async def test_live_availability_is_announced_politely_and_not_on_every_change(
+    watched: dict[str, Page],
+) -> None:
+    """Three changes within seconds: the first is spoken at once, the others wait for the
+    quiet interval and only the number as it is then is spoken."""
+    page = watched["event"]
+    spoken: list[dict] = []
+    for _ in range(40):  # the trailing announcement comes at most 5 s after the first
+        spoken = await page.evaluate("window.spoken")
+        if len(spoken) >= 2:
+            break
+        await page.wait_for_timeout(250)
+    await page.wait_for_timeout(500)  # and nothing more follows it
+    spoken = await page.evaluate("window.spoken")
+    assert [s["text"] for s in spoken] == ["9 of 10 spots left", "7 of 10 spots left"], spoken
+    assert spoken[1]["at"] - spoken[0]["at"] >= 4_500, spoken
+
+
+async def test_reduced_motion_stops_transitions_but_not_the_kiosk(
+    chromium: Browser, site: dict, watched: dict[str, Page]
+) -> None:
+    longest = """() => Math.max(...[...document.querySelectorAll('*')].flatMap((el) => {
+      const style = getComputedStyle(el);
+      return [style.transitionDuration, style.animationDuration]
+        .flatMap((d) => d.split(',')).map((d) => parseFloat(d) * (d.includes('ms') ? 1 : 1000));
+    }))"""
+    path = f"{site['url']}/events/{site['ids']['joined']}"
+    for motion, moves in (("no-preference", True), ("reduce", False)):
+        context = await _context(chromium, PHONE, None, reduced_motion=motion)
+        page = await context.new_page()
+        await page.goto(path)
+        await _settle(page)
+        await page.get_by_role("button", name="Open navigation").click()
+        slowest = await page.evaluate(longest)
+        assert (slowest > 100) is moves, f"{motion}: longest transition {slowest} ms"
+        await context.close()
+
+    kiosk = watched["kiosk"]
+    await kiosk.wait_for_function("() => window.shown.length >= 2", timeout=25_000)
+    shown = await kiosk.evaluate("window.shown")
+    assert all(step["moving"] == 0 for step in shown), shown
