@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -536,3 +537,39 @@ async def test_reduced_motion_stops_transitions_but_not_the_kiosk(
     await kiosk.wait_for_function("() => window.shown.length >= 2", timeout=25_000)
     shown = await kiosk.evaluate("window.shown")
     assert all(step["moving"] == 0 for step in shown), shown
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+async def test_form_fields_are_labelled_autocompleted_and_tied_to_their_errors(
+    chromium: Browser, site: dict
+) -> None:
+    context = await _context(chromium, PHONE, None)
+    page = await context.new_page()
+    await page.goto(f"{site['url']}/signup")
+    await _settle(page)
+    fields = {"Name": "name", "Email": "email", "Password": "new-password"}
+    for label, autocomplete in fields.items():
+        await expect(page.get_by_label(label, exact=True)).to_have_attribute(
+            "autocomplete", autocomplete
+        )
+    await page.get_by_label("Name", exact=True).press("Enter")  # submit empty: every error shows
+    for label in fields:
+        field = page.get_by_label(label, exact=True)
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        error = page.locator(f"#{await field.get_attribute('aria-describedby')}")
+        await expect(error).to_have_attribute("role", "alert")
+        await expect(error).not_to_be_empty()
+    name = page.get_by_label("Name", exact=True)
+    await name.fill("Nora Name")
+    await expect(name).not_to_have_attribute("aria-invalid", "true")
+    await expect(name).not_to_have_attribute("aria-describedby", re.compile("."))
+
+    await page.goto(f"{site['url']}/login")
+    await _settle(page)
+    await expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "email")
+    await expect(page.get_by_label("Password", exact=True)).to_have_attribute(
+        "autocomplete", "current-password"
+    )
+    await context.close()
