@@ -83,6 +83,8 @@ main .nicegui-link { color: #0369a1; }
 body.body--dark { --focus: #fbbf24; }
 .q-header { --focus: #fde68a; }
 :focus-visible { outline: 3px solid var(--focus) !important; outline-offset: 2px; border-radius: 4px; }
+/* What gets the focus scrolls clear of the fixed header (WCAG 2.4.11 focus not obscured). */
+html { scroll-padding-top: 5rem; scroll-padding-bottom: 1rem; }
 /* The skip link: hidden until focused, then a clear box at the top left. */
 .nicegui-skip-link:focus { z-index: 9999; background: var(--cloud); color: var(--ink);
   padding: 12px 16px; }

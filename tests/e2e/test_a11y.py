@@ -308,9 +308,12 @@ FOCUS_STATE = """() => {
   const box = el.getBoundingClientRect();
   const inView = box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
     && box.top < innerHeight && box.left < innerWidth;
+  // not hidden under the fixed header (WCAG 2.4.11)
+  const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  const underHeader = !!(top && top.closest('.q-header') && !el.closest('.q-header'));
   const name = el.getAttribute('aria-label') || el.innerText || el.value
     || (el.labels && el.labels[0] ? el.labels[0].innerText : '') || el.tagName;
-  return {name: name.trim().slice(0, 60), ring, inView};
+  return {name: name.trim().slice(0, 60), ring, inView, underHeader};
 }"""
 
 
@@ -329,6 +332,7 @@ async def _tab_to(page: Page, target: Any, *, backwards: bool = False, limit: in
         if state["name"]:
             assert state["ring"], f"no visible focus on {state['name']!r} ({page.url})"
             assert state["inView"], f"focused {state['name']!r} is off screen ({page.url})"
+            assert not state["underHeader"], f"{state['name']!r} is under the header ({page.url})"
         seen.append(state["name"])
         if await target.evaluate(
             "e => e === document.activeElement || e.contains(document.activeElement)"
