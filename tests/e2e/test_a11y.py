@@ -203,7 +203,9 @@ async def watched(chromium: Browser, site: dict) -> AsyncIterator[dict[str, Page
                 f"/events/{live}/register", headers={"authorization": f"Bearer {token}"}
             )
             answer.raise_for_status()
-            await expect(spots).to_have_text(str(10 - left))
+            if left == 1:  # the first change reaches the page on its own
+                await expect(spots).to_have_text("9")
+        await expect(spots).to_have_text("7")
     yield {"kiosk": kiosk, "event": event_page}
     await kiosk_context.close()
     await event_context.close()
