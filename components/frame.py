@@ -135,6 +135,9 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
                 "max-md:hidden"
             ).mark("sign-out")
 
+    # Screen readers hear whether the menu is open.
+    menu.props('aria-expanded="false"')
+    drawer.on_value_change(lambda e: menu.props(f'aria-expanded="{str(bool(e.value)).lower()}"'))
     # Escape closes the drawer and puts the focus back on the button that opened it.
     drawer.on(
         "keydown.esc",

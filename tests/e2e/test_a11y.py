@@ -401,13 +401,16 @@ async def test_keyboard_alone_signs_in_searches_registers_and_cancels(
     # focus goes back to the button that opened it
     menu = page.get_by_role("button", name="Open navigation")
     await _tab_to(page, menu, backwards=True)
+    await expect(menu).to_have_attribute("aria-expanded", "false")
     await page.keyboard.press("Enter")
     drawer = page.get_by_role("navigation", name="Navigation")
     await expect(drawer).to_be_in_viewport()
+    await expect(menu).to_have_attribute("aria-expanded", "true")
     await _tab_to(page, drawer.get_by_role("link", name="My registrations"))
     await page.keyboard.press("Escape")
     await expect(drawer).not_to_be_in_viewport()
     await expect(menu).to_be_focused()
+    await expect(menu).to_have_attribute("aria-expanded", "false")
 
     # a dialog: focus moves into it, Escape closes it, focus returns to the button
     await page.goto(f"{base}/events/{ids['own']}")
