@@ -22,8 +22,9 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.e2e.axe import COLOUR_RULES, Violation, audit, blocking
-from tests.e2e.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, _no_browser, chromium_executable
-from tests.e2e.servers import ServerProcess
+from tests.support.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable
+from tests.support.requirements import skip_or_fail
+from tests.support.server import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -136,7 +137,7 @@ async def chromium() -> AsyncIterator[Browser]:
                 executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True
             )
         except Exception as exc:
-            _no_browser(f"no Chromium to run browser tests ({type(exc).__name__})")
+            skip_or_fail("browser", f"no Chromium to run browser tests ({type(exc).__name__})")
         yield browser
         await browser.close()
 
