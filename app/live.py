@@ -78,6 +78,13 @@ class LiveBatch:
     availability: dict[int, Availability] = field(default_factory=dict)
     activity: list[Activity] = field(default_factory=list)
     refresh_all: bool = False
+    # people whose password changed in another process: their open pages here must leave
+    # (the process where it changed sends its own pages away at once, users service hook)
+    signed_out: set[int] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.availability or self.activity or self.refresh_all or self.signed_out)
 
     @property
     def structure_changed(self) -> bool:
@@ -114,6 +121,13 @@ class LiveBus:
             _merge(batch, availability, activity)
         self._schedule()
 
+    def credentials_changed(self, user_id: int) -> None:
+        """A person's password changed here (after commit): tell the other processes, whose
+        open pages of that person must leave. Not delivered in this process: the users
+        service's own hook already did that, sparing the page that made the change."""
+        self._pending_local.signed_out.add(user_id)
+        self._schedule()
+
     def receive(self, batch: LiveBatch) -> None:
         """A batch from another process (or a refresh request from the relay)."""
         fold(self._pending, batch)
@@ -139,13 +153,12 @@ class LiveBus:
         batch, self._pending = self._pending, LiveBatch()
         local, self._pending_local = self._pending_local, LiveBatch()
         oldest, self._oldest_pending = self._oldest_pending, None
-        if not (batch.availability or batch.activity or batch.refresh_all):
-            return
-        self.flushes += 1
-        self._deliver(batch)
-        if oldest is not None:
-            observe_live_lag(time.monotonic() - oldest)
-        if self.relay is not None and (local.availability or local.activity):
+        if not batch.empty:
+            self.flushes += 1
+            self._deliver(batch)
+            if oldest is not None:
+                observe_live_lag(time.monotonic() - oldest)
+        if self.relay is not None and not local.empty:
             try:
                 self.relay(local)
             except Exception:
@@ -182,6 +195,7 @@ def fold(into: LiveBatch, more: LiveBatch) -> None:
     into.activity.extend(more.activity)
     del into.activity[:-ACTIVITY_PER_FLUSH]
     into.refresh_all |= more.refresh_all
+    into.signed_out |= more.signed_out
 
 
 def _merge(batch: LiveBatch, availability: Availability, activity: tuple[Activity, ...]) -> None:

@@ -44,29 +44,33 @@ def _compact(value: Any) -> str:
 def encode(batch: LiveBatch, origin: str) -> list[str]:
     """The batch as one or more JSON payloads under PostgreSQL's size limit, each filled
     as far as it goes (sizes are measured exactly as the payload is written)."""
-    items: list[tuple[str, list[Any]]] = [
-        ("a", [a.event_id, a.registered, a.capacity, a.kind.value, a.waiting, a.checked_in])
-        for a in batch.availability.values()
-    ] + [
-        ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat(), int(f.promoted)])
-        for f in batch.activity
-    ]
+    items: list[tuple[str, Any]] = (
+        [
+            ("a", [a.event_id, a.registered, a.capacity, a.kind.value, a.waiting, a.checked_in])
+            for a in batch.availability.values()
+        ]
+        + [
+            ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat(), int(f.promoted)])
+            for f in batch.activity
+        ]
+        + [("s", user_id) for user_id in sorted(batch.signed_out)]
+    )
     payloads: list[str] = []
 
     def empty() -> dict[str, Any]:
-        return {"o": origin, "a": [], "f": []}
+        return {"o": origin, "a": [], "f": [], "s": []}
 
     current = empty()
     size = len(_compact(current))
     for key, item in items:
         item_size = len(_compact(item)) + 1  # and its comma
-        if size + item_size > MAX_PAYLOAD and (current["a"] or current["f"]):
+        if size + item_size > MAX_PAYLOAD and (current["a"] or current["f"] or current["s"]):
             payloads.append(_compact(current))
             current = empty()
             size = len(_compact(current))  # of the new, empty payload (it measured the old)
         current[key].append(item)
         size += item_size
-    if current["a"] or current["f"]:
+    if current["a"] or current["f"] or current["s"]:
         payloads.append(_compact(current))
     return payloads
 
@@ -82,6 +86,7 @@ def decode(payload: str) -> tuple[str, LiveBatch]:
             Activity(f[0], f[1], bool(f[2]), datetime.fromisoformat(f[3]), bool(f[4:5] and f[4]))
             for f in data.get("f", [])
         ],
+        signed_out={int(user_id) for user_id in data.get("s", [])},
     )
     return data.get("o", ""), batch
 

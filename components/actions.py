@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import open_session
 from app.errors import NotFound, ValidationFailed
+from app.live import LiveBatch, bus
 from app.services import users
 from components.feedback import FAILED, Failed, attempt, notify_error
 from components.session import forget_sign_in, login_url, signed_in_identity
@@ -71,6 +72,8 @@ async def _identified_user(session: AsyncSession) -> User | None:
 
 def _watch(user: User) -> None:
     """Remember that the current page is shown to `user` (see `leave_pages`)."""
+    if _leave_after_remote_change not in bus.subscribers:  # once per bus life (tests reset it)
+        bus.subscribe(_leave_after_remote_change)
     client = context.client
     if user.id is not None:
         _pages.setdefault(user.id, weakref.WeakSet()).add(client)
@@ -235,6 +238,15 @@ def _after_password_change(user_id: int) -> None:
     count = leave_pages(user_id, keep=_current_client())
     if count:
         log.info("sent %d open page(s) to the login page after a password change", count)
+
+
+def _leave_after_remote_change(batch: LiveBatch) -> None:
+    """A password changed in another process (app/live.py `credentials_changed`): that
+    person's open pages in this process leave too."""
+    for user_id in batch.signed_out:
+        count = leave_pages(user_id)
+        if count:
+            log.info("sent %d open page(s) to the login page after a password change", count)
 
 
 users.on_credentials_changed(_after_password_change)

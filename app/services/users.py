@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from app.db import write_transaction
 from app.errors import EmailTaken, NotAuthenticated, NotFound, ValidationFailed
+from app.live import bus
 from app.rate_limit import get_rate_limits
 from app.security import (
     TokenClaims,
@@ -166,4 +167,5 @@ async def change_password(
         fresh.token_version += 1
     assert fresh.id is not None
     _notify_credentials_changed(fresh.id)
+    bus.credentials_changed(fresh.id)  # and the other processes' open pages
     return fresh

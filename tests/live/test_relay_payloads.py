@@ -72,3 +72,22 @@ async def test_a_backed_up_outbox_keeps_the_kind_of_change(database):
     assert kinds[1].kind == ChangeKind.DETAILS and kinds[1].registered == 4
     assert kinds[2].kind == ChangeKind.DELETED
     assert kinds[3].kind == ChangeKind.COUNT
+
+
+def test_people_signed_out_by_a_password_change_travel_with_the_numbers():
+    """Issue 13 item 3 across processes: a password change in one process reaches the others'
+    open pages of that person, even in a batch split for size."""
+    batch = LiveBatch(
+        availability={i: Availability(i, i % 7, 10) for i in range(1, 600)},
+        signed_out={3, 41},
+    )
+    payloads = encode(batch, "origin")
+    assert len(payloads) > 1
+    received = LiveBatch()
+    for payload in payloads:
+        origin, part = decode(payload)
+        assert origin == "origin"
+        received.availability |= part.availability
+        received.signed_out |= part.signed_out
+    assert received.signed_out == {3, 41}
+    assert received.availability == batch.availability

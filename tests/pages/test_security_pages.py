@@ -6,13 +6,17 @@ from __future__ import annotations
 import pytest
 from nicegui import ui
 from nicegui.testing import User
+from sqlalchemy import update
 
 from app.config import get_settings
 from app.db import open_session
+from app.live import LiveBatch, bus
+from app.live_pg import decode, encode
 from app.services import registrations, users
 from app.socket_guard import session_id_from_cookie
 from components.session import forget_sign_in
 from models.user import PasswordChange
+from models.user import User as UserTable
 from tests.fixtures import PASSWORD
 
 HUGE = "99999999999999999999"
@@ -137,3 +141,34 @@ async def test_item3_live_updates_stop_revealing_attendees_after_a_sign_out(
     await visitor.should_see("Welcome back.", retries=30)
     await visitor.should_not_see("Carl Late")
     assert "Carl Late" not in attendee_names(visitor)
+
+
+async def test_item3_a_password_change_in_another_process_sends_open_pages_to_login(
+    visitor: User, sign_in, make_user, make_event
+):
+    """Another process changed the password (its users service bumped the token version in
+    the database) and its relay delivers `signed_out` here (the payload went through the
+    relay's own encoding; the PostgreSQL round trip is tests/live/test_relay_payloads.py)."""
+    owner, _ = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
+    async with open_session() as session:
+        await session.execute(
+            update(UserTable).where(UserTable.id == owner.id).values(token_version=99)
+        )
+        await session.commit()
+    [payload] = encode(LiveBatch(signed_out={owner.id}), "another-process")
+    _, batch = decode(payload)
+    bus.receive(batch)
+    bus.flush()
+    await visitor.should_see("Welcome back.", retries=30)
+
+
+async def test_item3_a_password_change_here_is_relayed_but_not_delivered_twice(
+    visitor: User, sign_in, make_user, make_event
+):
+    owner, _ = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
+    relayed: list[LiveBatch] = []
+    bus.relay = relayed.append
+    await _change_password_elsewhere(owner)
+    bus.flush()
+    assert [b.signed_out for b in relayed] == [{owner.id}]
+    await visitor.should_see("Welcome back.", retries=30)
