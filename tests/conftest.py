@@ -41,6 +41,19 @@ pytest_plugins = ["tests.fixtures"]
 BACKENDS = ["sqlite", "postgres"]
 
 
+SLOW_FAMILIES = ("e2e", "faults", "deploy", "mail")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The families that start real servers, clusters or browsers are `slow`, so a developer
+    can run everything else in a minute or two (`uv run pytest -m "not slow"`)."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        family = item.path.relative_to(tests_dir).parts[0]
+        if family in SLOW_FAMILIES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
