@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=3.0, gt=0)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
     metrics_token: str = ""
+    # Email (README "Email"): smtp://user:pass@host:port (STARTTLS when offered) or
+    # smtps://... (TLS from the start). Empty: nothing is sent, each message is logged.
+    smtp_url: str = ""
+    mail_from: str = "Events <noreply@localhost>"
+    # The reminder goes out this long before the start; 0 turns reminders off.
+    reminder_hours: float = Field(default=24, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from app.db import begin_write
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
 from app.live import Availability, ChangeKind, bus
+from app.services import mail
 from models.event import (
     Event,
     EventCreate,
@@ -28,6 +29,7 @@ from models.event import (
     EventUpdate,
     MineFilter,
 )
+from models.outbox import MailKind
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
 from models.user import User
@@ -228,9 +230,18 @@ async def update_event(
             raise RuleViolation(
                 f"Capacity cannot be below the {event.registered_count} current registrations"
             )
+        before = mail.time_or_place_before(event, changes)
         for field, value in changes.items():
             setattr(event, field, value)
         event.updated_at = utcnow()
+        if before:  # every confirmed attendee hears of a new time or place
+            await mail.enqueue_for_event(
+                session,
+                MailKind.CHANGED,
+                event_id=event_id,
+                statuses=mail.CONFIRMED_ONLY,
+                payload={"before": before},
+            )
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -248,7 +259,15 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
     """Deletes the event; its registrations go with it (ON DELETE CASCADE)."""
     await begin_write(session)
     try:
-        await _lock_own_event(session=session, actor=actor, event_id=event_id)
+        event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
+        # before the DELETE: the registrations that say who to tell go with the event
+        await mail.enqueue_for_event(
+            session,
+            MailKind.DELETED,
+            event_id=event_id,
+            statuses=mail.CONCERNED,
+            payload={"event": mail.facts_of(event).snapshot()},
+        )
         await session.execute(delete(Event).where(col(Event.id) == event_id))
         await session.commit()
     except BaseException:

@@ -46,8 +46,10 @@ from app import metrics
 from app.db import begin_write
 from app.errors import AlreadyRegistered, EventFull, Forbidden, NotFound, RuleViolation
 from app.live import Activity, Availability, bus
+from app.services import mail
 from app.services.events import EVENT_NOT_FOUND, event_select, to_public
 from models.event import Event, UserRegistrationRow
+from models.outbox import MailKind
 from models.registration import (
     AttendeeUser,
     EventRegistrationRow,
@@ -179,6 +181,7 @@ async def register_attendee(
             await session.rollback()  # also gives back the spot reserved above
             metrics.record_refusal("duplicate")
             raise AlreadyRegistered()
+        await mail.enqueue(session, MailKind.CONFIRMED, registration_id=row[0])
         await session.commit()
     except BaseException:
         if session.in_transaction():
@@ -248,8 +251,10 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
             .values(status=RegistrationStatus.CANCELLED.value, cancelled_at=utcnow())
             .returning(col(Registration.id))
         )
-        if cancelled.first() is None:
+        cancelled_id = cancelled.scalar()
+        if cancelled_id is None:
             raise NotFound(NOT_REGISTERED)
+        await mail.enqueue(session, MailKind.CANCELLED, registration_id=cancelled_id)
         numbers = (
             await session.execute(
                 update(Event)

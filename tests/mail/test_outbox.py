@@ -1,0 +1,276 @@
+"""The outbox end to end on both databases: services write messages in their transactions,
+the sender delivers them to a real SMTP server (aiosmtpd), once, whatever the server does."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from app import metrics
+from app.db import Database, begin_write
+from app.errors import AlreadyRegistered, EventFull, RuleViolation
+from app.mail_sender import MailSender
+from app.services import events, mail, registrations
+from models.event import EventUpdate
+from models.outbox import MailKind, MailStatus, OutboxMessage
+from models.types import utcnow
+from tests.e2e.servers import free_port
+from tests.mail.conftest import SmtpServer, calendar_of, outbox, text_of
+
+
+async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Poll a database condition (the sender's progress is only visible there)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_every_change_reaches_the_people_concerned(
+    database: Database, session, make_user, make_event, smtp_server: SmtpServer, running_sender
+):
+    owner = await make_user()
+    ann, bob = await make_user(name="Ann"), await make_user(name="Bob")
+    event = await make_event(owner, title="Garden party", max_capacity=5)
+    sink = smtp_server.sink
+
+    for person in (ann, bob):
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=person.id)
+    confirmations = await sink.wait_for(2)
+    assert {str(m["To"]) for m in confirmations} == {
+        f"Ann <{ann.email}>",
+        f"Bob <{bob.email}>",
+    }
+    assert all(m["Subject"] == "Registration confirmed: Garden party" for m in confirmations)
+    assert all(calendar_of(m) is not None for m in confirmations)
+
+    await events.update_event(
+        session=session,
+        actor=owner,
+        event_id=event.id,
+        data=EventUpdate(description="Now with cake"),
+    )  # neither time nor place: nobody is told
+    await events.update_event(
+        session=session, actor=owner, event_id=event.id, data=EventUpdate(location="Old barn")
+    )
+    changed = (await sink.wait_for(4))[2:]
+    assert {m["Subject"] for m in changed} == {"Changed: Garden party"}
+    assert all("at Old barn" in text_of(m) and "place was Main hall" in text_of(m) for m in changed)
+    assert all("LOCATION:Old barn" in (calendar_of(m) or "") for m in changed)
+
+    await registrations.cancel_registration(session=session, event_id=event.id, user_id=ann.id)
+    cancelled = (await sink.wait_for(5))[4]
+    assert (cancelled["Subject"], cancelled["To"].addresses[0].addr_spec) == (
+        "Registration cancelled: Garden party",
+        ann.email,
+    )
+
+    await events.delete_event(session=session, actor=owner, event_id=event.id)
+    deleted = (await sink.wait_for(6))[5]  # Bob only: Ann had cancelled
+    assert (deleted["Subject"], deleted["To"].addresses[0].addr_spec) == (
+        "Called off: Garden party",
+        bob.email,
+    )
+    assert "Old barn" in text_of(deleted)  # from the snapshot: the event row is gone
+    await until(lambda: _all_settled(database))
+    assert len(sink.messages) == 6 and sink.duplicates() == 0
+
+
+async def test_waiting_list_kinds_go_out_through_the_same_enqueue(
+    database: Database, session, make_user, make_event, smtp_server: SmtpServer, running_sender
+):
+    """The two waiting-list messages, queued as branch `wait` will queue them."""
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner, title="Full house")
+    registration = await registrations.register_attendee(
+        session=session, event_id=event.id, user_id=ann.id
+    )
+    await begin_write(session)
+    await mail.enqueue(session, MailKind.WAITLISTED, registration_id=registration.id, position=4)
+    await mail.enqueue(session, MailKind.PROMOTED, registration_id=registration.id)
+    await session.commit()
+    subjects = {m["Subject"] for m in await smtp_server.sink.wait_for(3)}
+    assert {"Waiting list #4: Full house", "You're in: Full house"} <= subjects
+
+
+async def _all_settled(database: Database) -> bool:
+    return all(row.status != MailStatus.PENDING for row in await outbox(database))
+
+
+async def test_a_refused_or_rolled_back_change_leaves_nothing_to_send(
+    database: Database, session, make_user, make_event
+):
+    owner, ann, bob = await make_user(), await make_user(), await make_user()
+    event = await make_event(owner, max_capacity=1)
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    with pytest.raises(AlreadyRegistered):
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    with pytest.raises(EventFull):
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=bob.id)
+    with pytest.raises(RuleViolation):  # a refused edit: no "changed" message either
+        await events.update_event(
+            session=session,
+            actor=owner,
+            event_id=event.id,
+            data=EventUpdate(location="Elsewhere", max_capacity=1, date_time=utcnow()),
+        )
+    # a writer that queues a message and then rolls back
+    await begin_write(session)
+    await mail.enqueue_for_event(
+        session, MailKind.CHANGED, event_id=event.id, statuses=mail.CONFIRMED_ONLY
+    )
+    await session.rollback()
+    rows = await outbox(database)
+    assert [(r.kind, r.recipient) for r in rows] == [(MailKind.CONFIRMED, ann.email)]
+
+
+async def test_mail_server_down_then_up_delivers_each_message_once(
+    database: Database, session, make_user, make_event, make_sender
+):
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner)
+    server = SmtpServer(free_port())  # not started yet: connections are refused
+    failed_before = metrics.MAIL_FAILED._value.get()
+    sender = make_sender(server.url)
+    await sender.start()
+    started = asyncio.get_running_loop().time()
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    answered = asyncio.get_running_loop().time() - started
+    await until(lambda: _attempts_at_least(database, 3))
+    [row] = await outbox(database)
+    assert row.status == MailStatus.PENDING and row.last_error
+    assert "ConnectError" in row.last_error or "Connect" in row.last_error
+    assert row.next_attempt_at > utcnow()  # backing off: 1, 2, 4 s ... at most 30 s
+    assert metrics.MAIL_FAILED._value.get() - failed_before >= 3
+
+    server.start()
+    try:
+        await server.sink.wait_for(1, seconds=10)
+        await until(lambda: _all_settled(database))
+        [row] = await outbox(database)
+        assert row.status == MailStatus.SENT and row.attempts >= 4
+        await sender.stop()
+        assert len(server.sink.messages) == 1 and server.sink.duplicates() == 0
+    finally:
+        server.stop()
+    assert answered < 1.0  # the registration never waited for the mail server
+
+
+async def _attempts_at_least(database: Database, attempts: int) -> bool:
+    rows = await outbox(database)
+    return bool(rows) and rows[0].attempts >= attempts
+
+
+async def test_a_restart_delivers_what_was_left_unsent(
+    database: Database, session, make_user, make_event, make_sender, smtp_server: SmtpServer
+):
+    owner = await make_user()
+    event = await make_event(owner)
+    people = [await make_user() for _ in range(4)]
+    for person in people:  # committed while no sender runs (the process is down)
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=person.id)
+    # a sender claims two of them and dies before sending: its lease must run out
+    dying = make_sender(smtp_server.url, batch=2, lease=timedelta(seconds=1))
+    claimed = await dying._claim_due("dead-1")
+    assert len(claimed) == 2
+    restarted = make_sender(smtp_server.url)
+    await restarted.start()
+    messages = await smtp_server.sink.wait_for(4)
+    await until(lambda: _all_settled(database))
+    assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted(
+        p.email for p in people
+    )
+    assert smtp_server.sink.duplicates() == 0
+
+
+async def test_a_stopped_sender_hands_back_its_claims(
+    database: Database, session, make_user, make_event, make_sender, smtp_server: SmtpServer
+):
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner)
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    sender = make_sender(smtp_server.url)
+    await sender._claim_due("stopping-1")
+    sender._claim = "stopping-1"
+    await sender.stop()
+    [row] = await outbox(database)
+    assert row.claim is None and row.next_attempt_at <= utcnow()
+
+
+async def test_an_address_refused_for_a_day_stops_retrying_with_a_warning(
+    database: Database,
+    session,
+    make_user,
+    make_event,
+    make_sender,
+    smtp_server: SmtpServer,
+    caplog: pytest.LogCaptureFixture,
+):
+    owner, ann, bob = await make_user(), await make_user(), await make_user()
+    event = await make_event(owner)
+    smtp_server.sink.refuse = {ann.email, bob.email}
+    for person in (ann, bob):
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=person.id)
+    async with database.sessions() as writer:  # Ann's confirmation has waited for a day
+        await begin_write(writer)
+        await writer.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.recipient == ann.email)
+            .values(created_at=utcnow() - timedelta(days=1, minutes=1))
+        )
+        await writer.commit()
+    sender = make_sender(smtp_server.url)
+    with caplog.at_level(logging.WARNING, logger="app.mail"):
+        assert await sender.deliver_due() == 2
+    rows = {r.recipient: r for r in await outbox(database)}
+    assert rows[ann.email].status == MailStatus.FAILED
+    assert "550" in (rows[ann.email].last_error or "")
+    assert rows[bob.email].status == MailStatus.PENDING and rows[bob.email].attempts == 1
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "giving up" in warnings[0].getMessage()
+    assert smtp_server.sink.messages == []
+
+
+async def test_without_smtp_url_each_message_is_logged_in_one_line(
+    database: Database, session, make_user, make_event, caplog: pytest.LogCaptureFixture
+):
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner, title="Quiet evening")
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    sender = MailSender(database=database, smtp_url="")
+    assert sender.target is None
+    with caplog.at_level(logging.INFO, logger="app.mail"):
+        assert await sender.deliver_due() == 1
+    [line] = [r.getMessage() for r in caplog.records if r.name == "app.mail"]
+    assert ann.email in line and "Registration confirmed: Quiet evening" in line
+    [row] = await outbox(database)
+    assert row.status == MailStatus.SENT
+
+
+async def test_the_backlog_gauge_shows_the_oldest_unsent_message(
+    database: Database, session, make_user, make_event
+):
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner)
+    sender = MailSender(database=database, smtp_url="")
+    await sender.measure_backlog()
+    assert metrics.MAIL_OLDEST_UNSENT._value.get() == 0
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    async with database.sessions() as writer:
+        await begin_write(writer)
+        await writer.execute(
+            update(OutboxMessage).values(created_at=utcnow() - timedelta(minutes=5))
+        )
+        await writer.commit()
+    await sender.measure_backlog()
+    assert 299 <= metrics.MAIL_OLDEST_UNSENT._value.get() < 330
+    sent_before = metrics.MAIL_SENT._value.get()
+    await sender.deliver_due()
+    await sender.measure_backlog()
+    assert metrics.MAIL_OLDEST_UNSENT._value.get() == 0
+    assert metrics.MAIL_SENT._value.get() == sent_before + 1
