@@ -142,6 +142,7 @@ class MailSender:
         self._claim: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._stopping = asyncio.Event()
 
     @property
     def running(self) -> bool:
@@ -155,8 +156,13 @@ class MailSender:
         self._task = asyncio.create_task(self._run_forever(), name="mail-sender")
 
     async def stop(self) -> None:
-        """Stop, and hand back unsent claimed rows at once instead of after their lease."""
+        """Stop after the message in hand (a message the server accepted is marked sent, not
+        sent again after a restart), and hand back the rest of the batch at once instead of
+        after its lease. A delivery that hangs is cut off after the SMTP timeout."""
+        self._stopping.set()
         if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), self.smtp_timeout + 2)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
@@ -164,11 +170,12 @@ class MailSender:
         if self._claim is not None:
             with contextlib.suppress(Exception):
                 await within(self._release(self._claim), 3.0)
+            self._claim = None
 
     async def _run_forever(self) -> None:
         loop = asyncio.get_running_loop()
         next_scan = loop.time()
-        while True:
+        while not self._stopping.is_set():
             busy = False
             try:
                 if loop.time() >= next_scan:
@@ -186,7 +193,8 @@ class MailSender:
                     log.warning("mail sender: cannot reach the outbox (%s)", type(exc).__name__)
                 self._failing = True
             if not busy:
-                await asyncio.sleep(self.poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
 
     # --- one round (public for the tests) ------------------------------------------------
 
@@ -204,6 +212,8 @@ class MailSender:
         self._claim = token
         events, statuses = await self._load(rows)
         for row in rows:
+            if self._stopping.is_set():
+                return len(rows)  # stop() hands the rest back
             outcome = await self._deliver(row, events, statuses)
             await self._settle(row, token, outcome)
         self._claim = None

@@ -180,7 +180,8 @@ async def schedule_reminders(
         insert_(OutboxMessage)
         .from_select(_COLUMNS, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(OutboxMessage.id))
     )
-    written = (await session.execute(statement)).rowcount
+    written = len((await session.execute(statement)).all())
     await session.commit()
-    return int(written or 0)
+    return written

@@ -8,7 +8,7 @@ import email
 import email.policy
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.mail_sender import MailSender
-from models.outbox import OutboxMessage
+from models.outbox import MailStatus, OutboxMessage
 from tests.e2e.servers import free_port
 
 
@@ -120,6 +120,18 @@ async def outbox(database: Database) -> list[OutboxMessage]:
     async with database.sessions() as session:
         rows = await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))
         return list(rows.scalars().all())
+
+
+async def all_settled(database: Database) -> bool:
+    return all(row.status != MailStatus.PENDING for row in await outbox(database))
+
+
+async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Poll a database condition (the sender's progress is only visible there)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 def text_of(message: EmailMessage) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -20,15 +19,7 @@ from models.event import EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.types import utcnow
 from tests.e2e.servers import free_port
-from tests.mail.conftest import SmtpServer, calendar_of, outbox, text_of
-
-
-async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
-    """Poll a database condition (the sender's progress is only visible there)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+from tests.mail.conftest import SmtpServer, all_settled, calendar_of, outbox, text_of, until
 
 
 async def test_every_change_reaches_the_people_concerned(
@@ -77,7 +68,7 @@ async def test_every_change_reaches_the_people_concerned(
         bob.email,
     )
     assert "Old barn" in text_of(deleted)  # from the snapshot: the event row is gone
-    await until(lambda: _all_settled(database))
+    await until(lambda: all_settled(database))
     assert len(sink.messages) == 6 and sink.duplicates() == 0
 
 
@@ -96,10 +87,6 @@ async def test_waiting_list_kinds_go_out_through_the_same_enqueue(
     await session.commit()
     subjects = {m["Subject"] for m in await smtp_server.sink.wait_for(3)}
     assert {"Waiting list #4: Full house", "You're in: Full house"} <= subjects
-
-
-async def _all_settled(database: Database) -> bool:
-    return all(row.status != MailStatus.PENDING for row in await outbox(database))
 
 
 async def test_a_refused_or_rolled_back_change_leaves_nothing_to_send(
@@ -151,7 +138,7 @@ async def test_mail_server_down_then_up_delivers_each_message_once(
     server.start()
     try:
         await server.sink.wait_for(1, seconds=10)
-        await until(lambda: _all_settled(database))
+        await until(lambda: all_settled(database))
         [row] = await outbox(database)
         assert row.status == MailStatus.SENT and row.attempts >= 4
         await sender.stop()
@@ -181,7 +168,7 @@ async def test_a_restart_delivers_what_was_left_unsent(
     restarted = make_sender(smtp_server.url)
     await restarted.start()
     messages = await smtp_server.sink.wait_for(4)
-    await until(lambda: _all_settled(database))
+    await until(lambda: all_settled(database))
     assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted(
         p.email for p in people
     )
