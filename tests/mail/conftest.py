@@ -20,6 +20,7 @@ from app.db import Database
 from app.mail_sender import MailSender
 from models.outbox import MailStatus, OutboxMessage
 from tests.e2e.servers import free_port
+from tests.faults.conftest import start_server  # noqa: F401  (real `main.py` processes)
 
 
 class Sink:

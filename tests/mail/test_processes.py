@@ -17,7 +17,6 @@ from app.services import registrations
 from models.outbox import MailStatus
 from models.types import utcnow
 from tests.e2e.servers import free_port
-from tests.faults.conftest import start_server  # noqa: F401  (fixture)
 from tests.mail.conftest import SmtpServer, all_settled, outbox, until
 
 PASSWORD = "correct horse battery"
@@ -111,7 +110,7 @@ async def _event_by_api(http: httpx.AsyncClient, capacity: int, **fields) -> int
 async def test_two_app_processes_on_one_postgresql_deliver_every_confirmation_once(
     database: Database,
     start_server,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ):
     servers = [
         start_server(database.url, SMTP_URL=smtp_server.url, SIGNUP_RATE_LIMIT="off")
@@ -144,7 +143,7 @@ async def test_two_app_processes_on_one_postgresql_deliver_every_confirmation_on
 
 async def test_a_registration_answers_as_fast_with_the_mail_server_down_or_silent(
     database: Database,
-    start_server,  # noqa: F811
+    start_server,
 ):
     """One app process whose SMTP_URL port is, in turn: a working server, nothing (refused),
     and a server that accepts connections and never answers."""
