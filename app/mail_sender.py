@@ -243,7 +243,9 @@ class MailSender:
             # SQLite: look before taking the single write lock
             if (
                 self.database.is_sqlite
-                and (await session.execute(select(OutboxMessage.id).where(*due).limit(1))).first()
+                and (
+                    await session.execute(select(col(OutboxMessage.id)).where(*due).limit(1))
+                ).first()
                 is None
             ):
                 return []
@@ -288,7 +290,7 @@ class MailSender:
             statuses: dict[int, str] = {}
             if reminded:
                 found = await session.execute(
-                    select(Registration.id, Registration.status).where(
+                    select(col(Registration.id), col(Registration.status)).where(
                         col(Registration.id).in_(reminded)
                     )
                 )

@@ -121,7 +121,7 @@ def event_ics(event: EventFacts, url: str, uid_domain: str) -> bytes:
     entry.add("description", describe(event.description, url))
     entry.add("url", url)
     calendar.add_component(entry)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def describe(description: str | None, url: str) -> str:

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, insert, literal, select
+from sqlalchemy import String, cast, exists, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -44,7 +44,7 @@ from app.messages import EventFacts
 from models.event import Event
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.registration import Registration, RegistrationStatus
-from models.types import utcnow
+from models.types import UTCDateTime, utcnow
 from models.user import User
 
 # Everyone an event's deletion concerns: confirmed and (once branch `wait` lands) waiting.
@@ -79,8 +79,8 @@ def _rows_for(kind: MailKind, payload: dict[str, Any], dedupe: Any = None) -> An
         literal(json.dumps(payload, separators=(",", ":"))),
         literal(None) if dedupe is None else dedupe,
         literal(MailStatus.PENDING.value),
-        literal(now, OutboxMessage.__table__.c.created_at.type),
-        literal(now, OutboxMessage.__table__.c.next_attempt_at.type),
+        literal(now, UTCDateTime()),
+        literal(now, UTCDateTime()),
         literal(0),
     ).join(User, col(User.id) == col(Registration.user_id))
 
@@ -138,9 +138,7 @@ def time_or_place_before(event: Event, changes: dict[str, Any]) -> dict[str, str
 
 
 def _reminder_key() -> Any:
-    return literal("reminder:") + col(Registration.id).cast(
-        OutboxMessage.__table__.c.dedupe_key.type
-    )
+    return literal("reminder:") + cast(col(Registration.id), String)
 
 
 async def schedule_reminders(
