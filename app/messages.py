@@ -142,6 +142,16 @@ class Text:
 FIELD_NAMES = {"start": "time", "end": "end time", "location": "place"}
 
 
+def _shown(name: str, value: str) -> str:
+    """An old value of a changed field as the text shows it (times in the message's form)."""
+    if name in ("start", "end"):
+        try:
+            return when(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
 def _text(letter: Letter, base: str) -> Text:
     event = letter.event
     title = one_line(event.title)
@@ -189,7 +199,7 @@ def _text(letter: Letter, base: str) -> Text:
                 False,
             )
         case MailKind.CHANGED:
-            was = [f"{FIELD_NAMES.get(k, k)} was {v}" for k, v in letter.changed.items()]
+            was = [f"{FIELD_NAMES.get(k, k)} was {_shown(k, v)}" for k, v in letter.changed.items()]
             return Text(
                 f"Changed: {title}",
                 [

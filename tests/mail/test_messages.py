@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from icalendar import Calendar
+from pydantic import ValidationError
 
+from app.config import Settings
+from app.mail_sender import SmtpTarget
 from app.messages import EventFacts, Letter, build_message
 from models.outbox import MailKind
 from tests.mail.conftest import calendar_of, html_of, text_of
@@ -103,3 +106,30 @@ def test_a_name_or_title_with_line_breaks_cannot_add_headers():
     assert "\nBcc:" not in head
     assert raw["Bcc"] is None
     assert raw["Subject"] == "Registration confirmed: Party Bcc: other@example.com"
+
+
+def test_a_changed_time_is_written_as_a_time():
+    message = build(MailKind.CHANGED, changed={"start": "2027-02-27T17:00:00+00:00"})
+    assert "time was Saturday 27 February 2027, 17:00 UTC" in text_of(message)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"smtp_url": "http://mail.example.org"},
+        {"smtp_url": "smtp://"},
+        {"mail_from": "nobody"},
+        {"mail_from": "Events <a@b.org>\nBcc: x@y.org"},
+    ],
+)
+def test_a_mistyped_mail_setting_stops_the_start(settings: dict[str, str]):
+    with pytest.raises(ValidationError):
+        Settings(**settings)
+
+
+def test_mail_settings_that_work():
+    settings = Settings(smtp_url="smtps://me%40x:p%3Ass@mail.example.org", reminder_hours=0.5)
+    target = SmtpTarget.parse(settings.smtp_url)
+    assert (target.hostname, target.port, target.use_tls) == ("mail.example.org", 465, True)
+    assert (target.username, target.password) == ("me@x", "p:ss")
+    assert SmtpTarget.parse("smtp://mail.example.org").port == 25
