@@ -17,7 +17,7 @@ from app.services import registrations
 from models.outbox import MailStatus
 from models.types import utcnow
 from tests.e2e.servers import free_port
-from tests.mail.conftest import SmtpServer, all_settled, outbox, until
+from tests.mail.conftest import SmtpServer, all_settled, outbox, text_of, until
 
 PASSWORD = "correct horse battery"
 
@@ -186,3 +186,68 @@ async def test_a_registration_answers_as_fast_with_the_mail_server_down_or_silen
     assert sum(r.status == MailStatus.PENDING for r in rows) == 60  # queued, not lost
     for name in ("down", "silent"):
         assert medians[name] < medians["up"] * 1.5 + 5, medians
+
+
+async def _token(http: httpx.AsyncClient, name: str) -> dict[str, str]:
+    answer = await http.post(
+        "/api/auth/register",
+        json={"email": f"{name}-{time.time_ns()}@example.com", "name": name, "password": PASSWORD},
+    )
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+async def test_a_running_app_sends_every_message_to_the_mail_server(
+    database: Database, start_server, smtp_server: SmtpServer
+):
+    """`main.py` with SMTP_URL, driven through the API: confirmations, a change of place, a
+    cancellation, a reminder (REMINDER_HOURS of 25 s, an event 45 s away) and a deletion."""
+    server = start_server(
+        database.url,
+        SMTP_URL=smtp_server.url,
+        SIGNUP_RATE_LIMIT="off",
+        REMINDER_HOURS=str(25 / 3600),
+        PUBLIC_URL="https://events.example.org",
+    )
+    sink = smtp_server.sink
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        owner, ann, bob = [await _token(http, name) for name in ("Owner", "Ann", "Bob")]
+        start = utcnow() + timedelta(seconds=45)
+        answer = await http.post(
+            "/api/events",
+            headers=owner,
+            json={
+                "title": "Running app",
+                "location": "Hall",
+                "date_time": start.isoformat(),
+                "max_capacity": 5,
+            },
+        )
+        event_id = answer.json()["event"]["id"]
+        for person in (ann, bob):
+            answer = await http.post(f"/api/events/{event_id}/register", headers=person)
+            assert answer.status_code == 201, answer.text
+        await sink.wait_for(2)
+        answer = await http.put(f"/api/events/{event_id}", headers=owner, json={"location": "Barn"})
+        assert answer.status_code == 200, answer.text
+        await sink.wait_for(4)
+        answer = await http.delete(f"/api/events/{event_id}/register", headers=bob)
+        assert answer.status_code == 200, answer.text
+        await sink.wait_for(5)
+        reminder = (await sink.wait_for(6, seconds=60))[5]  # window opens at +20 s
+        answer = await http.delete(f"/api/events/{event_id}", headers=owner)
+        assert answer.status_code == 200, answer.text
+        messages = await sink.wait_for(7)
+    subjects = [m["Subject"].split(":")[0] for m in messages]
+    assert subjects == [
+        "Registration confirmed",
+        "Registration confirmed",
+        "Changed",
+        "Changed",
+        "Registration cancelled",
+        "Reminder",
+        "Called off",
+    ]
+    assert reminder["To"].addresses[0].display_name == "Ann"
+    assert "https://events.example.org/events/" in text_of(messages[0])
+    assert sink.duplicates() == 0
