@@ -261,6 +261,7 @@ def build_message(letter: Letter, *, mail_from: str, public_url: str) -> EmailMe
     username, _, domain = letter.to_email.partition("@")
     message["To"] = Address(display_name=to_name, username=username, domain=domain)
     message["Date"] = format_datetime(utcnow())
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
     if letter.message_id:
         message["Message-ID"] = letter.message_id
     greeting = f"Hello {to_name}," if to_name else "Hello,"
