@@ -10,7 +10,9 @@ the mail server: no transaction or pooled connection is held while SMTP is slow.
 After each message its row is settled under the same token: sent; or, on failure, retried
 after an exponential backoff (1, 2, 4, ... capped at 30 s) with the error recorded; or, once
 it has been undeliverable for `GIVE_UP_AFTER` (a day: a refused address), marked failed and
-logged at WARNING. A process that dies holding a claim loses nothing: the lease runs out and
+logged at WARNING. When the server cannot be reached at all (refused, silent, gone), the
+rest of the batch is counted as failed with the same error rather than each message waiting
+out the timeout in turn. A process that dies holding a claim loses nothing: the lease runs out and
 any sender takes the row again. The one window for a duplicate is a crash after the server
 accepted a message and before its row was marked (the Message-ID is stable per row, so mail
 clients can fold the two); everything else goes out exactly once.
@@ -59,6 +61,7 @@ SMTP_TIMEOUT_S = 10.0
 POLL_S = 1.0
 REMINDER_SCAN_S = 15.0  # reminders go out within a minute of their time
 ERROR_CHARS = 500
+UNREACHABLE = "mail server unreachable: "
 
 
 def backoff(attempts: int) -> timedelta:
@@ -211,11 +214,16 @@ class MailSender:
             return 0
         self._claim = token
         events, statuses = await self._load(rows)
+        unreachable: str | None = None
         for row in rows:
             if self._stopping.is_set():
                 return len(rows)  # stop() hands the rest back
-            outcome = await self._deliver(row, events, statuses)
+            # once the server cannot be reached, the rest of the batch waits for the next
+            # attempt too, instead of each paying the connect timeout again
+            outcome = unreachable or await self._deliver(row, events, statuses)
             await self._settle(row, token, outcome)
+            if isinstance(outcome, str) and outcome.startswith(UNREACHABLE):
+                unreachable = outcome
         self._claim = None
         return len(rows)
 
@@ -344,7 +352,9 @@ class MailSender:
             await self.target.send(message, self.smtp_timeout)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except OSError as exc:  # refused, timed out, disconnected: aiosmtplib's are OSErrors
+            return f"{UNREACHABLE}{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        except Exception as exc:  # refused by the server (an address, the content, a login)
             return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
         return MailStatus.SENT
 

@@ -261,3 +261,30 @@ async def test_the_backlog_gauge_shows_the_oldest_unsent_message(
     await sender.measure_backlog()
     assert metrics.MAIL_OLDEST_UNSENT._value.get() == 0
     assert metrics.MAIL_SENT._value.get() == sent_before + 1
+
+
+async def test_a_silent_mail_server_costs_one_timeout_per_batch_not_one_per_message(
+    database: Database, session, make_user, make_event, make_sender
+):
+    owner = await make_user()
+    event = await make_event(owner)
+    for _ in range(3):
+        person = await make_user()
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=person.id)
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    try:
+        sender = make_sender(f"smtp://127.0.0.1:{port}", smtp_timeout=0.5)
+        began = asyncio.get_running_loop().time()
+        assert await sender.deliver_due() == 3
+        took = asyncio.get_running_loop().time() - began
+    finally:
+        silent.close()
+    rows = await outbox(database)
+    assert all(r.status == MailStatus.PENDING and r.attempts == 1 for r in rows)
+    assert all((r.last_error or "").startswith("mail server unreachable: ") for r in rows)
+    assert took < 1.4  # one 0.5 s timeout, not three
