@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from app import metrics
-from app.db import Database, begin_write
+from app.db import Database, begin_write, create_database, use_database
 from app.errors import AlreadyRegistered, EventFull, RuleViolation
 from app.mail_sender import MailSender
 from app.services import events, mail, registrations
@@ -288,3 +288,38 @@ async def test_a_silent_mail_server_costs_one_timeout_per_batch_not_one_per_mess
     assert all(r.status == MailStatus.PENDING and r.attempts == 1 for r in rows)
     assert all((r.last_error or "").startswith("mail server unreachable: ") for r in rows)
     assert took < 1.4  # one 0.5 s timeout, not three
+
+
+async def test_the_sender_outlives_a_database_outage(
+    database: Database,
+    session,
+    make_user,
+    make_event,
+    make_sender,
+    smtp_server: SmtpServer,
+    caplog: pytest.LogCaptureFixture,
+):
+    """The sender follows the app's database (None: `get_database()`); while that is a server
+    nobody answers at, it logs once and keeps trying; when it is back, mail flows again."""
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner)
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    away = create_database(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+    sender = make_sender(smtp_server.url, database=None)
+    with caplog.at_level(logging.WARNING, logger="app.mail"):
+        await use_database(away)
+        try:
+            await sender.start()
+            await until(lambda: _logged(caplog, "cannot reach the outbox"))
+        finally:
+            await use_database(database)
+        await smtp_server.sink.wait_for(1)
+        await until(lambda: _logged(caplog, "database back"))
+        await sender.stop()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "app.mail"]
+    assert sum("cannot reach" in w for w in warnings) == 1  # once per outage, not per round
+    await away.engine.dispose()
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return any(text in r.getMessage() for r in caplog.records)
