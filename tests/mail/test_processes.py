@@ -185,7 +185,7 @@ async def test_a_registration_answers_as_fast_with_the_mail_server_down_or_silen
     rows = await outbox(database)
     assert sum(r.status == MailStatus.PENDING for r in rows) == 60  # queued, not lost
     for name in ("down", "silent"):
-        assert medians[name] < medians["up"] * 1.5 + 5, medians
+        assert medians[name] < medians["up"] * 1.5 + 10, medians  # ms; noise on 2 shared cores
 
 
 async def _token(http: httpx.AsyncClient, name: str) -> dict[str, str]:
