@@ -21,14 +21,17 @@ from app.mail_sender import MailSender, start_mail_sender
 from app.metrics import install_metrics
 from app.middleware import install_http_middleware, route_api_past_page_middleware
 from app.outage import install_outage_log_filter
+from app.socket_guard import install_socket_guard
 from app.startup import (
     freeze_startup_objects,
     load_demo_data_if_asked,
     migrate_before_serving,
     start_live_updates,
 )
+from components.assets import serve_assets
 from components.error_page import show_page_error
-from pages import kiosk, organizer  # noqa: F401
+
+SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
 
 
 def wire(*, demo: bool = False) -> None:
@@ -37,7 +40,14 @@ def wire(*, demo: bool = False) -> None:
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]
     app.routes.append(api_mount())
     app.include_router(health_router)
+    serve_assets()
     install_http_middleware(app)
+    settings = get_settings()
+    install_socket_guard(
+        public_url=settings.public_url,
+        secret=settings.secret_key,
+        max_age=SESSION_MAX_AGE,
+    )
     install_outage_log_filter()
     app.on_page_exception(show_page_error)
     install_metrics(app)  # outermost: times and counts what the whole stack answered
@@ -87,7 +97,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         session_middleware_kwargs={
             "same_site": "lax",
             "https_only": settings.cookie_secure,
-            "max_age": 14 * 24 * 3600,
+            "max_age": SESSION_MAX_AGE,
         },
         # uvicorn applies X-Forwarded-For/-Proto only from these proxies, so rate limits and
         # logs see the real client address and nobody else can spoof it

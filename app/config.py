@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     login_ip_rate_limit: str = "100/minute"
     signup_rate_limit: str = "60/minute"
     # Set true when served over HTTPS: the session cookie is then sent over HTTPS only.
+    # Unset: true when APP_ENV=production, else false (see `_production_defaults`).
     cookie_secure: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
     graceful_shutdown_seconds: int = Field(default=10, ge=1)
@@ -82,6 +83,15 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
+    # A pooled connection older than this many seconds is closed and replaced when next taken
+    # from the pool (SQLAlchemy's pool_recycle): idle connections do not live for ever through
+    # firewalls, proxies (PgBouncer) or a server's idle_session_timeout. -1: never.
+    db_pool_recycle: float = Field(default=1800.0, ge=-1)
+    # A PostgreSQL streaming replica of DATABASE_URL for lists, search and statistics
+    # (app/db.py, "Read replica"). Empty: everything reads the primary.
+    database_read_url: str = ""
+    # While the replica is away, how often (seconds) a background task asks whether it is back.
+    replica_check_interval: float = Field(default=2.0, gt=0)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
     metrics_token: str = ""
     # Email (README "Email"): smtp://user:pass@host:port (STARTTLS when offered) or
@@ -91,10 +101,10 @@ class Settings(BaseSettings):
     # The reminder goes out this long before the start; 0 turns reminders off.
     reminder_hours: float = Field(default=24, ge=0)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _normalise_url(cls, value: str) -> str:
-        return normalise_database_url(value)
+        return normalise_database_url(value) if value.strip() else ""
 
     @field_validator("smtp_url")
     @classmethod
@@ -121,9 +131,19 @@ class Settings(BaseSettings):
             self.secret_key = _development_secret()
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Settings:
+        """Production is served over HTTPS behind a proxy: the session cookie is Secure
+        unless COOKIE_SECURE says otherwise, and PUBLIC_URL is required, because links that
+        leave the browser (kiosk QR codes, emails, calendar entries) must not be built from
+        whatever `Host` header a request carried."""
+        if self.app_env != "production":
+            return self
+        if "cookie_secure" not in self.model_fields_set:
+            self.cookie_secure = True
+        if not self.public_url.strip():
+            raise ValueError("PUBLIC_URL must be set when APP_ENV=production")
+        return self
 
 
 @lru_cache

@@ -27,12 +27,28 @@ PostgreSQL can be away in ways that would make a request wait for ever instead o
 - `statement_timeout` stops one runaway statement, or a wait on a lock someone forgot, from
   pinning a pool connection for ever (PostgreSQL cancels it; the API answers 503);
 - waiting for a free pool connection gives up after `DB_POOL_TIMEOUT` (503, `Retry-After`).
+
+Pooled connections are replaced once older than `DB_POOL_RECYCLE` seconds (at their next
+checkout), so none outlives a firewall's or PgBouncer's idle limit, or the server's
+`idle_session_timeout`, only to fail its ping.
+
+Read replica (`DATABASE_READ_URL`, API.md "Read replica"): a second engine and pool, same
+bounds. `read_session()` opens a session there; `on_replica(work, primary=session)` runs a
+read on the replica and, when the replica does not answer within the connect timeout (down,
+frozen, still starting up) or fails, runs it again on the caller's primary session: a
+replica away costs time, never an error. The first failure marks the replica away; from then
+on reads go straight to the primary and one background task (not every request) asks the
+replica `SELECT 1` every `REPLICA_CHECK_INTERVAL` seconds, sending reads back to it once it
+answers. Which reads may be stale is a domain decision, so the services call `on_replica`
+(app/services/__init__.py lists them); pages and routers never choose an engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +56,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,10 +64,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.util import await_only
+from sqlmodel import col, select
 
 from app.config import get_settings, normalise_database_url
+from models.event import Event
 
 T = TypeVar("T")
+log = logging.getLogger("app.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # PostgreSQL bounds (module doc). A statement may run this long; far above any query of ours.
@@ -72,12 +91,15 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
 
+PRIMARY = "primary"
+REPLICA = "replica"
 
 _db: Database | None = None
+# Statements sent, by engine role (PRIMARY, REPLICA): app/metrics.py reads these at scrape time.
+queries: Counter[str] = Counter()
+# Reads that were meant for the replica and ran on the primary instead.
+replica_fallbacks = 0
 
 
 def _unicode_lower(value: str | None) -> str | None:
@@ -163,20 +185,36 @@ def _install_bounded_ping(engine: AsyncEngine, seconds: float) -> None:
             raise DisconnectionError(f"pooled connection failed its ping: {exc!r}") from exc
 
 
-def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, Any]:
-    args: dict[str, Any] = {
+def connect_guards(connect_timeout: float) -> dict[str, Any]:
+    """libpq's limits for `connect_timeout` (DB_CONNECT_TIMEOUT) seconds, for every PostgreSQL
+    connection of the app: a server that freezes or a network that drops packets ends in an
+    error, not a hang."""
+    return {
         # whole seconds, at least 2: what libpq (and psycopg after it) would make of less
         "connect_timeout": max(2, round(connect_timeout)),
         "tcp_user_timeout": max(1000, round(connect_timeout * 1000)),
         **KEEPALIVES,
     }
+
+
+def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, Any]:
+    args = connect_guards(connect_timeout)
     if "options" not in make_url(url).query:  # the operator's own options win
         args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
     return args
 
 
-def create_database(url: str | None = None, **engine_kwargs: Any) -> Database:
-    """Build an engine and its session factories for `url` (default: the configured one)."""
+def _install_query_count(engine: AsyncEngine, role: str) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        queries[role] += 1
+
+
+def create_database(
+    url: str | None = None, *, role: str = PRIMARY, **engine_kwargs: Any
+) -> Database:
+    """Build an engine and its session factories for `url` (default: the configured one);
+    `role` (PRIMARY or REPLICA) labels its statements in the metrics."""
     settings = get_settings()
     url = normalise_database_url(url or settings.database_url)
     parsed = make_url(url)
@@ -193,12 +231,14 @@ def create_database(url: str | None = None, **engine_kwargs: Any) -> Database:
             pool_timeout=settings.db_pool_timeout,
             connect_args=_postgres_connect_args(url, settings.db_connect_timeout),
         )
+    kwargs["pool_recycle"] = settings.db_pool_recycle
     kwargs.update(engine_kwargs)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _install_sqlite_transaction_control(engine)
     elif engine.dialect.driver == "psycopg" and not kwargs.get("pool_pre_ping"):
         _install_bounded_ping(engine, PING_TIMEOUT_S)
+    _install_query_count(engine, role)
     return Database(
         url=url,
         engine=engine,
@@ -251,9 +291,46 @@ async def begin_write(session: AsyncSession) -> None:
     await session.connection(execution_options={"sqlite_immediate": True})
 
 
+@asynccontextmanager
+async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The one way a service writes: begin as a writer (`begin_write`), commit when the block
+    ends, roll back when it raises (a domain refusal or anything else) and re-raise.
+
+    A block may also roll back itself and then raise (the registration does, to read why a
+    reservation failed after giving the spot back); nothing is left open either way.
+    """
+    await begin_write(session)
+    try:
+        yield session
+        if session.in_transaction():
+            await session.commit()
+    except BaseException:
+        if session.in_transaction():
+            await session.rollback()
+        raise
+
+
+async def lock_event(session: AsyncSession, event_id: int) -> Event | None:
+    """The event, row-locked until the transaction ends, or None when there is none.
+
+    The lock order of every writer is "event row first": whoever changes an event or its
+    registrations (register, cancel, the waiting list, check-in, edit, delete) takes the
+    event's row before touching anything else, so two writers queue on the same row and can
+    never deadlock each other. On PostgreSQL that is `SELECT ... FOR UPDATE`; SQLite has no
+    row locks and needs none, as `BEGIN IMMEDIATE` already serialises writers. The row is
+    re-read (`populate_existing`): what the session remembered may be older than the lock.
+    """
+    result = await session.execute(
+        select(Event)
+        .where(col(Event.id) == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalars().first()
+
+
 async def _database_answers() -> None:
-    async with get_database().engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await _engine_answers(get_database().engine)
 
 
 async def check_connection(seconds: float | None = None) -> bool:
@@ -265,3 +342,120 @@ async def check_connection(seconds: float | None = None) -> bool:
         return True
     except Exception:
         return False
+
+
+class Replica:
+    """The read replica's pool and whether reads go there now (module doc)."""
+
+    def __init__(self, database: Database, *, timeout: float, check_interval: float) -> None:
+        self.database = database
+        self.timeout = timeout
+        self.check_interval = check_interval
+        self.available = True
+        self._watcher: asyncio.Task[None] | None = None
+
+    def mark_away(self, reason: object) -> None:
+        """Send reads to the primary until the background check finds the replica again."""
+        if self.available:
+            log.warning("read replica away (%s): reads go to the primary meanwhile", reason)
+        self.available = False
+        loop = asyncio.get_running_loop()
+        watcher = self._watcher
+        # one watcher at a time; one left on a loop that has since closed never finishes
+        if watcher is None or watcher.done() or watcher.get_loop() is not loop:
+            self._watcher = loop.create_task(self._watch())
+
+    async def answers(self) -> bool:
+        """True when the replica answers `SELECT 1` within the connect timeout."""
+        try:
+            await within(_engine_answers(self.database.engine), self.timeout)
+            return True
+        except Exception:
+            return False
+
+    async def _watch(self) -> None:
+        # polling is the point: the replica has no way to tell us it is back
+        while True:
+            if await self.answers():
+                break
+            await asyncio.sleep(self.check_interval)
+        self.available = True
+        log.info("read replica answers again: lists and statistics read it again")
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await self.database.engine.dispose()
+
+
+_replica: Replica | None = None
+_replica_configured = False
+
+
+def _make_replica(database: Database) -> Replica:
+    settings = get_settings()
+    return Replica(
+        database,
+        timeout=settings.db_connect_timeout,
+        check_interval=settings.replica_check_interval,
+    )
+
+
+def get_replica() -> Replica | None:
+    """The configured replica (DATABASE_READ_URL), or None when there is none."""
+    global _replica, _replica_configured
+    if not _replica_configured:
+        _replica_configured = True
+        url = get_settings().database_read_url
+        if url:
+            _replica = _make_replica(create_database(url, role=REPLICA))
+    return _replica
+
+
+async def use_replica(database: Database | None) -> Replica | None:
+    """Point the app's reads at `database` as its replica, or at none (tests)."""
+    global _replica, _replica_configured
+    old = _replica
+    _replica = _make_replica(database) if database is not None else None
+    _replica_configured = True
+    if old is not None:
+        await old.close()
+    return _replica
+
+
+@asynccontextmanager
+async def read_session() -> AsyncIterator[AsyncSession]:
+    """A session on the replica when one is configured and answering, else on the primary.
+    No fallback of its own: services use `on_replica`, which retries on the primary."""
+    replica = get_replica()
+    database = replica.database if replica is not None and replica.available else None
+    async with (database or get_database()).sessions() as session:
+        yield session
+
+
+async def _on_read_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async with read_session() as session:
+        return await work(session)
+
+
+async def on_replica(work: Callable[[AsyncSession], Awaitable[T]], *, primary: AsyncSession) -> T:
+    """`work` run on a replica session; on the caller's `primary` session when there is no
+    replica, it is away, or it does not answer within the connect timeout (module doc).
+
+    Only for reads that may lag the primary by the replication delay: never for a decision
+    of a write. Domain errors raised by `work` are not failures of the replica: they pass."""
+    global replica_fallbacks
+    replica = get_replica()
+    if replica is None or not replica.available:
+        return await work(primary)
+    try:
+        return await within(_on_read_session(work), replica.timeout)
+    except (TimeoutError, OSError, SQLAlchemyError) as exc:
+        replica.mark_away(exc)
+        replica_fallbacks += 1
+        return await work(primary)
+
+
+async def _engine_answers(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -4,12 +4,13 @@ Services call `publish(...)` right after their transaction commits (never before
 rolled-back change must never reach a screen). The bus coalesces: changes to one event
 within a flush interval collapse into its latest numbers, so a burst of 500 registrations a
 second reaches a page as a few updates a second carrying the newest count, not 500
-messages. Each flush is one `nicegui.Event` emit per interested group; NiceGUI runs each
-subscriber in its own client's context and queues its UI updates in that client's outbox,
-so one slow or broken browser never holds up the others.
+messages. Each flush calls every subscriber with the batch; a subscriber that fails is
+logged and the others still run.
 
-Subscriptions made inside a page are bound to that page's client and removed when the
-client goes away (NiceGUI unsubscribes on client delete).
+The bus knows nothing of the UI framework, so services (which publish here) do not depend on
+it. Pages subscribe through `components/live_updates.py`, which binds each page's callback to
+its NiceGUI client: run in that client's context, its UI updates queued in that client's
+outbox (one slow or broken browser never holds up the others), and dropped with the client.
 
 Across processes, `app/live_pg.py` relays flushed batches through PostgreSQL
 LISTEN/NOTIFY and feeds batches from other processes back in with `receive(...)`.
@@ -19,17 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from nicegui import Event as UiEvent
-
 from app.metrics import observe_live_lag
+from models.rules import spots_left
 
 log = logging.getLogger("app.live")
 
@@ -50,10 +51,12 @@ class Availability:
     registered: int
     capacity: int
     kind: ChangeKind = ChangeKind.COUNT
+    waiting: int = 0  # people on the waiting list
+    checked_in: int = 0  # confirmed people checked in at the door
 
     @property
     def available(self) -> int:
-        return max(self.capacity - self.registered, 0)
+        return spots_left(self.capacity, self.registered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class Activity:
     user_id: int
     registered: bool  # False: cancelled
     at: datetime
+    promoted: bool = False  # True: this person moved from the waiting list to a place
 
 
 @dataclass(slots=True)
@@ -86,7 +90,8 @@ class LiveBatch:
 
 class LiveBus:
     def __init__(self) -> None:
-        self.changed: UiEvent[LiveBatch] = UiEvent()
+        self.subscribers: list[Callable[[LiveBatch], object]] = []
+        self._tasks: set[asyncio.Future[object]] = set()  # async subscribers still running
         self._pending = LiveBatch()
         self._pending_local = LiveBatch()  # what this process changed, for the relay
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -96,12 +101,14 @@ class LiveBus:
         # when the oldest change still pending arrived (monotonic), for the lag metric
         self._oldest_pending: float | None = None
 
-    def subscribe(self, callback: Callable[[LiveBatch], Any]) -> None:
-        """Call `callback(batch)` after every flush. Inside a page it is bound to the page's
-        client and dropped with it."""
-        self.changed.subscribe(callback)
+    def subscribe(self, callback: Callable[[LiveBatch], object]) -> None:
+        """Call `callback(batch)` after every flush (pages: `components.live_updates`)."""
+        self.subscribers.append(callback)
 
-    def publish(self, availability: Availability, activity: Activity | None = None) -> None:
+    def unsubscribe(self, callback: Callable[[LiveBatch], object]) -> None:
+        self.subscribers[:] = [s for s in self.subscribers if s != callback]
+
+    def publish(self, availability: Availability, *activity: Activity) -> None:
         """Record a committed change; it is delivered at the next flush."""
         for batch in (self._pending, self._pending_local):
             _merge(batch, availability, activity)
@@ -109,11 +116,7 @@ class LiveBus:
 
     def receive(self, batch: LiveBatch) -> None:
         """A batch from another process (or a refresh request from the relay)."""
-        for availability in batch.availability.values():
-            _merge(self._pending, availability, None)
-        self._pending.activity.extend(batch.activity)
-        del self._pending.activity[:-ACTIVITY_PER_FLUSH]
-        self._pending.refresh_all |= batch.refresh_all
+        fold(self._pending, batch)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -129,6 +132,9 @@ class LiveBus:
         self._flush_handle = loop.call_later(FLUSH_INTERVAL, self.flush)
 
     def flush(self) -> None:
+        """Deliver what is pending now (the timer calls this; tests may, to not wait for it)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
         self._flush_handle = None
         batch, self._pending = self._pending, LiveBatch()
         local, self._pending_local = self._pending_local, LiveBatch()
@@ -136,7 +142,7 @@ class LiveBus:
         if not (batch.availability or batch.activity or batch.refresh_all):
             return
         self.flushes += 1
-        self.changed.emit(batch)
+        self._deliver(batch)
         if oldest is not None:
             observe_live_lag(time.monotonic() - oldest)
         if self.relay is not None and (local.availability or local.activity):
@@ -144,6 +150,18 @@ class LiveBus:
                 self.relay(local)
             except Exception:
                 log.exception("live relay failed")
+
+    def _deliver(self, batch: LiveBatch) -> None:
+        for callback in list(self.subscribers):  # a callback may unsubscribe during delivery
+            try:
+                result = callback(batch)
+            except Exception:
+                log.exception("live subscriber failed")
+                continue
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     def reset(self) -> None:
         """Forget pending changes and subscribers (tests, shutdown)."""
@@ -153,20 +171,27 @@ class LiveBus:
         self._flush_handle = None
         self._pending, self._pending_local = LiveBatch(), LiveBatch()
         self._oldest_pending = None
-        self.changed.callbacks.clear()
+        self.subscribers.clear()
         self.relay = None
 
 
-def _merge(batch: LiveBatch, availability: Availability, activity: Activity | None) -> None:
+def fold(into: LiveBatch, more: LiveBatch) -> None:
+    """Add `more` to `into` by the rules of `_merge` (the relay folds its outbox this way)."""
+    for availability in more.availability.values():
+        _merge(into, availability, ())
+    into.activity.extend(more.activity)
+    del into.activity[:-ACTIVITY_PER_FLUSH]
+    into.refresh_all |= more.refresh_all
+
+
+def _merge(batch: LiveBatch, availability: Availability, activity: tuple[Activity, ...]) -> None:
     previous = batch.availability.get(availability.event_id)
     if previous is not None and availability.kind == ChangeKind.COUNT:
         # newest numbers, but a count change must not hide that the event was created or edited
-        availability = Availability(
-            availability.event_id, availability.registered, availability.capacity, previous.kind
-        )
+        availability = replace(availability, kind=previous.kind)
     batch.availability[availability.event_id] = availability
-    if activity is not None:
-        batch.activity.append(activity)
+    if activity:
+        batch.activity.extend(activity)
         del batch.activity[:-ACTIVITY_PER_FLUSH]
 
 

@@ -24,8 +24,9 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.db import KEEPALIVES, get_database, within
-from app.live import Activity, Availability, ChangeKind, LiveBatch, LiveBus
+from app.config import get_settings
+from app.db import connect_guards, get_database, within
+from app.live import Activity, Availability, ChangeKind, LiveBatch, LiveBus, fold
 
 log = logging.getLogger("app.live")
 
@@ -36,26 +37,37 @@ HEALTH_CHECK_TIMEOUT = 5.0
 RECONNECT_DELAYS = (0.5, 1, 2, 5)
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def encode(batch: LiveBatch, origin: str) -> list[str]:
-    """The batch as one or more JSON payloads under PostgreSQL's size limit."""
+    """The batch as one or more JSON payloads under PostgreSQL's size limit, each filled
+    as far as it goes (sizes are measured exactly as the payload is written)."""
     items: list[tuple[str, list[Any]]] = [
-        ("a", [a.event_id, a.registered, a.capacity, a.kind.value])
+        ("a", [a.event_id, a.registered, a.capacity, a.kind.value, a.waiting, a.checked_in])
         for a in batch.availability.values()
     ] + [
-        ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat()]) for f in batch.activity
+        ("f", [f.event_id, f.user_id, int(f.registered), f.at.isoformat(), int(f.promoted)])
+        for f in batch.activity
     ]
     payloads: list[str] = []
-    current: dict[str, Any] = {"o": origin, "a": [], "f": []}
-    size = len(json.dumps(current))
+
+    def empty() -> dict[str, Any]:
+        return {"o": origin, "a": [], "f": []}
+
+    current = empty()
+    size = len(_compact(current))
     for key, item in items:
-        item_size = len(json.dumps(item)) + 1
+        item_size = len(_compact(item)) + 1  # and its comma
         if size + item_size > MAX_PAYLOAD and (current["a"] or current["f"]):
-            payloads.append(json.dumps(current, separators=(",", ":")))
-            current, size = {"o": origin, "a": [], "f": []}, len(json.dumps(current))
+            payloads.append(_compact(current))
+            current = empty()
+            size = len(_compact(current))  # of the new, empty payload (it measured the old)
         current[key].append(item)
         size += item_size
     if current["a"] or current["f"]:
-        payloads.append(json.dumps(current, separators=(",", ":")))
+        payloads.append(_compact(current))
     return payloads
 
 
@@ -63,10 +75,11 @@ def decode(payload: str) -> tuple[str, LiveBatch]:
     data = json.loads(payload)
     batch = LiveBatch(
         availability={
-            a[0]: Availability(a[0], a[1], a[2], ChangeKind(a[3])) for a in data.get("a", [])
+            a[0]: Availability(a[0], a[1], a[2], ChangeKind(a[3]), *a[4:6])
+            for a in data.get("a", [])
         },
         activity=[
-            Activity(f[0], f[1], bool(f[2]), datetime.fromisoformat(f[3]))
+            Activity(f[0], f[1], bool(f[2]), datetime.fromisoformat(f[3]), bool(f[4:5] and f[4]))
             for f in data.get("f", [])
         ],
     )
@@ -112,9 +125,9 @@ class PostgresRelay:
         while True:
             batch = await self._outbox.get()
             while not self._outbox.empty():  # fold whatever queued meanwhile into one send
-                more = self._outbox.get_nowait()
-                batch.availability.update(more.availability)
-                batch.activity.extend(more.activity)
+                # as the bus merges (app/live.py): a later count change keeps the "edited"
+                # or "deleted" kind that pages act on; `dict.update` lost it
+                fold(batch, self._outbox.get_nowait())
             try:
                 async with get_database().engine.connect() as conn:
                     for payload in encode(batch, self.origin):
@@ -136,9 +149,7 @@ class PostgresRelay:
                 conn = await psycopg.AsyncConnection.connect(
                     self.conninfo,
                     autocommit=True,
-                    connect_timeout=3,
-                    tcp_user_timeout=3000,
-                    **KEEPALIVES,
+                    **connect_guards(get_settings().db_connect_timeout),
                 )
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")

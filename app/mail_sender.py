@@ -250,7 +250,7 @@ class MailSender:
         async with self.database.sessions() as session:
             # SQLite: look before taking the single write lock
             if (
-                self.database.is_sqlite
+                self.database.engine.dialect.name == "sqlite"
                 and (
                     await session.execute(select(col(OutboxMessage.id)).where(*due).limit(1))
                 ).first()

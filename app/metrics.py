@@ -28,6 +28,12 @@ shows and why:
   private attribute of `asyncio.Queue`, behind SQLAlchemy's `AsyncAdaptedQueue`). The scrape
   runs on the same event loop as the requests, so at that instant every waiter really is
   parked; if either library renames its internals the gauge disappears instead of lying.
+  Every pool gauge carries `database="primary"` or, with a read replica configured
+  (DATABASE_READ_URL), a second series `database="replica"`.
+- `eventhub_db_queries_total{database}`: statements sent to the primary and to the replica
+  (counted by an engine event in app/db.py); `eventhub_replica_fallbacks_total`: reads meant
+  for the replica that ran on the primary because it did not answer, and
+  `eventhub_replica_available` (1/0): whether reads go to the replica now.
 
 Several processes: every process serves its own `/metrics` and Prometheus scrapes each of
 them directly on its own port (one target per process; `sum by (...)` across instances in
@@ -66,7 +72,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.util.queue import AsyncAdaptedQueue
 from starlette.requests import Request
@@ -85,7 +91,8 @@ _CONVERTOR = re.compile(r"\{(\w+):[^}]*\}")
 # One registry of our own (plus the standard process, platform and GC collectors) rather than
 # the library's global one: a second import of this module in a test run starts afresh instead
 # of failing on duplicate names.
-disable_created_metrics()  # the *_created series double the output and nobody queries them
+# the *_created series double the output and nobody queries them (the library leaves it untyped)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
@@ -192,9 +199,35 @@ class RuntimeCollector(Collector):
     """Gauges read at scrape time from the objects that know: the database pool and NiceGUI's
     clients. Reading beats counting in hooks: nothing can drift, nothing to reset."""
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         yield from self._pages()
         yield from self._pool()
+        yield from self._queries()
+
+    def _queries(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        sent = CounterMetricFamily(
+            f"{NAMESPACE}_db_queries",
+            "SQL statements sent, by database (primary, replica)",
+            labels=["database"],
+        )
+        for role in (db.PRIMARY, db.REPLICA):
+            sent.add_metric([role], float(db.queries[role]))
+        yield sent
+        replica = db._replica
+        if replica is None:
+            return
+        fallbacks = CounterMetricFamily(
+            f"{NAMESPACE}_replica_fallbacks",
+            "Reads meant for the replica that ran on the primary (replica away or slow)",
+        )
+        fallbacks.add_metric([], float(db.replica_fallbacks))
+        yield fallbacks
+        available = GaugeMetricFamily(
+            f"{NAMESPACE}_replica_available",
+            "1 while reads go to the replica, 0 while they fall back to the primary",
+        )
+        available.add_metric([], 1.0 if replica.available else 0.0)
+        yield available
 
     def _pages(self) -> Iterable[GaugeMetricFamily]:
         clients = list(Client.instances.values())
@@ -212,10 +245,14 @@ class RuntimeCollector(Collector):
         yield held
 
     def _pool(self) -> Iterable[GaugeMetricFamily]:
-        database = db._db  # never create an engine just to report on it
-        if database is None:
+        # never create an engine just to report on it
+        pools: list[tuple[str, Any]] = []
+        if db._db is not None:
+            pools.append((db.PRIMARY, db._db.engine.pool))
+        if db._replica is not None:
+            pools.append((db.REPLICA, db._replica.database.engine.pool))
+        if not pools:
             return
-        pool: Any = database.engine.pool
         readings: dict[str, tuple[str, Any]] = {
             "in_use": ("Connections checked out of the pool now", "checkedout"),
             "idle": ("Connections open and idle in the pool", "checkedin"),
@@ -226,20 +263,24 @@ class RuntimeCollector(Collector):
             ),
         }
         for name, (text, method) in readings.items():
-            reader = getattr(pool, method, None)
-            if reader is None:
-                continue
-            gauge = GaugeMetricFamily(f"{NAMESPACE}_db_pool_{name}", text)
-            gauge.add_metric([], float(reader()))
-            yield gauge
-        waiting = pool_waiting(pool)
-        if waiting is not None:
-            gauge = GaugeMetricFamily(
-                f"{NAMESPACE}_db_pool_waiting",
-                "Requests waiting for a pooled connection (all are in use)",
-            )
-            gauge.add_metric([], float(waiting))
-            yield gauge
+            gauge = GaugeMetricFamily(f"{NAMESPACE}_db_pool_{name}", text, labels=["database"])
+            for role, pool in pools:
+                reader = getattr(pool, method, None)
+                if reader is not None:
+                    gauge.add_metric([role], float(reader()))
+            if gauge.samples:
+                yield gauge
+        waiting = GaugeMetricFamily(
+            f"{NAMESPACE}_db_pool_waiting",
+            "Requests waiting for a pooled connection (all are in use)",
+            labels=["database"],
+        )
+        for role, pool in pools:
+            count = pool_waiting(pool)
+            if count is not None:
+                waiting.add_metric([role], float(count))
+        if waiting.samples:
+            yield waiting
 
 
 REGISTRY.register(RuntimeCollector())

@@ -60,6 +60,8 @@ DOCS_CSP = (
     "base-uri 'self'; frame-ancestors 'none'"
 )
 KIOSK_PREFIX = "/kiosk"
+# The door page scans tickets with the camera (pages/door.py); every other page may not use it.
+DOOR_PAGE = re.compile(r"^/events/\d+/door$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -81,7 +83,12 @@ class SecurityHeaders:
             (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (
+                b"permissions-policy",
+                b"camera=(self), microphone=(), geolocation=()"
+                if DOOR_PAGE.match(path)
+                else b"camera=(), microphone=(), geolocation=()",
+            ),
             (b"cross-origin-opener-policy", b"same-origin"),
         ]
         if not (kiosk and self.kiosk_embeddable):

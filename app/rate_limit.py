@@ -42,6 +42,12 @@ def storage_options(uri: str) -> dict[str, str]:
     return {"implementation": "redispy"} if scheme in {"redis", "rediss", "redis+unix"} else {}
 
 
+def login_key(email: str) -> str:
+    """The account a login attempt is about, as the lookup finds it (stripped, any case):
+    keying the limit by the raw text gave `" " * n + email` ten fresh guesses per `n`."""
+    return email.strip().lower()
+
+
 def _parse(value: str) -> RateLimitItem | None:
     return None if value.strip().lower() in {"", "off", "none", "0"} else parse(value)
 
@@ -78,14 +84,14 @@ class RateLimits:
     async def check_login(self, email: str, address: str | None) -> None:
         message = "Too many failed login attempts, please wait and try again"
         await self.ensure_allowed(
-            self.login_account, "login-account", email.lower(), message=message
+            self.login_account, "login-account", login_key(email), message=message
         )
         if address:
             await self.ensure_allowed(self.login_address, "login-address", address, message=message)
 
     async def record_failed_login(self, email: str, address: str | None) -> None:
         if self.login_account is not None:
-            await self.limiter.hit(self.login_account, "login-account", email.lower())
+            await self.limiter.hit(self.login_account, "login-account", login_key(email))
         if address and self.login_address is not None:
             await self.limiter.hit(self.login_address, "login-address", address)
 

@@ -14,6 +14,7 @@ import bcrypt
 import jwt
 
 from app.config import get_settings
+from models.validation import PASSWORD_MAX_BYTES
 
 JWT_ALGORITHM = "HS256"
 
@@ -26,22 +27,30 @@ async def hash_password(password: str) -> str:
 
 
 async def verify_password(password: str, password_hash: str) -> bool:
-    encoded = password.encode("utf-8")
-    if len(encoded) > 72:  # never compare a silently truncated password
+    if password_too_long(password):  # never compare a silently truncated password
         return False
-    return await asyncio.to_thread(bcrypt.checkpw, encoded, password_hash.encode("ascii"))
+    return await asyncio.to_thread(
+        bcrypt.checkpw, password.encode("utf-8"), password_hash.encode("ascii")
+    )
 
 
-_dummy_hash: str | None = None
+def password_too_long(password: str) -> bool:
+    """bcrypt reads 72 bytes only; a longer password is refused, never silently cut. Callers
+    check this before looking anyone up, so the refusal takes the same (no) time whether or
+    not the account exists."""
+    return len(password.encode("utf-8")) > PASSWORD_MAX_BYTES
+
+
+_dummy_hashes: dict[int, str] = {}  # by cost: the dummy must cost what a real check costs
 
 
 async def burn_password_check(password: str) -> None:
     """Spend the time of a real check, so an unknown email answers as slowly as a wrong
     password and response times do not reveal which accounts exist."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = await hash_password("not-a-real-password")
-    await verify_password(password[:72], _dummy_hash)
+    rounds = get_settings().bcrypt_rounds
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = await hash_password("not-a-real-password")
+    await verify_password(password, _dummy_hashes[rounds])
 
 
 @dataclass(frozen=True)

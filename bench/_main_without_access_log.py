@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT))
 sys.argv[0] = str(PROJECT_ROOT / "main.py")
 logging.getLogger("app.access").setLevel(logging.WARNING)
 runpy.run_path(str(PROJECT_ROOT / "main.py"), run_name="__main__")

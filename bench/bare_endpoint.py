@@ -14,18 +14,11 @@ the bearer-token check and user lookup, validation and the response models.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from app.db import begin_write, create_database  # noqa: E402
-from app.services.registrations import reserve_and_register  # noqa: E402
+from app.db import begin_write, create_database
+from app.services.registrations import reserve_and_register
 
 database = create_database()
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
@@ -47,7 +40,7 @@ async def register(event_id: int, user_id: int) -> dict | JSONResponse:
             await session.rollback()
             return JSONResponse({"message": "Not registered"}, status_code=409)
         await session.commit()
-    reg_id, ev_id, u_id, when, status = row
+    reg_id, ev_id, u_id, when, status, _ticket = row
     return {
         "message": "Registered for the event",
         "registration": {

@@ -49,16 +49,11 @@ Not a test: it prints figures and writes bench/results/live_latency.json.
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
-import platform
-import random
-import re
 import sys
 import tempfile
 import time
@@ -66,38 +61,37 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
-import socketio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:  # run as `python bench/live_latency.py`
-    sys.path.insert(0, str(PROJECT_ROOT))
+from app.live import FLUSH_INTERVAL
+from bench.common import (
+    EXTRA_CHROMIUM_ARGS,
+    PROJECT_ROOT,
+    RESULTS_DIR,
+    add_server_arguments,
+    affinity,
+    check_server_arguments,
+    patched_environ,
+    percentile,
+    ratio,
+    rss_kib,
+    run_header,
+    scratch_database,
+    sign_up,
+    without_nan,
+)
+from bench.swarm import RECONNECT_TIMEOUT, SwarmHandle
+from tests.support.browser import CHROMIUM_ARGS, chromium_executable
+from tests.support.server import ServerProcess
 
-from bench_stats import percentile  # noqa: E402
-
-from app.live import FLUSH_INTERVAL  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable  # noqa: E402
-from tests.e2e.servers import ServerProcess  # noqa: E402
-
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "live_latency.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "live_latency.json"
 GC_PROBE = PROJECT_ROOT / "bench" / "server_probe"  # a sitecustomize that logs GC pauses
 GC_HIT_MS = 50.0  # a pause this long inside a registration's delivery counts as "hit by GC"
 CAPACITY = 100_000  # far more than the run registers: the number never hits "Full"
-RECONNECT_TIMEOUT = 3.0  # NiceGUI's default: a disconnected client is deleted after this
-QUERY_RE = re.compile(r"^\s*query: (\{.*\}),\s*$", re.MULTILINE)
-ZONE_JS = "Intl.DateTimeFormat().resolvedOptions().timeZone"
-# Tabs stand for kiosks in the foreground: no background throttling of any kind.
-EXTRA_CHROMIUM_ARGS = [
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 # Runs in every tab before NiceGUI's scripts: stamps the first moment each value appears in
 # the watched element. It observes the whole document because the kiosk re-renders its board
 # (new elements) on a resync; a re-render showing the same number is not a change.
@@ -145,203 +139,6 @@ class Distribution:
 
 
 # ----------------------------------------------------------------------------- simulated pages
-
-
-@dataclass
-class SimPage:
-    """One simulated browser page: a NiceGUI client on the server with a live socket."""
-
-    testid: str
-    sio: socketio.AsyncClient = field(
-        default_factory=lambda: socketio.AsyncClient(reconnection=False)
-    )
-    client_id: str = ""
-    seen: dict[str, float] = field(default_factory=dict)  # value -> first receipt (epoch s)
-    messages: int = 0
-    next_message_id: int = 0
-    acked: int = -1
-    disconnected: bool = False
-    acker: asyncio.Task[None] | None = None
-
-    def __post_init__(self) -> None:
-        self.sio.on("update", self._on_update)
-        self.sio.on("run_javascript", self._on_run_javascript)
-        self.sio.on("*", self._on_other)
-        self.sio.on("disconnect", self._on_disconnect)
-
-    def _count(self, data: Any) -> None:
-        self.messages += 1
-        if isinstance(data, dict) and isinstance(data.get("_id"), int):
-            self.next_message_id = max(self.next_message_id, data["_id"] + 1)
-
-    async def _on_update(self, data: dict[str, Any]) -> None:
-        received = time.time()
-        self._count(data)
-        for element in data.values():
-            if not isinstance(element, dict):
-                continue
-            props = element.get("props")
-            if isinstance(props, dict) and props.get("data-testid") == self.testid:
-                self.seen.setdefault(str(element.get("text", "")).strip(), received)
-
-    async def _on_run_javascript(self, data: dict[str, Any]) -> None:
-        """Answer like a browser in UTC would; the page asks for the time zone on connect."""
-        self._count(data)
-        if request_id := data.get("request_id"):
-            result = "UTC" if data.get("code") == ZONE_JS else None
-            await self.sio.emit(
-                "javascript_response",
-                {"request_id": request_id, "client_id": self.client_id, "result": result},
-            )
-
-    async def _on_other(self, _event: str, data: Any = None) -> None:
-        self._count(data)
-
-    def _on_disconnect(self, *_: Any) -> None:
-        self.disconnected = True
-
-    async def open(self, base_url: str, path: str) -> None:
-        # A fresh cookie jar per page: like separate kiosks, each is its own browser.
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-            answer = await http.get(path)
-            answer.raise_for_status()
-            cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
-        found = QUERY_RE.search(answer.text)
-        if found is None:
-            raise RuntimeError(f"no socket.io query in the page {path}")
-        query = ast.literal_eval(found.group(1))  # a Python dict literal in NiceGUI's template
-        self.client_id = query["client_id"]
-        self.next_message_id = int(query["next_message_id"])
-        params = {
-            "client_id": self.client_id,
-            "next_message_id": self.next_message_id,
-            "implicit_handshake": "true" if query.get("implicit_handshake") else "false",
-            "document_id": str(uuid.uuid4()),
-            "tab_id": str(uuid.uuid4()),
-        }
-        await self.sio.connect(
-            f"{base_url}?{urlencode(params)}",
-            headers={"Cookie": cookie},
-            transports=["websocket"],
-            socketio_path="/_nicegui_ws/socket.io",
-            wait_timeout=30,
-        )
-        self.acker = asyncio.create_task(self._ack_loop())
-
-    async def _ack_loop(self) -> None:
-        """What nicegui.js does every 3 s, so the server may prune its message history. Each
-        page has its own phase, as independent browsers do: acknowledging all pages at once
-        would hit the server with a burst no real audience produces."""
-        await asyncio.sleep(random.uniform(0, 3.0))
-        while self.sio.connected:
-            if self.next_message_id > self.acked:
-                self.acked = self.next_message_id
-                with contextlib.suppress(socketio.exceptions.SocketIOError):
-                    await self.sio.emit(
-                        "ack",
-                        {"client_id": self.client_id, "next_message_id": self.next_message_id},
-                    )
-            await asyncio.sleep(3.0)
-
-    async def close(self) -> None:
-        if self.acker is not None:
-            self.acker.cancel()
-        await self.sio.disconnect()
-
-
-class Swarm:
-    """The simulated pages, in their own process (a child of the bench) so that handling
-    hundreds of pushes never delays the bench's own clock readings."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.pages: list[SimPage] = []
-        self.errors: list[str] = []
-
-    async def serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            command: dict[str, Any] = await loop.run_in_executor(None, self.conn.recv)
-            op = command.pop("op")
-            if op == "quit":
-                await self.close_all()
-                self.conn.send(("ok", None))
-                return
-            try:
-                self.conn.send(("ok", await getattr(self, op)(**command)))
-            except Exception as exc:  # reported to the bench, which stops the run
-                self.conn.send(("error", f"{op}: {type(exc).__name__}: {exc}"))
-
-    async def open(self, base_url: str, path: str, testid: str, count: int) -> int:
-        gate = asyncio.Semaphore(8)
-
-        async def one() -> None:
-            page = SimPage(testid)
-            async with gate:
-                try:
-                    await page.open(base_url, path)
-                    self.pages.append(page)
-                except Exception as exc:
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
-
-        await asyncio.gather(*(one() for _ in range(count)))
-        return len(self.pages)
-
-    async def wait_for(self, value: str, seconds: float) -> int:
-        """Until every page has received `value` (or the timeout); how many have."""
-        deadline = time.monotonic() + seconds
-        while True:
-            have = sum(1 for p in self.pages if value in p.seen)
-            if have == len(self.pages) or time.monotonic() > deadline:
-                return have
-            await asyncio.sleep(0.01)
-
-    async def report(self) -> dict[str, Any]:
-        return {
-            "seen": [p.seen for p in self.pages],
-            "messages": sum(p.messages for p in self.pages),
-            "disconnected": sum(p.disconnected for p in self.pages),
-            "errors": self.errors[:5],
-            "error_count": len(self.errors),
-        }
-
-    async def close_all(self) -> int:
-        pages, self.pages, self.errors = self.pages, [], []
-        await asyncio.gather(*(p.close() for p in pages), return_exceptions=True)
-        return len(pages)
-
-
-def swarm_process(conn: Connection) -> None:
-    """Entry point of the child process."""
-    asyncio.run(Swarm(conn).serve())
-
-
-class SwarmHandle:
-    """The bench's side of the pipe to the swarm process."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=swarm_process, args=(child,), daemon=True)
-        self.process.start()
-        child.close()
-        self.lock = asyncio.Lock()
-
-    async def call(self, op: str, **arguments: Any) -> Any:
-        async with self.lock:
-            self.conn.send({"op": op, **arguments})
-            status, result = await asyncio.to_thread(self.conn.recv)
-        if status != "ok":
-            raise RuntimeError(f"simulated pages failed: {result}")
-        return result
-
-    async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.call("quit"), timeout=30)
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=5)
 
 
 # ----------------------------------------------------------------------------- browser tabs
@@ -423,13 +220,6 @@ class LevelResult:
     per_registration: list[dict[str, Any]] = field(default_factory=list)
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
 def tab_positions(n: int, tabs: int) -> set[int]:
     """Evenly spaced places for the browser tabs among n pages (see module doc)."""
     return {int((j + 0.5) * n / tabs) for j in range(tabs)}
@@ -503,20 +293,13 @@ class Bench:
 
     # -- setup
 
-    async def sign_up(self, n: int, name: str) -> str:
-        answer = await self.http.post(
-            "/api/auth/register",
-            json={
-                "email": f"bench-{name}-{n}-{uuid.uuid4().hex[:8]}@example.com",
-                "name": f"Bench {name} {n}",
-                "password": "bench-password",
-            },
-        )
-        answer.raise_for_status()
-        return answer.json()["token"]
+    async def new_account(self, n: int, name: str) -> str:
+        email = f"bench-{name}-{n}-{uuid.uuid4().hex[:8]}@example.com"
+        _, token = await sign_up(self.http, email, f"Bench {name} {n}")
+        return token
 
     async def prepare(self) -> None:
-        organizer = await self.sign_up(0, "organizer")
+        organizer = await self.new_account(0, "organizer")
         answer = await self.http.post(
             "/api/events",
             json={
@@ -538,7 +321,7 @@ class Bench:
 
         async def one(i: int) -> str:
             async with gate:
-                return await self.sign_up(i, "attendee")
+                return await self.new_account(i, "attendee")
 
         self.tokens = list(await asyncio.gather(*(one(i) for i in range(1, needed + 1))))
         await asyncio.sleep(2 * FLUSH_INTERVAL)  # the "created" push is out before pages open
@@ -694,62 +477,12 @@ class Bench:
 
 
 @contextlib.contextmanager
-def scratch_database(url: str | None, workdir: Path) -> Iterator[str]:
-    """A database nobody else uses, removed afterwards: a fresh SQLite file, or a scratch
-    database created on the PostgreSQL server that `url` points at (the database named in
-    `url` is only used to connect for CREATE/DROP DATABASE)."""
-    if url is None:
-        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(url).set(drivername="postgresql")
-    name = f"bench_live_{os.getpid()}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def affinity(cpus: set[int] | None) -> Iterator[None]:
-    """Run the block (and every process it starts) on `cpus` only."""
-    if cpus is None:
-        yield
-        return
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, cpus)
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
-
-
-@contextlib.contextmanager
 def server_environment(gc_log: Path) -> Iterator[None]:
     """Variables only the server sees (ServerProcess copies os.environ when it starts):
     the GC probe on PYTHONPATH and where it logs."""
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "BENCH_GC_LOG")}
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GC_PROBE), saved["PYTHONPATH"]]))
-    os.environ["BENCH_GC_LOG"] = str(gc_log)
-    try:
+    python_path = os.pathsep.join(filter(None, [str(GC_PROBE), os.environ.get("PYTHONPATH")]))
+    with patched_environ({"PYTHONPATH": python_path, "BENCH_GC_LOG": str(gc_log)}):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def ratio(a: float, b: float) -> float:
-    return round(a / b, 2) if b > 0 else math.nan
 
 
 def print_table(results: list[LevelResult], flush_ms: float) -> dict[str, Any]:
@@ -814,7 +547,9 @@ async def run(options: Options) -> dict[str, Any]:
         # One address signs up hundreds of attendees and registers them in a row: abuse
         # limits (app/rate_limit.py) are not what this measures.
         os.environ.update(SIGNUP_RATE_LIMIT="off", API_RATE_LIMIT="off")
-        with scratch_database(options.database_url, workdir) as database_url:
+        with scratch_database(
+            options.database_url, workdir, f"bench_live_{os.getpid()}"
+        ) as database_url:
             gc_log = workdir / "gc.log"
             with affinity({0} if pin else None), server_environment(gc_log):
                 server = ServerProcess(database_url, log_dir=workdir).start(timeout=60)
@@ -873,18 +608,7 @@ async def measure(
     for problem in problems:
         print(f"WARNING: {problem}")
     return {
-        "benchmark": "live_latency",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python bench/live_latency.py " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-            ),
-            "python": platform.python_version(),
-            "chromium": chromium_version,
-            "pinned": pinned,
-        },
+        **run_header("live_latency", chromium=chromium_version, pinned=pinned),
         "options": {
             **{k: v for k, v in asdict(options).items() if k not in ("output", "database_url")},
             "backend": backend,
@@ -898,17 +622,6 @@ async def measure(
     }
 
 
-def without_nan(value: Any) -> Any:
-    """NaN (a percentile of nothing) as null: JSON has no NaN."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: without_nan(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_nan(v) for v in value]
-    return value
-
-
 def parse_args() -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default="10,100,500", help="N values, comma-separated")
@@ -919,19 +632,12 @@ def parse_args() -> Options:
     )
     parser.add_argument("--pause", type=float, default=0.3, help="s between registrations")
     parser.add_argument("--page", choices=["kiosk", "event"], default="kiosk")
-    parser.add_argument(
-        "--database-url",
-        help="PostgreSQL server to use (a scratch database is created there and dropped); "
-        "default: a fresh SQLite file",
-    )
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server/clients to CPUs")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_server_arguments(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
+    check_server_arguments(parser, args)
     levels = sorted(int(n) for n in args.levels.split(","))
     if any(n < args.tabs for n in levels):
         parser.error("every level must have at least --tabs pages")
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql")):
-        parser.error("--database-url must be a PostgreSQL URL (SQLite is the default)")
     return Options(
         levels=levels,
         tabs=args.tabs,

@@ -9,7 +9,7 @@ with what the clients were told (see bench/README.md, "Load and soak").
 What it does:
 1. creates a private PostgreSQL database (a unique name on --admin-url's server; dropped at
    the end unless --keep-db);
-2. setup: starts `python main.py` (tests/e2e/servers.py's ServerProcess; it migrates the
+2. setup: starts `python main.py` (tests/support/server.py's ServerProcess; it migrates the
    database) with the sign-up and API limits off, because every simulated attendee signs up
    from 127.0.0.1 (60 sign-ups/minute per address would take minutes); signs up the attendees
    and a few organizers through POST /api/auth/register (tokens kept) and has the organizers
@@ -44,17 +44,14 @@ import contextlib
 import json
 import math
 import os
-import platform
 import random
 import re
-import resource
 import signal
 import ssl
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,16 +60,22 @@ from typing import Any
 import httpx
 import psycopg
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+from bench.common import (
+    DEFAULT_ADMIN_URL,
+    REDIS_URL,
+    RESULTS_DIR,
+    cpu_seconds,
+    forget_redis_keys,
+    own_cpu_seconds,
+    patched_environ,
+    percentile,
+    run_header,
+    sign_up,
+)
+from tests.support.databases import create_database, drop_database, plain_url
+from tests.support.server import ServerProcess, free_port
 
-from bench_stats import percentile  # noqa: E402
-
-from tests.e2e.servers import ServerProcess, free_port  # noqa: E402
-
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "load_soak.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "load_soak.json"
 SECRET_KEY = "bench-load-soak-secret-key-0123456789-abcdefghijklmnop"
 PASSWORD = "load-soak-password"
 LIMIT_VARIABLES = (
@@ -131,36 +134,6 @@ SEARCH_MISSES = ["zeppelin", "quokka", "xylophone"]
 # ----------------------------------------------------------------------------- helpers
 
 
-def with_database(url: str, database: str) -> str:
-    scheme, rest = url.split("://", 1)
-    base = rest.rsplit("/", 1)[0] if "/" in rest else rest
-    return f"{scheme}://{base}/{database}"
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of `pids` and their descendants, from /proc."""
-    children: dict[int, list[int]] = defaultdict(list)
-    stats: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children[int(fields[1])].append(int(entry.name))
-        stats[int(entry.name)] = int(fields[11]) + int(fields[12])
-    total, todo, seen = 0, list(pids), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += stats.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total / CLK_TCK
-
-
 def rss_mib(pid: int) -> float:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -176,26 +149,6 @@ def machine_busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-@contextlib.contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
-    """os.environ with `values` set, for ServerProcess (which copies os.environ)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -207,13 +160,12 @@ class BenchDatabase:
     def __init__(self, admin_url: str, keep: bool) -> None:
         self.admin_url = admin_url
         self.name = f"bench_load_{os.getpid()}_{int(time.time())}"
-        self.url = with_database(admin_url, self.name)
+        self.url = plain_url(admin_url, self.name)
         self.keep = keep
         self.created = False
 
     def create(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
+        create_database(self.admin_url, self.name)
         self.created = True
 
     def drop(self) -> None:
@@ -222,8 +174,7 @@ class BenchDatabase:
         if self.keep:
             print(f"kept database {self.name}")
             return
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        drop_database(self.admin_url, self.name)
         self.created = False
 
     def state(self) -> tuple[list[tuple[int, int, int, int]], set[tuple[int, int]]]:
@@ -249,6 +200,8 @@ def app_environment(work_dir: Path) -> dict[str, str]:
     return {
         "SECRET_KEY": SECRET_KEY,
         "APP_ENV": "production",
+        "PUBLIC_URL": "http://127.0.0.1",  # production requires it (issue 13)
+        "COOKIE_SECURE": "false",  # plain HTTP on loopback
         "BCRYPT_ROUNDS": "4",
         "NICEGUI_STORAGE_PATH": str(work_dir / "nicegui"),
     }
@@ -287,7 +240,7 @@ class LoadTarget:
         ports = [free_port() for _ in range(self.processes)]
         env = app_environment(self.work_dir) | {
             "DATABASE_URL": self.database.url,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": REDIS_URL,
             "NICEGUI_REDIS_KEY_PREFIX": REDIS_PREFIX,
         }
         members = deploy_cluster.Cluster(
@@ -297,9 +250,7 @@ class LoadTarget:
         deploy_cluster.start(members)
         self.url = members.url
         self.app_urls = [members.app_url(p) for p in ports]
-        self.app_pids = [
-            p for p in (deploy_cluster.read_pid(members.app_pid_file(x)) for x in ports) if p
-        ]
+        self.app_pids = [p for p in (deploy_cluster.app_pid(members, x) for x in ports) if p]
         nginx = deploy_cluster.read_pid(members.nginx_pid_file)
         self.other_pids = [nginx] if nginx else []
         self.logs = [members.app_log(p) for p in ports]
@@ -313,7 +264,7 @@ class LoadTarget:
 
             deploy_cluster.stop(self.run_dir)
             self.run_dir = None
-            forget_redis_keys()
+            forget_redis_keys(REDIS_PREFIX)
 
     def log_problems(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -332,18 +283,6 @@ class LoadTarget:
                 elif "failed its ping" in line:
                     counts["pooled connection failed its ping"] += 1
         return dict(counts)
-
-
-def forget_redis_keys() -> None:
-    """NiceGUI's storage keys the cluster left in Redis (this run's own prefix)."""
-    with contextlib.suppress(Exception):
-        import redis
-
-        client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        keys = list(client.scan_iter(f"{REDIS_PREFIX}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def scrape_counters(app_urls: list[str]) -> dict[str, float]:
@@ -377,21 +316,6 @@ class Attendee:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def sign_up(client: httpx.AsyncClient, email: str, name: str) -> tuple[int, str]:
-    for _ in range(20):
-        response = await client.post(
-            "/api/auth/register", json={"email": email, "name": name, "password": PASSWORD}
-        )
-        if response.status_code == 429:
-            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-            continue
-        if response.status_code != 201:
-            raise RuntimeError(f"sign-up {email}: {response.status_code} {response.text[:200]}")
-        body = response.json()
-        return body["user"]["id"], body["token"]
-    raise RuntimeError(f"sign-up {email}: still rate limited")
-
-
 async def setup(
     url: str, args: argparse.Namespace, rng: random.Random
 ) -> tuple[list[Attendee], list[int], list[int]]:
@@ -402,7 +326,9 @@ async def setup(
 
         async def one(kind: str, i: int) -> tuple[int, str]:
             async with semaphore:
-                return await sign_up(client, f"{kind}{i}.{run}@load.example", f"{kind} {i}")
+                return await sign_up(
+                    client, f"{kind}{i}.{run}@load.example", f"{kind} {i}", PASSWORD
+                )
 
         organizers = await asyncio.gather(*(one("organizer", i) for i in range(5)))
         people = await asyncio.gather(*(one("attendee", i) for i in range(args.attendees)))
@@ -1094,14 +1020,13 @@ def write_output(
 ) -> None:
     load, ledger, elapsed = measured.load, measured.load.ledger, measured.elapsed
     config = {k: v for k, v in vars(args).items() if k not in {"admin_url", "output"}}
+    header = run_header("load_soak")
     output = {
-        "command": " ".join(["uv run python bench/load_soak.py", *sys.argv[1:]]),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        **header,
         "ok": not any(failures.values()),
         "config": config | {"seed": seed},
         "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
+            **header["machine"],
             "loadavg_1m_before": round(measured.loadavg[0], 2),
             "loadavg_1m_after": round(measured.loadavg[1], 2),
             "machine_busy": round(measured.machine_busy, 3),

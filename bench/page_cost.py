@@ -45,7 +45,6 @@ import base64
 import json
 import math
 import os
-import platform
 import random
 import re
 import sys
@@ -56,34 +55,33 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 from playwright.async_api import Browser, CDPSession, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:  # run as `python bench/page_cost.py`
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-import tests.e2e.servers as servers  # noqa: E402
-from app.demo import EVENTS as DEMO_EVENTS  # noqa: E402
-from app.demo import PEOPLE as DEMO_PEOPLE  # noqa: E402
-from bench.live_latency import (  # noqa: E402
+from app.demo import EVENTS as DEMO_EVENTS
+from app.demo import PEOPLE as DEMO_PEOPLE
+from bench.common import (
     EXTRA_CHROMIUM_ARGS,
-    RECONNECT_TIMEOUT,
-    SwarmHandle,
+    PROJECT_ROOT,
+    RESULTS_DIR,
+    add_server_arguments,
     affinity,
+    check_server_arguments,
     percentile,
     ratio,
     rss_kib,
+    run_header,
     scratch_database,
+    sign_up,
     without_nan,
 )
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable  # noqa: E402
-from tests.e2e.servers import ServerProcess  # noqa: E402
+from bench.swarm import RECONNECT_TIMEOUT, SwarmHandle
+from tests.support.browser import CHROMIUM_ARGS, chromium_executable
+from tests.support.server import ServerProcess
 
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "page_cost.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "page_cost.json"
 MINIMAL_APP_DIR = PROJECT_ROOT / "bench" / "page_cost_minimal"  # holds the baseline's main.py
 VIEWPORT = {"width": 1280, "height": 720}
 WS_WINDOW_S = 3.0  # websocket bytes are counted over this long after navigation start
@@ -483,19 +481,6 @@ LOREM = (
 )
 
 
-async def sign_up(http: httpx.AsyncClient, name: str) -> str:
-    answer = await http.post(
-        "/api/auth/register",
-        json={
-            "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
-            "name": name,
-            "password": "bench-password",
-        },
-    )
-    answer.raise_for_status()
-    return answer.json()["token"]
-
-
 async def create_data(base_url: str, events: int, attendees: int, seed: int = 7) -> DataSet:
     """`events` upcoming events by the demo's six organisers (titles, places and sizes varied
     from app/demo.py), and `attendees` people who each register for a few of them."""
@@ -506,7 +491,8 @@ async def create_data(base_url: str, events: int, attendees: int, seed: int = 7)
 
         async def person(name: str) -> str:
             async with gate:
-                return await sign_up(http, name)
+                _, token = await sign_up(http, f"bench-{uuid.uuid4().hex[:10]}@example.com", name)
+                return token
 
         organisers = await asyncio.gather(*(person(name) for _, name in DEMO_PEOPLE))
         people = await asyncio.gather(*(person(f"Attendee {i}") for i in range(attendees)))
@@ -566,12 +552,10 @@ def start_server(
     database_url: str, workdir: Path, *, baseline: bool, cpus: set[int] | None
 ) -> ServerProcess:
     """The real server, or the minimal app started the very same way: ServerProcess runs
-    `python main.py` in its PROJECT_ROOT, which for the baseline is bench/page_cost_minimal/."""
+    `python main.py` in its `app_dir`, which for the baseline is bench/page_cost_minimal/."""
+    app_dir = MINIMAL_APP_DIR if baseline else PROJECT_ROOT
     with affinity(cpus):
-        if not baseline:
-            return ServerProcess(database_url, log_dir=workdir).start(timeout=60)
-        with mock.patch.object(servers, "PROJECT_ROOT", MINIMAL_APP_DIR):
-            return ServerProcess(database_url, log_dir=workdir).start(timeout=60)
+        return ServerProcess(database_url, log_dir=workdir, app_dir=app_dir).start(timeout=60)
 
 
 def element_count(html: str) -> int | None:
@@ -900,7 +884,9 @@ async def run(options: Options) -> dict[str, Any]:
         # what this measures (app/rate_limit.py).
         os.environ.update(SIGNUP_RATE_LIMIT="off", API_RATE_LIMIT="off")
         backend = "postgresql" if options.database_url else "sqlite"
-        with scratch_database(options.database_url, workdir) as database_url:
+        with scratch_database(
+            options.database_url, workdir, f"bench_live_{os.getpid()}"
+        ) as database_url:
             app = start_server(database_url, workdir, baseline=False, cpus=server_cpus)
             baseline = start_server(database_url, workdir, baseline=True, cpus=server_cpus)
             try:
@@ -957,19 +943,7 @@ async def run(options: Options) -> dict[str, Any]:
     ratios = print_tables(summary, memory, targets)
     per_label = print_calibration(calibration)
     return {
-        "benchmark": "page_cost",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python bench/page_cost.py " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-            ),
-            "python": platform.python_version(),
-            "chromium": chromium,
-            "pinned": pin,
-            "load_average_1_5_15": load_averages,
-        },
+        **run_header("page_cost", chromium=chromium, pinned=pin, load_averages=load_averages),
         "options": {
             **{k: v for k, v in asdict(options).items() if k not in ("output", "database_url")},
             "backend": backend,
@@ -1008,16 +982,9 @@ def parse_args() -> Options:
         help="browser (first render, bytes), memory, calibration (not by default: memory per "
         "plain NiceGUI element, from minimal pages with 50 and 200 labels)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="PostgreSQL server to use (a scratch database is created there and dropped); "
-        "default: a fresh SQLite file",
-    )
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server/clients to CPUs")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_server_arguments(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql")):
-        parser.error("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    check_server_arguments(parser, args)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if not set(phases) <= {"browser", "memory", "calibration"} or not phases:
         parser.error("--phases: some of browser, memory, calibration")

@@ -10,7 +10,7 @@ Targets (each runs the same registration transaction, `--targets` picks some):
           database's own limit on this machine (one connection per client);
 - bare:   bench/bare_endpoint.py under uvicorn: the same transaction behind a bare FastAPI
           endpoint (same engine settings, no auth): the web stack's floor;
-- app:    `python main.py` started as tests/e2e/servers.py's ServerProcess does, POST
+- app:    `python main.py` started as tests/support/server.py's ServerProcess does, POST
           /api/events/{id}/register with a bearer token, as shipped (access log at INFO
           included) but with rate limits off; `app-nolog`: the same, access logger silenced;
 - nginx1, nginx2: deploy/cluster.py with 1 and 2 app processes behind nginx (Redis for
@@ -35,12 +35,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
-import platform
-import resource
 import shutil
 import signal
 import subprocess
@@ -57,32 +54,23 @@ import bcrypt
 import httpx
 import psycopg
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+from bench.common import (
+    DEFAULT_ADMIN_URL,
+    RESULTS_DIR,
+    cpu_seconds,
+    git_commit,
+    own_cpu_seconds,
+    percentile,
+    run_header,
+)
+from bench.servers import SECRET_KEY, TARGET_LABELS, Servers, Target
+from tests.support.databases import create_database, drop_database, plain_url
 
-from bench_stats import percentile  # noqa: E402
-
-from tests.e2e.servers import free_port  # noqa: E402
-
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_OUTPUT = PROJECT_ROOT / "bench" / "results" / "registration_throughput.json"
-SECRET_KEY = "bench-registration-throughput-secret-key-0123456789"
+DEFAULT_OUTPUT = RESULTS_DIR / "registration_throughput.json"
 BIG_CAPACITY = 100_000
 SELLOUT_CAPACITY = 100
 SELLOUT_ATTEMPTS = 400
 SELLOUT_CLIENTS = 50
-TARGET_LABELS = {
-    "raw": "raw psycopg",
-    "bare": "bare FastAPI",
-    "app": "app",
-    "app-nolog": "app, access log off",
-    "app-other": "app, other checkout",
-    "app-again": "app (next to the other)",
-    "direct1": "1 process, no nginx",
-    "nginx1": "nginx + 1 process",
-    "nginx2": "nginx + 2 processes",
-}
 HTTP_TARGETS = (
     "bare",
     "app",
@@ -93,50 +81,8 @@ HTTP_TARGETS = (
     "nginx1",
     "nginx2",
 )
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-REDIS_PREFIX = f"bench-reg-{os.getpid()}:"
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def plain_url(url: str, database: str | None = None) -> str:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of `pids` and all their descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, tuple[int, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        stats[pid] = (int(fields[11]), int(fields[12]))
-    total, todo, seen = 0, list(pids), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        utime, stime = stats.get(pid, (0, 0))
-        total += utime + stime
-        todo.extend(children.get(pid, []))
-    return total / CLK_TCK
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
@@ -189,9 +135,7 @@ class BenchDatabase:
         self.user_ids: list[int] = []
 
     def create(self) -> None:
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.name}"')
+        create_database(self.admin, self.name)
         from app.migrate import upgrade_to_head
 
         upgrade_to_head(self.url)
@@ -200,8 +144,7 @@ class BenchDatabase:
         if self.keep:
             print(f"kept database {self.name}")
             return
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        drop_database(self.admin, self.name)
 
     def seed_users(self, count: int) -> None:
         password_hash = bcrypt.hashpw(b"bench-password", bcrypt.gensalt(rounds=4)).decode()
@@ -223,11 +166,20 @@ class BenchDatabase:
             ids = [
                 row[0]
                 for row in conn.execute(
-                    "INSERT INTO events (title, description, date_time, location, max_capacity,"
-                    " registered_count, created_by, created_at, updated_at) "
-                    "SELECT %s || ' ' || g, 'Benchmark event', %s, 'Bench Hall', %s, 0, %s, %s, %s "
-                    "FROM generate_series(1, %s) AS g RETURNING id",
-                    (label, now + timedelta(days=30), capacity, self.organizer_id, now, now, count),
+                    "INSERT INTO events (title, description, date_time, end_time, location,"
+                    " max_capacity, registered_count, created_by, created_at, updated_at) "
+                    "SELECT %s || ' ' || g, 'Benchmark event', %s, %s, 'Bench Hall', %s, 0, %s,"
+                    " %s, %s FROM generate_series(1, %s) AS g RETURNING id",
+                    (
+                        label,
+                        now + timedelta(days=30),
+                        now + timedelta(days=30, hours=2),
+                        capacity,
+                        self.organizer_id,
+                        now,
+                        now,
+                        count,
+                    ),
                 )
             ]
         return sorted(ids)
@@ -256,209 +208,6 @@ class BenchDatabase:
 
 
 # ----------------------------------------------------------------------------- servers
-
-
-@dataclass
-class Target:
-    name: str
-    base_url: str = ""
-    pids: list[int] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return TARGET_LABELS[self.name]
-
-    def path(self, event_id: int, user_id: int) -> str:
-        if self.name == "bare":
-            return f"/register/{event_id}/{user_id}"
-        return f"/api/events/{event_id}/register"
-
-    def server_errors(self) -> int:
-        """Tracebacks and ERROR lines in the server logs."""
-        count = 0
-        for log in self.logs:
-            if log.exists():
-                text = log.read_text(errors="replace")
-                count += text.count("Traceback") + text.count(" ERROR ")
-        return count
-
-
-def server_environment(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env |= {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET_KEY,
-        "APP_ENV": "production",
-        "BCRYPT_ROUNDS": "4",
-        "API_RATE_LIMIT": "off",
-        "LOGIN_RATE_LIMIT": "off",
-        "LOGIN_IP_RATE_LIMIT": "off",
-        "SIGNUP_RATE_LIMIT": "off",
-    }
-    return env
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited:\n{log.read_text(errors='replace')[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url}: no answer on /health in {timeout:.0f}s")
-
-
-class Servers:
-    """Starts the HTTP targets and stops them again (every process it started, by pid)."""
-
-    def __init__(
-        self, database_url: str, work_dir: Path, other_checkout: Path | None = None
-    ) -> None:
-        self.database_url = database_url
-        self.work_dir = work_dir
-        self.other_checkout = other_checkout
-        self.direct: Target | None = None  # the process behind nginx1, reached directly
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.clusters: list[Path] = []
-
-    def _spawn(
-        self, command: list[str], env: dict[str, str], log: Path, cwd: Path = PROJECT_ROOT
-    ) -> subprocess.Popen:
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes.append(process)
-        return process
-
-    def start_app(self, name: str) -> Target:
-        port = free_port()
-        env = server_environment(self.database_url) | {
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "MIGRATE_ON_START": "false",
-            "NICEGUI_STORAGE_PATH": str(self.work_dir / f"nicegui-{port}"),
-        }
-        log = self.work_dir / f"{name}-{port}.log"
-        command = [sys.executable, "main.py"]
-        if name == "app-nolog":  # the same server with the access logger silenced
-            command = [sys.executable, str(PROJECT_ROOT / "bench" / "_main_without_access_log.py")]
-        cwd = PROJECT_ROOT
-        if name == "app-other":  # the app of another checkout (same venv, same database)
-            assert self.other_checkout is not None
-            cwd = self.other_checkout
-        process = self._spawn(command, env, log, cwd)
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, process, log, 60)
-        return Target(name, url, [process.pid], [log])
-
-    def start_bare(self) -> Target:
-        port = free_port()
-        log = self.work_dir / f"bare-{port}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bare_endpoint:app",
-            "--app-dir",
-            str(PROJECT_ROOT / "bench"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-        process = self._spawn(command, server_environment(self.database_url), log)
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, process, log, 60)
-        return Target("bare", url, [process.pid], [log])
-
-    def start_cluster(self, name: str, processes: int) -> Target:
-        from deploy import cluster as deploy_cluster
-
-        run_dir = self.work_dir / f"cluster-{processes}"
-        ports = [free_port() for _ in range(processes)]
-        env = server_environment(self.database_url) | {
-            "NICEGUI_STORAGE_PATH": str(run_dir / "nicegui"),
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            "NICEGUI_REDIS_KEY_PREFIX": REDIS_PREFIX,
-        }
-        members = deploy_cluster.Cluster(
-            run_dir=run_dir, app_ports=ports, port=free_port(), env=env
-        )
-        self.clusters.append(run_dir)
-        deploy_cluster.start(members)
-        pids = [deploy_cluster.read_pid(members.app_pid_file(p)) for p in ports]
-        if processes == 1 and pids[0]:  # the same process, reached without nginx
-            self.direct = Target(
-                "direct1", members.app_url(ports[0]), [pids[0]], [members.app_log(ports[0])]
-            )
-        pids.append(deploy_cluster.read_pid(members.nginx_pid_file))
-        return Target(
-            name,
-            members.url,
-            [p for p in pids if p],
-            [members.app_log(p) for p in ports],
-        )
-
-    def start(self, name: str) -> Target:
-        if name == "bare":
-            return self.start_bare()
-        if name in ("app", "app-nolog", "app-again", "app-other"):
-            return self.start_app(name)
-        if name == "nginx1":
-            return self.start_cluster(name, 1)
-        if name == "nginx2":
-            return self.start_cluster(name, 2)
-        if name == "direct1":
-            if self.direct is None:
-                raise RuntimeError("direct1 needs nginx1 started first")
-            return self.direct
-        if name == "raw":
-            return Target("raw")
-        raise ValueError(name)
-
-    def forget_redis_keys(self) -> None:
-        """NiceGUI's storage keys the clusters left in Redis (their own prefix)."""
-        with contextlib.suppress(Exception):
-            import redis
-
-            client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-            keys = list(client.scan_iter(f"{REDIS_PREFIX}*"))
-            if keys:
-                client.delete(*keys)
-            client.close()
-
-    def stop(self) -> None:
-        from deploy import cluster as deploy_cluster
-
-        for run_dir in self.clusters:
-            with contextlib.suppress(Exception):
-                deploy_cluster.stop(run_dir)
-        for process in self.processes:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, 15)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, 9)
-                process.wait(timeout=5)
-        if self.clusters:
-            self.forget_redis_keys()
-        self.processes, self.clusters, self.direct = [], [], None
 
 
 # ----------------------------------------------------------------------------- profiling
@@ -848,18 +597,6 @@ def smoke_test(target: Target, event_id: int) -> None:
         assert (first.status_code, again.status_code) == (201, 409), (first.text, again.text)
 
 
-def git_commit(where: Path = PROJECT_ROOT) -> str:
-    with contextlib.suppress(Exception):
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    return "unknown"
-
-
 def check_connections(db: BenchDatabase, names: list[str], clients: int) -> None:
     """Fail early and clearly when PostgreSQL lacks the connections a phase needs (each app
     process: its pool of 20 and the live listener; raw: one per client)."""
@@ -1062,14 +799,7 @@ def main() -> int:
         if not args.no_output:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             document = {
-                "benchmark": "registration_throughput",
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "commit": git_commit(),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg()[0],
-                },
+                **run_header("registration_throughput"),
                 "settings": {
                     "duration_s": args.duration,
                     "events_many": args.events,

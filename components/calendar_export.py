@@ -1,8 +1,8 @@
 """An event as a calendar entry: an .ics file (built in app/messages.py, shared with the
 emails) and a Google Calendar "add event" link.
 
-Events without an end get EVENT_DURATION. Times go out in UTC (`...Z`), which every calendar
-converts to its own zone.
+Entries run from the event's start to its end (`end_time`). Times go out in UTC (`...Z`),
+which every calendar converts to its own zone.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from datetime import UTC
 from urllib.parse import urlencode
 
-from app.messages import EVENT_DURATION, EventFacts, describe, event_ics
+from app.messages import EventFacts, describe, event_ics
 from models.event import EventPublic
 
 GOOGLE_TEMPLATE_URL = "https://calendar.google.com/calendar/render"
@@ -24,6 +24,7 @@ def event_facts(event: EventPublic) -> EventFacts:
         start=event.date_time,
         location=event.location,
         description=event.description,
+        end=event.end_time,
     )
 
 
@@ -39,7 +40,7 @@ def ics_filename(event: EventPublic) -> str:
 
 def google_calendar_url(event: EventPublic, url: str) -> str:
     start = event.date_time.astimezone(UTC)
-    end = start + EVENT_DURATION
+    end = event.end_time.astimezone(UTC)
     params = {
         "action": "TEMPLATE",
         "text": event.title,

@@ -10,7 +10,7 @@ registrations) stay in the service; its message comes back as a red toast.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, time, tzinfo
+from datetime import date, time, timedelta, tzinfo
 from typing import Any
 
 from nicegui import ui
@@ -21,6 +21,8 @@ from models.event import EventPublic
 from models.types import utcnow
 from models.validation import (
     DESCRIPTION_MAX,
+    LOCATION_MAX,
+    TITLE_MAX,
     check_capacity,
     clean_description,
     clean_location,
@@ -48,6 +50,17 @@ def check_time(value: str) -> time:
         raise ValueError("Enter a time like 18:30") from None
 
 
+def check_end_time(value: str) -> time | None:
+    """The end is optional: empty means two hours after the start (or, when editing, the
+    same length as before)."""
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Enter a time like 20:30") from None
+
+
 def check_capacity_input(value: float | str | None) -> int:
     """ui.number gives a float (or None when empty); the rule is models' check_capacity."""
     if value is None or value == "":
@@ -60,8 +73,10 @@ def check_capacity_input(value: float | str | None) -> int:
 
 class EventForm:
     """Fields, inline errors and the submit button; `on_submit` gets the cleaned values:
-    title, description, date_time (aware, UTC), location, max_capacity. When editing, the
-    date_time is only included if the person changed the date or the time."""
+    title, description, date_time and end_time (aware, UTC), location, max_capacity,
+    waitlist_open. When editing, the date_time is only included if the person changed the
+    date or the time, the end_time only if they changed a time; an empty end means the
+    default (two hours, or the event's length so far)."""
 
     def __init__(
         self,
@@ -77,11 +92,13 @@ class EventForm:
         local = initial.date_time.astimezone(zone) if initial else None
         self.initial_day = f"{local:%Y-%m-%d}" if local else ""
         self.initial_clock = f"{local:%H:%M}" if local else ""
+        end = initial.end_time.astimezone(zone) if initial else None
+        self.initial_end = f"{end:%H:%M}" if end else ""
 
         with ui.card().classes("w-full max-w-2xl gap-3 p-5"):
             self.title = (
                 text_field("Title", clean_title, value=initial.title if initial else "")
-                .props("maxlength=255")
+                .props(f"maxlength={TITLE_MAX}")
                 .classes("w-full")
                 .mark("title")
             )
@@ -107,6 +124,11 @@ class EventForm:
                     .props("type=time stack-label")
                     .mark("time")
                 )
+                self.end = (
+                    text_field("End time (optional)", check_end_time, value=self.initial_end)
+                    .props("type=time stack-label")
+                    .mark("end-time")
+                )
                 if initial is None:
                     self.day.props(f"min={utcnow().astimezone(zone):%Y-%m-%d}")
             ui.label(f"Times are in your time zone, {zone_name(zone)}.").classes(
@@ -114,7 +136,7 @@ class EventForm:
             ).mark("zone-note")
             self.location = (
                 text_field("Location", clean_location, value=initial.location if initial else "")
-                .props("maxlength=255")
+                .props(f"maxlength={LOCATION_MAX}")
                 .classes("w-full")
                 .mark("location")
             )
@@ -133,6 +155,9 @@ class EventForm:
                 .mark("capacity")
             )
             check_on_blur(self.capacity)
+            self.waitlist = ui.switch(
+                "Waiting list when full", value=initial.waitlist_open if initial else True
+            ).mark("waitlist-open")
             if initial is not None and initial.current_registrations > 0:
                 # a label of its own: as the field's hint it overflowed onto the button below
                 ui.label(
@@ -148,7 +173,15 @@ class EventForm:
 
     def values(self) -> EventValues | None:
         """The cleaned values, or None (each problem shown next to its field)."""
-        fields = (self.title, self.description, self.day, self.clock, self.location, self.capacity)
+        fields = (
+            self.title,
+            self.description,
+            self.day,
+            self.clock,
+            self.end,
+            self.location,
+            self.capacity,
+        )
         if not all_valid(*fields):
             return None
         values: EventValues = {
@@ -156,13 +189,20 @@ class EventForm:
             "description": clean_description(self.description.value or ""),
             "location": clean_location(self.location.value or ""),
             "max_capacity": check_capacity_input(self.capacity.value),
+            "waitlist_open": bool(self.waitlist.value),
         }
         changed = (self.day.value, self.clock.value) != (self.initial_day, self.initial_clock)
+        day = check_date(self.day.value)
+        start = local_to_utc(day, check_time(self.clock.value), self.zone)
         if self.initial is None or changed:
-            moment = local_to_utc(
-                check_date(self.day.value), check_time(self.clock.value), self.zone
-            )
-            values["date_time"] = moment
+            values["date_time"] = start
+        end_clock = check_end_time(self.end.value or "")
+        if end_clock is not None and (
+            self.initial is None or changed or self.end.value != self.initial_end
+        ):
+            end = local_to_utc(day, end_clock, self.zone)
+            # an end at or before the start on the same day is the next day (a late night)
+            values["end_time"] = end if end > start else end + timedelta(days=1)
         return values
 
     async def submit(self) -> None:

@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 from nicegui import ui
 from pydantic import ValidationError
 
-from app.errors import DomainError, ServiceUnavailable
+from app.errors import DomainError, ServiceUnavailable, ValidationFailed
 from app.outage import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("components.feedback")
@@ -23,14 +23,14 @@ log = logging.getLogger("components.feedback")
 T = TypeVar("T")
 
 
-class _Failed:
+class Failed:
     """Marker returned by `attempt` when the action failed and a red toast was shown."""
 
     def __repr__(self) -> str:
         return "FAILED"
 
 
-FAILED: Final = _Failed()
+FAILED: Final = Failed()
 
 
 def notify_success(message: str) -> None:
@@ -49,10 +49,19 @@ def first_validation_message(exc: ValidationError) -> str:
     return str(errors[0].get("msg", "Invalid value")).removeprefix("Value error, ")
 
 
-async def attempt(action: Callable[[], Awaitable[T]], *, success: str | None = None) -> T | _Failed:
-    """Run `action`; toast the outcome. Returns its result, or FAILED after a red toast."""
+async def attempt(
+    action: Callable[[], Awaitable[T]], *, success: str | None = None, raise_invalid: bool = False
+) -> T | Failed:
+    """Run `action`; toast the outcome. Returns its result, or FAILED after a red toast.
+    A `ValidationFailed` toasts its first field's message (or, with `raise_invalid`, goes to
+    the caller, which shows it under the field: components/actions.act)."""
     try:
         result = await action()
+    except ValidationFailed as exc:
+        if raise_invalid:
+            raise
+        notify_error(exc.errors[0][1] if exc.errors else exc.message)
+        return FAILED
     except DomainError as exc:
         notify_error(exc.message)
         return FAILED

@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from nicegui import ElementFilter, ui
+from nicegui import ElementFilter, context, ui
 
+from components.actions import leave_pages
 from components.local_time import watch_time_zone
+from components.promotion import announce_promotions
 from components.session import (
     flash,
     forget_sign_in,
     login_url,
     safe_next,
+    signed_in_identity,
     signup_url,
     take_flash,
 )
@@ -55,7 +58,13 @@ def _nav_items(user: User | None, current_path: str) -> list[NavItem]:
 
 
 def _sign_out() -> None:
+    """Sign this browser out, and send its other open pages (tabs) to the login page: what
+    they show must not outlive the sign-in."""
+    identity = signed_in_identity()
+    page = context.client
     forget_sign_in()
+    if identity is not None:
+        leave_pages(identity[0], session_id=page.request.session.get("id"), keep=page)
     flash("You are signed out", "info")
     ui.navigate.to("/")
 
@@ -140,6 +149,8 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
         text, kind = message
         ui.notify(text, type=kind, position="top")
     watch_time_zone()
+    if user is not None and user.id is not None:
+        announce_promotions(user.id)
 
     with main:
         yield main

@@ -75,9 +75,11 @@ class LocalTime(ui.label):
 
     zone: tzinfo = UTC
 
-    def __init__(self, moment: datetime) -> None:
+    def __init__(self, moment: datetime, *, zone: tzinfo | None = None) -> None:
+        """`zone`: the zone to show (code running outside a request, which cannot read the
+        viewer's storage, passes the one it knows); default the viewer's."""
         self.moment = moment
-        self.zone = viewer_zone()
+        self.zone = zone or viewer_zone()
         super().__init__(format_local(moment, self.zone))
         self.props(f'title="{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"')
 

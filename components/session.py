@@ -2,15 +2,19 @@
 the session cookie that `ui.run(storage_secret=SECRET_KEY)` signs).
 
 Only identifiers live here, never a user object: pages re-read the person from the database on
-every load (pages/auth_state.py), so a deleted account or a password changed elsewhere (which
+every load (components/actions.py), so a deleted account or a password changed elsewhere (which
 bumps `token_version`) signs this browser out at once, exactly as it invalidates API tokens.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+import uuid
 from typing import Literal
 from urllib.parse import quote
 
+from fastapi import Request
 from nicegui import app
 
 from models.user import User
@@ -18,6 +22,9 @@ from models.user import User
 USER_ID_KEY = "user_id"
 TOKEN_VERSION_KEY = "token_version"
 FLASH_KEY = "flash"
+PENDING_KEY = "pending_sign_in"
+SIGN_IN_PATH = "/login/complete"
+PENDING_SECONDS = 120
 
 FlashKind = Literal["positive", "negative", "info"]
 
@@ -27,6 +34,55 @@ def remember_sign_in(user: User) -> None:
     assert user.id is not None
     app.storage.user[USER_ID_KEY] = user.id
     app.storage.user[TOKEN_VERSION_KEY] = user.token_version
+
+
+def begin_sign_in(user: User, target: str, greeting: str) -> str:
+    """The first half of signing in from a page (login, sign-up): remember who passed the
+    check, in the current (pre-sign-in) session, and return the URL that completes it.
+
+    A page action runs over the websocket and cannot set a cookie, so the browser is sent to
+    `SIGN_IN_PATH`, an HTTP request that issues a new session id (`complete_sign_in`): a
+    session id planted before the sign-in (session fixation) never becomes a signed-in one.
+    The nonce in the URL ties the step to this page: holding the old cookie is not enough."""
+    assert user.id is not None
+    nonce = secrets.token_urlsafe(24)
+    app.storage.user[PENDING_KEY] = {
+        "nonce": nonce,
+        "user_id": user.id,
+        "version": user.token_version,
+        "target": safe_next(target),
+        "greeting": greeting,
+        "at": time.time(),
+    }
+    return f"{SIGN_IN_PATH}?n={nonce}"
+
+
+async def complete_sign_in(request: Request, nonce: str) -> str | None:
+    """The second half (an HTTP request): a new browser session signed in as the pending
+    user, carrying the old session's preferences (theme, time zone); returns where to go,
+    or None when nothing valid is pending (forged, replayed, expired)."""
+    pending = app.storage.user.pop(PENDING_KEY, None)
+    if not isinstance(pending, dict) or not secrets.compare_digest(
+        str(pending.get("nonce", "")), nonce
+    ):
+        return None
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    carried = {
+        key: value
+        for key, value in app.storage.user.items()
+        if key not in (USER_ID_KEY, TOKEN_VERSION_KEY, FLASH_KEY)
+    }
+    new_id = str(uuid.uuid4())
+    request.session["id"] = new_id  # SessionMiddleware sends the new cookie with the answer
+    # NiceGUI creates a session's storage in its request middleware, which already ran for
+    # this request with the old id; create the new one the same way.
+    await app.storage._create_user_storage(new_id)
+    app.storage.user.update(carried)
+    app.storage.user[USER_ID_KEY] = pending["user_id"]
+    app.storage.user[TOKEN_VERSION_KEY] = pending["version"]
+    flash(str(pending.get("greeting", "")))
+    return str(pending.get("target", "/"))
 
 
 def forget_sign_in() -> None:

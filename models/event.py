@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,17 +15,23 @@ from pydantic import (
     ConfigDict,
     SerializationInfo,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
     model_serializer,
+    model_validator,
 )
 from pydantic import (
     Field as PydanticField,
 )
-from sqlalchemy import CheckConstraint, Index, Text
+from sqlalchemy import CheckConstraint, Index, Text, true
 from sqlmodel import Field, SQLModel
 
 from models.registration import RegistrationStatus
 from models.types import UTCDateTime, utcnow
 from models.validation import (
+    LOCATION_MAX,
+    SEARCH_MAX,
+    TITLE_MAX,
     check_capacity,
     check_characters,
     clean_description,
@@ -43,20 +49,32 @@ class Event(SQLModel, table=True):
             "registered_count >= 0 AND registered_count <= max_capacity",
             name="ck_events_not_oversold",
         ),
+        CheckConstraint("end_time > date_time", name="ck_events_end_after_start"),
+        CheckConstraint(
+            "waiting_count >= 0 AND checked_in_count >= 0 AND checked_in_count <= registered_count",
+            name="ck_events_counts",
+        ),
         Index("ix_events_date_time", "date_time"),
         Index("ix_events_created_by_date_time", "created_by", "date_time"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    title: str = Field(max_length=255)
+    title: str = Field(max_length=TITLE_MAX)
     description: str | None = Field(default=None, sa_type=Text)
     date_time: datetime = Field(sa_type=UTCDateTime)
-    location: str = Field(max_length=255)
+    end_time: datetime = Field(sa_type=UTCDateTime)
+    location: str = Field(max_length=LOCATION_MAX)
     max_capacity: int
     # Confirmed registrations, kept in step by the registration service in the same
     # transaction as the registration row (see app/services/registrations.py). It makes the
     # capacity check a single guarded UPDATE and the listing a join-free read.
     registered_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # People on the waiting list and confirmed people checked in at the door: counters kept
+    # like `registered_count`, under the event's row lock, so pages read them join-free.
+    waiting_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    checked_in_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # May people join a waiting list once the event is full (API.md, Version 2)?
+    waitlist_open: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_by: int = Field(foreign_key="users.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -103,12 +121,37 @@ def _to_utc(value: datetime) -> datetime:
 OffsetDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_text), AfterValidator(_to_utc)]
 
 
+DEFAULT_DURATION = timedelta(hours=2)
+END_BEFORE_START = "The end time must be after the start"
+
+
+def _check_end_after_start(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    """`end_time` after `date_time` when both are sent (the service checks the stored one
+    when only one of them is)."""
+    start = info.data.get("date_time")
+    if value is not None and start is not None and value <= start:
+        raise ValueError(END_BEFORE_START)
+    return value
+
+
 class EventCreate(BaseModel):
     title: Title
     description: Description = None
     date_time: OffsetDatetime
+    end_time: OffsetDatetime | None = PydanticField(
+        default=None, description="Default: `date_time` + 2 h; must be after `date_time`."
+    )
     location: Location
     max_capacity: Capacity
+    waitlist_open: bool = True
+
+    _end_after_start = field_validator("end_time")(_check_end_after_start)
+
+    @model_validator(mode="after")
+    def _default_end(self) -> EventCreate:
+        if self.end_time is None:
+            self.end_time = self.date_time + DEFAULT_DURATION
+        return self
 
 
 class EventUpdate(BaseModel):
@@ -117,8 +160,12 @@ class EventUpdate(BaseModel):
     title: Title | None = None
     description: Description = None
     date_time: OffsetDatetime | None = None
+    end_time: OffsetDatetime | None = None
     location: Location | None = None
     max_capacity: Capacity | None = None
+    waitlist_open: bool | None = None
+
+    _end_after_start = field_validator("end_time")(_check_end_after_start)
 
 
 class EventPublic(BaseModel):
@@ -126,8 +173,12 @@ class EventPublic(BaseModel):
     title: str
     description: str | None
     date_time: datetime
+    end_time: datetime
     location: str
     max_capacity: int
+    waitlist_open: bool
+    waiting_count: int
+    checked_in_count: int
     created_by: int
     creator_name: str
     current_registrations: int
@@ -139,9 +190,16 @@ class EventPublic(BaseModel):
     is_owner: bool | None = PydanticField(
         default=None, description="Only when the request is authenticated."
     )
+    registration_status: RegistrationStatus | None = PydanticField(
+        default=None,
+        description="`confirmed`, `waitlisted` or null; only when the request is authenticated.",
+    )
+    waitlist_position: int | None = PydanticField(
+        default=None, description="1-based; only when the request is authenticated."
+    )
 
     @model_serializer(mode="wrap")
-    def _omit_viewer_fields_for_anonymous(
+    def _omit_viewer_fields_for_anonymous(  # type: ignore[no-untyped-def]
         self, handler: SerializerFunctionWrapHandler, _info: SerializationInfo
     ):  # no return annotation: pydantic would document the Event as a bare `dict` (OpenAPI)
         data = handler(self)
@@ -149,6 +207,8 @@ class EventPublic(BaseModel):
             data.pop("is_registered", None)
         if self.is_owner is None:
             data.pop("is_owner", None)
+            data.pop("registration_status", None)
+            data.pop("waitlist_position", None)
         return data
 
     @property
@@ -174,10 +234,10 @@ class EventQuery(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     q: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
-        default=None, max_length=200
+        default=None, max_length=SEARCH_MAX
     )
     location: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
-        default=None, max_length=255
+        default=None, max_length=LOCATION_MAX
     )
     from_: OffsetDatetime | None = PydanticField(default=None, alias="from")
     to: OffsetDatetime | None = None
@@ -213,8 +273,21 @@ class UserRegistrationRow(BaseModel):
     id: int
     status: RegistrationStatus
     registration_date: datetime
+    position: int | None = None
+    checked_in_at: datetime | None = None
+    ticket_code: str | None = None
     event: EventPublic
 
 
 class UserRegistrationList(BaseModel):
     registrations: list[UserRegistrationRow]
+
+
+class Ticket(BaseModel):
+    """What the ticket page shows its owner (not part of the REST API)."""
+
+    registration_id: int
+    code: str
+    holder: str
+    checked_in_at: datetime | None
+    event: EventPublic

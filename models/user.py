@@ -10,7 +10,7 @@ from sqlalchemy import Column, Index, Integer, func
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
-from models.validation import check_characters, check_password, clean_email, clean_name
+from models.validation import NAME_MAX, check_characters, check_password, clean_email, clean_name
 
 Email = Annotated[str, AfterValidator(clean_email)]
 Name = Annotated[str, AfterValidator(clean_name)]
@@ -24,7 +24,7 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=255)
-    name: str = Field(max_length=255)
+    name: str = Field(max_length=NAME_MAX)
     password_hash: str = Field(max_length=255)
     # Bumped on password change: tokens carry it, so older tokens stop working at once.
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, sa_type=Integer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 NAME_MAX = 255
+EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321 path limit)
 TITLE_MAX = 255
 LOCATION_MAX = 255
 DESCRIPTION_MAX = 1000
@@ -16,6 +17,10 @@ PASSWORD_MIN_BYTES = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt reads only the first 72 bytes: refuse, never truncate
 CAPACITY_MIN = 1
 CAPACITY_MAX = 100_000
+SEARCH_MAX = 200  # words searched for in `GET /api/events?q=` and the search box
+# Ids are 32-bit database integers: a larger one names nothing (and overflows the driver).
+ID_MIN = 1
+ID_MAX = 2_147_483_647
 
 
 def check_characters(value: str) -> str:
@@ -34,7 +39,7 @@ def clean_email(value: str) -> str:
     value = check_characters(value).strip()
     if not value:
         raise ValueError("Email is required")
-    if len(value) > 254:
+    if len(value) > EMAIL_MAX:
         raise ValueError("Email is too long")
     try:
         result = validate_email(value, check_deliverability=False)

@@ -2,150 +2,190 @@
 
 Both take `?next=/path` (set by pages that need a signed-in person) and return there on
 success; anything that is not a local path is ignored (components/session.safe_next).
-Sign-in state lives in `app.storage.user` (components/session.py).
+Signing in ends with an HTTP step (`/login/complete`) that issues a new browser session, so
+a session id planted before the sign-in never becomes a signed-in one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import app, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
+from app.request_info import client_address
 from app.services import users
-from components.feedback import FAILED, attempt
+from components.actions import act, current_user
+from components.feedback import FAILED
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame
-from components.session import flash, login_url, remember_sign_in, safe_next, signup_url
+from components.session import (
+    SIGN_IN_PATH,
+    begin_sign_in,
+    complete_sign_in,
+    login_url,
+    safe_next,
+    signup_url,
+)
 from components.text import Heading
 from models.user import LoginRequest, User, UserCreate
-from models.validation import check_password, clean_email, clean_name
-from pages.auth_state import current_user
+from models.validation import EMAIL_MAX, NAME_MAX, check_password, clean_email, clean_name
 
 
-@contextmanager
-def auth_card(title: str, subtitle: str) -> Iterator[None]:
-    with ui.card().classes("w-full max-w-md self-center gap-4 p-6"):
-        Heading(title)
-        ui.label(subtitle).classes("text-muted -mt-2")
-        yield
+@dataclass(frozen=True)
+class AuthForm:
+    """What differs between the two forms; `auth_page` builds either."""
+
+    path: str
+    title: str
+    heading: str
+    subtitle: str
+    button: str
+    other_question: str
+    other_label: str
+    other_url: Callable[[str], str]
 
 
-def client_address(request: Request) -> str | None:
-    """The visitor's address, for the same login and sign-up limits the API applies."""
-    return request.client.host if request.client else None
+LOGIN = AuthForm(
+    "/login",
+    "Log in",
+    "Log in",
+    "Welcome back.",
+    "Log in",
+    "No account yet?",
+    "Sign up",
+    signup_url,
+)
+SIGNUP = AuthForm(
+    "/signup",
+    "Sign up",
+    "Create your account",
+    "Register for events and host your own.",
+    "Create account",
+    "Already have an account?",
+    "Log in",
+    login_url,
+)
+
+Fields = dict[str, ui.input]
+Submit = Callable[[Fields, str | None], Callable[[AsyncSession], Awaitable[User]]]
+
+
+async def auth_page(
+    request: Request,
+    form: AuthForm,
+    build_fields: Callable[[], Fields],
+    submit_call: Submit,
+    greeting: Callable[[User], str],
+) -> RedirectResponse | None:
+    """One auth form: fields, Enter to submit, the service call through `act`, then the
+    sign-in step that issues a new session."""
+    target = safe_next(request.query_params.get("next"))
+    if await current_user() is not None:
+        return RedirectResponse(target, status_code=303)
+    address = client_address(request)
+
+    async def submit() -> None:
+        if not all_valid(*fields.values()):
+            return
+        with busy(button):
+            person = await act(submit_call(fields, address))
+        if person is FAILED:
+            if "password" in fields and form is LOGIN:
+                fields["password"].set_value("")
+            return
+        assert isinstance(person, User)
+        ui.navigate.to(begin_sign_in(person, target, greeting(person)))
+
+    with (
+        frame(form.title, user=None, path=form.path),
+        ui.card().classes("w-full max-w-md self-center gap-4 p-6"),
+    ):
+        Heading(form.heading)
+        ui.label(form.subtitle).classes("text-muted -mt-2")
+        fields = build_fields()
+        for field in fields.values():
+            field.on("keydown.enter", submit)
+        button = (
+            ui.button(form.button, on_click=submit)
+            .props("unelevated no-caps size=lg")
+            .classes("w-full")
+            .mark("submit")
+        )
+        with ui.row().classes("gap-1 items-center text-sm"):
+            ui.label(form.other_question)
+            ui.link(form.other_label, form.other_url(target)).classes("app-link touch px-2")
+    return None
+
+
+def _login_fields() -> Fields:
+    email = text_field("Email", required("Email")).props("type=email autocomplete=email")
+    password = text_field(
+        "Password", required("Password"), password=True, password_toggle_button=True
+    ).props("autocomplete=current-password")
+    return {"email": email.mark("email"), "password": password.mark("password")}
+
+
+def _signup_fields() -> Fields:
+    name = text_field("Name", clean_name).props(f"autocomplete=name maxlength={NAME_MAX}")
+    email = text_field("Email", clean_email).props(
+        f"type=email autocomplete=email maxlength={EMAIL_MAX}"
+    )
+    password = text_field(
+        "Password", check_password, password=True, password_toggle_button=True
+    ).props('autocomplete=new-password hint="At least 8 characters"')
+    return {
+        "name": name.mark("name"),
+        "email": email.mark("email"),
+        "password": password.mark("password"),
+    }
+
+
+def _log_in(fields: Fields, address: str | None) -> Callable[[AsyncSession], Awaitable[User]]:
+    values = {name: field.value or "" for name, field in fields.items()}
+
+    async def call(session: AsyncSession) -> User:
+        data = LoginRequest(**values)  # inside the action: a rule it breaks is a toast
+        return await users.authenticate(
+            session=session, email=data.email, password=data.password, client_address=address
+        )
+
+    return call
+
+
+def _sign_up(fields: Fields, address: str | None) -> Callable[[AsyncSession], Awaitable[User]]:
+    values = {name: field.value or "" for name, field in fields.items()}
+
+    async def call(session: AsyncSession) -> User:
+        data = UserCreate(**values)  # inside the action: a rule it breaks is a toast
+        return await users.sign_up(session=session, data=data, client_address=address)
+
+    return call
 
 
 @ui.page("/login")
 async def login_page(request: Request) -> RedirectResponse | None:
-    target = safe_next(request.query_params.get("next"))
-    if await current_user() is not None:
-        return RedirectResponse(target, status_code=303)
-
-    async def submit() -> None:
-        if not all_valid(email, password):
-            return
-
-        async def log_in() -> User:
-            data = LoginRequest(email=email.value or "", password=password.value or "")
-            async with open_session() as session:
-                return await users.authenticate(
-                    session=session,
-                    email=data.email,
-                    password=data.password,
-                    client_address=client_address(request),
-                )
-
-        with busy(button):
-            person = await attempt(log_in)
-        if person is FAILED:
-            password.set_value("")
-            return
-        assert isinstance(person, User)
-        remember_sign_in(person)
-        flash(f"Welcome back, {person.name}")
-        ui.navigate.to(target)
-
-    with frame("Log in", user=None, path="/login"), auth_card("Log in", "Welcome back."):
-        email = (
-            text_field("Email", required("Email"))
-            .props("type=email autocomplete=email")
-            .mark("email")
-        )
-        password = (
-            text_field("Password", required("Password"), password=True, password_toggle_button=True)
-            .props("autocomplete=current-password")
-            .mark("password")
-        )
-        for field in (email, password):
-            field.on("keydown.enter", submit)
-        button = (
-            ui.button("Log in", on_click=submit)
-            .props("unelevated no-caps size=lg")
-            .classes("w-full")
-            .mark("submit")
-        )
-        with ui.row().classes("gap-1 items-center text-sm"):
-            ui.label("No account yet?")
-            ui.link("Sign up", signup_url(target)).classes("app-link touch px-2")
-    return None
+    return await auth_page(
+        request, LOGIN, _login_fields, _log_in, lambda person: f"Welcome back, {person.name}"
+    )
 
 
 @ui.page("/signup")
 async def signup_page(request: Request) -> RedirectResponse | None:
-    target = safe_next(request.query_params.get("next"))
-    if await current_user() is not None:
-        return RedirectResponse(target, status_code=303)
+    return await auth_page(
+        request,
+        SIGNUP,
+        _signup_fields,
+        _sign_up,
+        lambda person: f"Welcome, {person.name}! Your account is ready.",
+    )
 
-    async def submit() -> None:
-        if not all_valid(name, email, password):
-            return
 
-        async def sign_up() -> User:
-            data = UserCreate(
-                name=name.value or "", email=email.value or "", password=password.value or ""
-            )
-            async with open_session() as session:
-                return await users.sign_up(
-                    session=session, data=data, client_address=client_address(request)
-                )
-
-        with busy(button):
-            person = await attempt(sign_up)
-        if person is FAILED:
-            return
-        assert isinstance(person, User)
-        remember_sign_in(person)
-        flash(f"Welcome, {person.name}! Your account is ready.")
-        ui.navigate.to(target)
-
-    with (
-        frame("Sign up", user=None, path="/signup"),
-        auth_card("Create your account", "Register for events and host your own."),
-    ):
-        name = text_field("Name", clean_name).props("autocomplete=name maxlength=255").mark("name")
-        email = (
-            text_field("Email", clean_email)
-            .props("type=email autocomplete=email maxlength=254")
-            .mark("email")
-        )
-        password = (
-            text_field("Password", check_password, password=True, password_toggle_button=True)
-            .props('autocomplete=new-password hint="At least 8 characters"')
-            .mark("password")
-        )
-        for field in (name, email, password):
-            field.on("keydown.enter", submit)
-        button = (
-            ui.button("Create account", on_click=submit)
-            .props("unelevated no-caps size=lg")
-            .classes("w-full")
-            .mark("submit")
-        )
-        with ui.row().classes("gap-1 items-center text-sm"):
-            ui.label("Already have an account?")
-            ui.link("Log in", login_url(target)).classes("app-link touch px-2")
-    return None
+@app.get(SIGN_IN_PATH, include_in_schema=False)
+async def complete_sign_in_step(request: Request, n: str = "") -> RedirectResponse:
+    """The HTTP half of signing in (components/session.begin_sign_in)."""
+    target = await complete_sign_in(request, n)
+    return RedirectResponse(target or "/login", status_code=303)

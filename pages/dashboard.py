@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi.responses import RedirectResponse
-from nicegui import ui
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
-from app.db import open_session
-from app.live import LiveBatch, bus
+from fastapi.responses import RedirectResponse
+from nicegui import Client, ui
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.live import LiveBatch
+from app.request_info import client_address
 from app.services import events, stats, users
+from components import live_updates
+from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability, repaint_availability
-from components.feedback import attempt
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame, show_user_name
 from components.local_time import LocalTime
-from components.session import login_url, remember_sign_in
+from components.session import remember_sign_in
 from components.text import Heading
 from models.event import EventPublic
 from models.types import utcnow
 from models.user import PasswordChange, User, UserStats, UserUpdate
-from models.validation import check_password, clean_email, clean_name
-from pages.auth_state import current_user, to_login
+from models.validation import EMAIL_MAX, NAME_MAX, check_password, clean_email, clean_name
 
 PATH = "/dashboard"
 MY_EVENTS_SHOWN = 5
@@ -51,14 +55,23 @@ class StatCards:
         self.values["stat-attendees"].text = str(numbers.attendees_across_my_events)
         self.detail.text = f"{numbers.upcoming_registrations} upcoming"
 
-    async def refresh(self, user_id: int) -> None:
-        async with open_session() as session:
-            self.show(await stats.user_stats(session=session, user_id=user_id))
+    async def refresh(self, client: Client) -> None:
+        """Re-read the numbers for the page's person, re-checked (signed out elsewhere: the
+        page goes to the login page instead)."""
+
+        async def numbers(session: AsyncSession, viewer: User) -> UserStats:
+            assert viewer.id is not None
+            return await stats.user_stats(session=session, user_id=viewer.id)
+
+        fresh = await act_as_viewer(numbers, client=client)
+        if isinstance(fresh, UserStats):
+            self.show(fresh)
 
 
 def my_upcoming_events(created: list[EventPublic]) -> None:
     now = utcnow()
-    upcoming = [e for e in created if e.date_time >= now][:MY_EVENTS_SHOWN]
+    # until it has ended (end_time), not only until it starts: an event under way is current
+    upcoming = [e for e in created if e.end_time > now][:MY_EVENTS_SHOWN]
     with ui.card().classes("w-full gap-3 p-5"):
         with ui.row().classes("w-full items-center justify-between gap-2"):
             Heading("My upcoming events", level=2)
@@ -79,117 +92,137 @@ def my_upcoming_events(created: list[EventPublic]) -> None:
                 Availability(event.id, event.available_spots, event.max_capacity).classes("text-sm")
 
 
-async def _signed_in_or_login() -> User | None:
-    viewer = await current_user()
-    if viewer is None:
-        ui.navigate.to(login_url(PATH))
-    return viewer
+# (session, the signed-in person, the fields' values by name) -> the updated person
+SaveCall = Callable[[AsyncSession, User, dict[str, str]], Awaitable[User]]
+
+
+@contextmanager
+def settings_card(heading: str) -> Iterator[None]:
+    with ui.card().classes("w-full gap-3 p-5"):
+        Heading(heading, level=2)
+        yield
+
+
+def save_button(
+    fields: dict[str, ui.input],
+    *,
+    label: str,
+    marker: str,
+    call: SaveCall,
+    success: str,
+    then: Callable[[User], None],
+) -> None:
+    """The button that saves `fields` (profile, password): their own rules first, then
+    `call` with their values as the signed-in person through `act_as_viewer`, whose field
+    errors show under `fields` (keyed by the service's field names); `then(updated)` on
+    success."""
+
+    async def save() -> None:
+        if not all_valid(*fields.values()):
+            return
+        values = {name: field.value or "" for name, field in fields.items()}
+
+        async def run(session: AsyncSession, viewer: User) -> User:
+            return await call(session, viewer, values)
+
+        with busy(button):
+            updated = await act_as_viewer(run, success=success, fields=fields)
+        if isinstance(updated, User):
+            then(updated)
+
+    for field in fields.values():
+        field.classes("w-full")
+    button = (
+        ui.button(label, on_click=save).props("unelevated no-caps").classes("self-end").mark(marker)
+    )
+
+
+async def _update_profile(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
+    return await users.update_profile(session=session, user=viewer, data=UserUpdate(**values))
+
+
+async def _change_password(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
+    data = PasswordChange(**values)
+    address = client_address(ui.context.client.request)  # the login limits, as in the API
+    return await users.change_password(
+        session=session, user=viewer, data=data, client_address=address
+    )
 
 
 def profile_form(user: User) -> None:
-    async def save() -> None:
-        if not all_valid(name, email):
-            return
-        viewer = await _signed_in_or_login()
-        if viewer is None:
-            return
+    def saved(updated: User) -> None:
+        name.set_value(updated.name)
+        email.set_value(updated.email)
+        show_user_name(updated.name)
 
-        async def update() -> User:
-            data = UserUpdate(name=name.value or "", email=email.value or "")
-            async with open_session() as session:
-                return await users.update_profile(session=session, user=viewer, data=data)
-
-        with busy(button):
-            updated = await attempt(update, success="Profile saved")
-        if isinstance(updated, User):
-            name.set_value(updated.name)
-            email.set_value(updated.email)
-            show_user_name(updated.name)
-
-    with ui.card().classes("w-full gap-3 p-5"):
-        Heading("Profile", level=2)
+    with settings_card("Profile"):
         name = (
             text_field("Name", clean_name, value=user.name)
-            .props("autocomplete=name maxlength=255")
-            .classes("w-full")
+            .props(f"autocomplete=name maxlength={NAME_MAX}")
             .mark("profile-name")
         )
         email = (
             text_field("Email", clean_email, value=user.email)
-            .props("type=email autocomplete=email maxlength=254")
-            .classes("w-full")
+            .props(f"type=email autocomplete=email maxlength={EMAIL_MAX}")
             .mark("profile-email")
         )
-        button = (
-            ui.button("Save profile", on_click=save)
-            .props("unelevated no-caps")
-            .classes("self-end")
-            .mark("save-profile")
+        save_button(
+            {"name": name, "email": email},
+            label="Save profile",
+            marker="save-profile",
+            call=_update_profile,
+            success="Profile saved",
+            then=saved,
         )
 
 
 def password_form() -> None:
-    async def save() -> None:
-        if not all_valid(current, new):
-            return
-        viewer = await _signed_in_or_login()
-        if viewer is None:
-            return
+    def changed(updated: User) -> None:
+        # The change bumped the token version: keep this browser signed in (its other
+        # pages were sent to the login page, from where they come straight back).
+        remember_sign_in(updated)
+        for field in (current, new):
+            field.set_value("")
+            field.error = None
 
-        async def change() -> User:
-            data = PasswordChange(
-                current_password=current.value or "", new_password=new.value or ""
-            )
-            async with open_session() as session:
-                return await users.change_password(session=session, user=viewer, data=data)
-
-        with busy(button):
-            updated = await attempt(
-                change, success="Password changed. Other browsers have been signed out."
-            )
-        if isinstance(updated, User):
-            # The change bumped the token version: keep this browser signed in.
-            remember_sign_in(updated)
-            for field in (current, new):
-                field.set_value("")
-                field.error = None
-
-    with ui.card().classes("w-full gap-3 p-5"):
-        Heading("Password", level=2)
-        current = (
-            text_field(
-                "Current password",
-                required("Current password"),
-                password=True,
-                password_toggle_button=True,
-            )
-            .props("autocomplete=current-password")
-            .classes("w-full")
-            .mark("current-password")
-        )
-        new = (
-            text_field("New password", check_password, password=True, password_toggle_button=True)
-            .props('autocomplete=new-password hint="At least 8 characters"')
-            .classes("w-full")
-            .mark("new-password")
-        )
-        button = (
-            ui.button("Change password", on_click=save)
-            .props("unelevated no-caps")
-            .classes("self-end")
-            .mark("change-password")
+    with settings_card("Password"):
+        current = text_field(
+            "Current password",
+            required("Current password"),
+            password=True,
+            password_toggle_button=True,
+        ).props("autocomplete=current-password")
+        new = text_field(
+            "New password", check_password, password=True, password_toggle_button=True
+        ).props('autocomplete=new-password hint="At least 8 characters"')
+        save_button(
+            {
+                "current_password": current.mark("current-password"),
+                "new_password": new.mark("new-password"),
+            },
+            label="Change password",
+            marker="change-password",
+            call=_change_password,
+            success="Password changed. Other browsers have been signed out.",
+            then=changed,
         )
 
 
 @ui.page(PATH)
 async def dashboard_page() -> RedirectResponse | None:
-    user = await current_user()
-    if user is None:
-        return to_login(PATH)
-    assert user.id is not None
-    async with open_session() as session:
-        numbers = await stats.user_stats(session=session, user_id=user.id)
-        created = await events.list_created_events(session=session, user_id=user.id)
+    user = await require_user(PATH)
+    if not isinstance(user, User):
+        return user
+    user_id = user.id
+    assert user_id is not None
+
+    async def load(session: AsyncSession) -> tuple[UserStats, list[EventPublic]]:
+        return (
+            await stats.user_stats(session=session, user_id=user_id),
+            await events.list_created_events(session=session, user_id=user_id),
+        )
+
+    numbers, created = await read(load)
 
     with frame("Dashboard", user=user, path=PATH):
         Heading("Dashboard")
@@ -205,9 +238,9 @@ async def dashboard_page() -> RedirectResponse | None:
                 a.user_id == user.id for a in batch.activity
             )
             if concerns_me or batch.refresh_all:
-                await attempt(lambda: cards.refresh(user.id))
+                await cards.refresh(client)
 
-        bus.subscribe(on_change)
+        live_updates.subscribe(on_change)
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()

@@ -7,39 +7,32 @@ paints them. An edit elsewhere repaints the details; a deletion says so and hide
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import Request
 from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
-from app.db import open_session
 from app.errors import NotFound
-from app.live import ChangeKind, LiveBatch, bus
+from app.live import ChangeKind, LiveBatch
+from app.request_info import public_base
 from app.services import events, registrations
+from components import live_updates
+from components.actions import act, act_as_viewer, current_user
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
-from components.feedback import FAILED, attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import LocalTime
-from components.session import flash, login_url
+from components.not_found import event_not_found
 from components.text import Heading, Span
 from models.event import EventPublic
+from models.registration import RegistrationStatus
+from models.rules import is_upcoming
 from models.types import utcnow
-from pages.auth_state import current_user
-
-
-async def load_event(event_id: int, viewer_id: int | None) -> EventPublic:
-    async with open_session() as session:
-        return await events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
-
-
-def not_found_state() -> None:
-    with ui.column().classes("w-full items-center text-center gap-3 py-16"):
-        ui.icon("search_off", size="3rem").classes("text-sky-600").props('aria-hidden="true"')
-        Heading("Event not found", level=1)
-        ui.label("It may have been deleted, or the link is wrong.").classes("text-muted")
-        ui.button("See all events", on_click=lambda: ui.navigate.to("/")).props("no-caps")
+from models.user import User
+from pages.event_actions import delete_button, load_event, load_registration_id
 
 
 def meta_row(icon: str) -> ui.row:
@@ -93,7 +86,8 @@ class EventDetails:
 
 
 class EventPanel:
-    """Availability, fill bar, registered count and the register / cancel button."""
+    """Availability, fill bar, registered count, the waiting list and the register / cancel,
+    join / leave buttons; the ticket link once registered."""
 
     def __init__(
         self, event: EventPublic, *, viewer_id: int | None, path: str, details: EventDetails
@@ -104,6 +98,7 @@ class EventPanel:
         self.path = path
         self.details = details
         self.deleted = False
+        self.registration_id: int | None = None
         with ui.card().classes("w-full gap-3 p-5"):
             ui.label("Availability").classes("text-sm font-semibold uppercase text-muted")
             self.availability = Availability(
@@ -115,26 +110,46 @@ class EventPanel:
             with ui.element("p").classes("text-sm text-muted m-0"):
                 self.registered = Span().props(f"data-testid=registered-count-{event.id}")
                 Span(" registered")
+            with ui.element("p").classes("text-sm text-muted m-0") as self.waiting_line:
+                self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                Span(" on the waiting list")
             self.button = (
                 ui.button(on_click=self.toggle)
                 .props("size=lg no-caps data-testid=register-button")
                 .classes("w-full")
                 .mark("register-button")
             )
+            self.waitlist_button = (
+                ui.button(on_click=self.toggle_waitlist)
+                .props("size=lg no-caps data-testid=waitlist-button")
+                .classes("w-full")
+                .mark("waitlist-button")
+            )
             self.note = ui.label().classes("text-sm text-muted").mark("register-note")
+            self.ticket = (
+                ui.link("Show my ticket", "#")
+                .classes("app-link touch self-start text-base font-semibold")
+                .mark("ticket-link")
+            )
         self.show(event)
-        bus.subscribe(self.on_change)
+        live_updates.subscribe(self.on_change)
 
     def on_change(self, batch: LiveBatch) -> None:
-        """Live update: new numbers in place; an edit, a deletion or a change made by this
-        viewer elsewhere (another tab) re-reads the event."""
+        """Live update: new numbers in place; an edit, a deletion, a change made by this
+        viewer elsewhere (another tab, a promotion) or any change while they wait (their
+        place may have moved) re-reads the event."""
         if self.deleted:
             return
         change = batch.availability.get(self.event.id)
         mine = any(
             a.event_id == self.event.id and a.user_id == self.viewer_id for a in batch.activity
         )
-        if batch.refresh_all or mine or (change is not None and change.kind != ChangeKind.COUNT):
+        waiting = self.event.registration_status == RegistrationStatus.WAITLISTED
+        if (
+            batch.refresh_all
+            or mine
+            or (change is not None and (change.kind != ChangeKind.COUNT or waiting))
+        ):
             background_tasks.create(self.reload(), name="event page reload")
         elif change is not None:
             self.show(
@@ -143,6 +158,8 @@ class EventPanel:
                         "current_registrations": change.registered,
                         "max_capacity": change.capacity,
                         "available_spots": change.available,
+                        "waiting_count": change.waiting,
+                        "checked_in_count": change.checked_in,
                     }
                 )
             )
@@ -154,24 +171,44 @@ class EventPanel:
             except NotFound:
                 self.show_deleted()
                 return
+            await self.find_ticket(fresh)
             self.details.show(fresh)
             self.show(fresh)
+
+    async def find_ticket(self, event: EventPublic) -> None:
+        """Which registration the ticket link opens (only a confirmed one has a ticket)."""
+        if self.viewer_id is None or not event.is_registered:
+            self.registration_id = None
+            return
+        self.registration_id = await load_registration_id(event.id, self.viewer_id)
 
     def show_deleted(self) -> None:
         self.deleted = True
         self.button.set_visibility(False)
+        self.waitlist_button.set_visibility(False)
+        self.ticket.set_visibility(False)
         self.note.text = "This event has been deleted."
 
     def show(self, event: EventPublic) -> None:
-        """Paint `event`'s numbers and the button for this viewer."""
+        """Paint `event`'s numbers and the buttons for this viewer."""
         if self.deleted:
             return
         self.event = event
         self.availability.show(event.available_spots, event.max_capacity)
         self.bar.set_value(min(event.current_registrations / max(event.max_capacity, 1), 1.0))
         self.registered.text = str(event.current_registrations)
-        past = event.date_time <= utcnow()
-        self.button.set_visibility(not past)
+        self.waiting.text = str(event.waiting_count)
+        self.waiting_line.set_visibility(event.is_full or event.waiting_count > 0)
+        past = not is_upcoming(event.date_time, utcnow())
+        waiting = event.registration_status == RegistrationStatus.WAITLISTED
+        can_join = self.signed_in and event.is_full and event.waitlist_open
+        self.ticket.set_visibility(bool(event.is_registered) and self.registration_id is not None)
+        if self.registration_id is not None:
+            self.ticket.props["href"] = f"/me/tickets/{self.registration_id}"
+        self.waitlist_button.set_visibility(
+            not past and (waiting or (can_join and not event.is_registered))
+        )
+        self.button.set_visibility(not past and not self.waitlist_button.visible)
         if past:
             self.note.text = "This event has already taken place."
         elif not self.signed_in:
@@ -182,6 +219,17 @@ class EventPanel:
             self.note.text = "You're registered. See you there!"
             self.button.text = "Cancel registration"
             self.button.props("outline color=negative", remove="unelevated")
+        elif waiting:
+            self.note.text = f"You are #{event.waitlist_position} on the waiting list."
+            self.waitlist_button.text = "Leave the waiting list"
+            self.waitlist_button.props("outline color=negative", remove="unelevated")
+        elif can_join:
+            self.note.text = (
+                "Registration is full. Join the waiting list: when a spot frees, the person "
+                "who has waited longest gets it."
+            )
+            self.waitlist_button.text = "Join the waiting list"
+            self.waitlist_button.props("color=primary unelevated", remove="outline")
         else:
             self.note.text = (
                 "Registration is full; spots may open if someone cancels."
@@ -192,43 +240,48 @@ class EventPanel:
             self.button.props("color=primary unelevated", remove="outline")
 
     async def toggle(self) -> None:
-        viewer = await current_user()
-        if viewer is None:
-            ui.navigate.to(login_url(self.path))
-            return
-        assert viewer.id is not None
-        event_id, user_id = self.event.id, viewer.id
+        if self.event.is_registered:
+            await self.act(registrations.cancel_registration, "Registration cancelled")
+        else:
+            await self.act(
+                registrations.register_attendee, f"You're registered for {self.event.title}"
+            )
 
-        async def register() -> None:
-            async with open_session() as session:
-                await registrations.register_attendee(
-                    session=session, event_id=event_id, user_id=user_id
-                )
+    async def toggle_waitlist(self) -> None:
+        if self.event.registration_status == RegistrationStatus.WAITLISTED:
+            await self.act(registrations.leave_waitlist, "You left the waiting list")
+        else:
+            await self.act(registrations.join_waitlist, "You joined the waiting list")
 
-        async def cancel() -> None:
-            async with open_session() as session:
-                await registrations.cancel_registration(
-                    session=session, event_id=event_id, user_id=user_id
-                )
+    async def act(self, service: Callable[..., Awaitable[object]], success: str) -> None:
+        """Run one of the registration services for this viewer, then show the event as it
+        is now (success or not: the page may have been stale)."""
+        event_id = self.event.id
 
-        self.button.disable()
+        async def run(session: AsyncSession, viewer: User) -> EventPublic:
+            assert viewer.id is not None
+            await service(session=session, event_id=event_id, user_id=viewer.id)
+            return await events.get_event(session=session, event_id=event_id, viewer_id=viewer.id)
+
+        async def current(session: AsyncSession) -> EventPublic:
+            return await events.get_event(
+                session=session, event_id=event_id, viewer_id=self.viewer_id
+            )
+
+        buttons = (self.button, self.waitlist_button)
+        for button in buttons:
+            button.disable()
         try:
-            if self.event.is_registered:
-                await attempt(cancel, success="Registration cancelled")
-            else:
-                await attempt(register, success=f"You're registered for {self.event.title}")
-            # Success or not, show the numbers as they are now (the page may have been stale).
-            fresh = await attempt(lambda: load_event(event_id, user_id))
+            fresh = await act_as_viewer(run, success=success)
+            if fresh is FAILED:  # show the numbers as they are now (the page may be stale)
+                fresh = await act(current)
+            if isinstance(fresh, EventPublic):
+                await self.find_ticket(fresh)
         finally:
-            self.button.enable()
+            for button in buttons:
+                button.enable()
         if isinstance(fresh, EventPublic):
             self.show(fresh)
-
-
-def public_base(request: Request) -> str:
-    """The address people reach us at: PUBLIC_URL when set (behind a proxy), else the
-    request's own."""
-    return get_settings().public_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
 class CalendarLinks:
@@ -280,52 +333,6 @@ def owner_actions(event: EventPublic) -> None:
         delete_button(event).classes("flex-1")
 
 
-def delete_button(event: EventPublic) -> ui.button:
-    """A Delete button that asks first; used by the event page and the edit form."""
-    return (
-        ui.button("Delete", icon="delete", on_click=lambda: confirm_delete(event))
-        .props("outline no-caps color=negative")
-        .mark("delete")
-    )
-
-
-async def confirm_delete(event: EventPublic) -> None:
-    """Ask in a dialog; on yes delete through the service and go to the list."""
-    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
-        Heading(f"Delete “{event.title}”?", level=2)
-        count = event.current_registrations
-        ui.label(
-            "This cannot be undone."
-            if count == 0
-            else f"Its {count} registration{'' if count == 1 else 's'} will be removed too. "
-            "This cannot be undone."
-        )
-        with ui.row().classes("w-full justify-end gap-2"):
-            ui.button("Keep event", on_click=lambda: dialog.submit(False)).props(
-                "flat no-caps"
-            ).mark("keep-event")
-            ui.button("Delete event", on_click=lambda: dialog.submit(True)).props(
-                "unelevated no-caps color=negative"
-            ).mark("confirm-delete")
-    confirmed = await dialog
-    dialog.delete()
-    if not confirmed:
-        return
-    viewer = await current_user()
-    if viewer is None:
-        ui.navigate.to(login_url(f"/events/{event.id}"))
-        return
-
-    async def delete() -> None:
-        async with open_session() as session:
-            await events.delete_event(session=session, actor=viewer, event_id=event.id)
-
-    if await attempt(delete) is FAILED:
-        return
-    flash(f"Deleted “{event.title}”")
-    ui.navigate.to("/")
-
-
 @ui.page("/events/{event_id:int}")
 async def event_page(event_id: int, request: Request) -> None:
     user = await current_user()
@@ -334,7 +341,7 @@ async def event_page(event_id: int, request: Request) -> None:
         event = await load_event(event_id, user.id if user else None)
     except NotFound:
         with frame("Event not found", user=user, path=path):
-            not_found_state()
+            event_not_found()
         return
 
     with frame(event.title, user=user, path=path):
@@ -342,7 +349,12 @@ async def event_page(event_id: int, request: Request) -> None:
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-3 gap-4"):
             details = EventDetails(event)
             with ui.column().classes("md:row-span-2 md:col-start-3 md:row-start-1 gap-4 w-full"):
-                EventPanel(event, viewer_id=user.id if user else None, path=path, details=details)
+                panel = EventPanel(
+                    event, viewer_id=user.id if user else None, path=path, details=details
+                )
+                if event.is_registered:
+                    await panel.find_ticket(event)
+                    panel.show(event)
                 with ui.card().classes("w-full gap-3 p-5"):
                     details.calendar = CalendarLinks(event, request)
                     if event.is_owner:

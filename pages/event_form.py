@@ -5,40 +5,36 @@ from __future__ import annotations
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.errors import NotFound
 from app.services import events
+from components.actions import act_as_viewer, require_user
 from components.event_form import EventForm, EventValues
-from components.feedback import FAILED, attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import ensure_zone
-from components.session import flash, login_url
+from components.not_found import event_not_found
+from components.session import flash
 from components.text import Heading
 from models.event import EventCreate, EventPublic, EventUpdate
-from pages.auth_state import current_user, to_login
-from pages.event_detail import delete_button, load_event, not_found_state
+from models.user import User
+from pages.event_actions import delete_button, load_event
 
 
 @ui.page("/events/new")
 async def new_event_page() -> RedirectResponse | None:
     path = "/events/new"
-    user = await current_user()
-    if user is None:
-        return to_login(path)
+    user = await require_user(path)
+    if not isinstance(user, User):
+        return user
 
     async def create(values: EventValues) -> None:
-        owner = await current_user()
-        if owner is None:
-            ui.navigate.to(login_url(path))
-            return
-
-        async def save() -> EventPublic:
+        async def save(session: AsyncSession, owner: User) -> EventPublic:
             data = EventCreate(**values)
-            async with open_session() as session:
-                return await events.create_event(session=session, owner=owner, data=data)
+            return await events.create_event(session=session, owner=owner, data=data)
 
-        event = await attempt(save)
+        event = await act_as_viewer(save)
         if event is FAILED:
             return
         assert isinstance(event, EventPublic)
@@ -58,30 +54,24 @@ async def new_event_page() -> RedirectResponse | None:
 @ui.page("/events/{event_id:int}/edit")
 async def edit_event_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/edit"
-    user = await current_user()
-    if user is None:
-        return to_login(path)
+    user = await require_user(path)
+    if not isinstance(user, User):
+        return user
     try:
         event = await load_event(event_id, user.id)
     except NotFound:
         with frame("Event not found", user=user, path=path):
-            not_found_state()
+            event_not_found()
         return None
 
     async def update(values: EventValues) -> None:
-        actor = await current_user()
-        if actor is None:
-            ui.navigate.to(login_url(path))
-            return
-
-        async def save() -> EventPublic:
+        async def save(session: AsyncSession, actor: User) -> EventPublic:
             data = EventUpdate(**values)
-            async with open_session() as session:
-                return await events.update_event(
-                    session=session, actor=actor, event_id=event_id, data=data
-                )
+            return await events.update_event(
+                session=session, actor=actor, event_id=event_id, data=data
+            )
 
-        if await attempt(save) is FAILED:
+        if await act_as_viewer(save) is FAILED:
             return
         flash("Changes saved")
         ui.navigate.to(f"/events/{event_id}")

@@ -13,18 +13,20 @@ from datetime import date, datetime
 
 from nicegui import background_tasks, ui
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
 from app.services import events
+from components import live_updates
+from components.actions import act, current_user
 from components.availability import repaint_availability
 from components.event_card import event_card
-from components.feedback import FAILED, attempt, first_validation_message
+from components.feedback import FAILED, first_validation_message
 from components.frame import frame
 from components.local_time import local_day_bounds, viewer_zone
 from components.text import Heading
 from models.event import EventPublic, EventQuery, EventSort
-from pages.auth_state import current_user
+from models.validation import LOCATION_MAX, SEARCH_MAX
 
 PAGE_SIZE = 12
 MAX_RESYNC = 100  # the service's page limit
@@ -71,7 +73,7 @@ class EventBrowser:
             )
             .props(
                 f"outlined clearable hide-bottom-space debounce={DEBOUNCE_MS} type=search "
-                "maxlength=200 "
+                f"maxlength={SEARCH_MAX} "
                 "data-testid=search-input"
             )
             .classes("w-full")
@@ -96,7 +98,7 @@ class EventBrowser:
                 )
                 self.location = (
                     ui.input("Location", on_change=self.changed)
-                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength=255")
+                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength={LOCATION_MAX}")
                     .mark("location-filter")
                 )
                 self.sort = (
@@ -155,10 +157,7 @@ class EventBrowser:
         ok_from, start = self._day_bound(self.date_from, 0)
         ok_to, end = self._day_bound(self.date_to, 1)
         if not (ok_from and ok_to):
-            return None
-        if start is not None and end is not None and end < start:
-            show_error(self.date_to, "Ends before the start date")
-            return None
+            return None  # a range that ends before it starts: the search service's rule
         try:
             query = EventQuery(
                 q=(self.search.value or "").strip() or None,
@@ -228,13 +227,12 @@ class EventBrowser:
             self.loading.set_visibility(True)
             self.results.classes(add="opacity-60")
 
-        async def search() -> tuple[list[EventPublic], int]:
-            async with open_session() as session:
-                return await events.search_events(
-                    session=session, query=query, viewer_id=self.viewer_id
-                )
+        async def search(session: AsyncSession) -> tuple[list[EventPublic], int]:
+            return await events.search_events(
+                session=session, query=query, viewer_id=self.viewer_id
+            )
 
-        outcome = await attempt(search)
+        outcome = await act(search, fields={"to": self.date_to})
         if generation != self.generation:
             return  # a newer search is on its way; its answer is the one to show
         self.loading.set_visibility(False)
@@ -302,4 +300,4 @@ async def home_page() -> None:
                 ).props("no-caps")
         browser = EventBrowser(viewer_id=user.id if user else None, can_create=user is not None)
         await browser.refresh()
-        bus.subscribe(browser.on_change)
+        live_updates.subscribe(browser.on_change)

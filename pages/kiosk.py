@@ -14,13 +14,16 @@ from datetime import datetime, tzinfo
 
 from fastapi import Request
 from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
-from app.db import open_session
 from app.errors import NotFound
-from app.live import LiveBatch, bus
+from app.live import LiveBatch
+from app.request_info import public_base
 from app.services import events as event_service
-from components.local_time import LocalTime, format_local, viewer_zone, watch_time_zone
+from components import live_updates
+from components.actions import read
+from components.assets import stylesheet
+from components.local_time import LocalTime, viewer_zone, watch_time_zone
 from components.qr import qr_data_uri
 from components.text import Span
 from models.event import EventPublic, EventQuery
@@ -29,54 +32,19 @@ ROTATE_SECONDS = 10.0
 RESYNC_SECONDS = 60.0
 MAX_ROTATION = 30
 
-KIOSK_CSS = """
-html, body { overflow: hidden !important; cursor: none !important; background: #0b1422; }
-.nicegui-content { padding: 0 !important; }
-.kiosk { height: 100vh; width: 100vw; color: #f0f9ff; display: grid; gap: 3vmin;
-  padding: 5vmin; box-sizing: border-box; grid-template-columns: 1fr auto;
-  grid-template-rows: 1fr auto; font-family: ui-sans-serif, system-ui, sans-serif; }
-.kiosk-main { display: flex; flex-direction: column; justify-content: center; min-width: 0; }
-.kiosk-title { font-size: 6vmin; font-weight: 700; line-height: 1.1; overflow-wrap: anywhere;
-  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
-.kiosk-meta { font-size: 3.2vmin; color: #bae6fd; margin-top: 1.5vmin; overflow-wrap: anywhere; }
-.kiosk-number { font-size: 40vmin; line-height: 0.95; font-weight: 800; color: #7dd3fc;
-  font-variant-numeric: tabular-nums; margin-top: 3vmin; }
-.kiosk-number.full { color: #fca5a5; font-size: 24vmin; }
-.kiosk-caption { font-size: 4.5vmin; color: #e0f2fe; }
-.kiosk-counts { font-size: 3vmin; color: #bae6fd; margin-top: 1vmin; white-space: pre; }
-.kiosk-qr { display: flex; flex-direction: column; align-items: center; justify-content: center;
-  gap: 1.5vmin; }
-.kiosk-qr-code { width: 32vmin; height: 32vmin; border-radius: 1.5vmin; }
-.kiosk-qr-caption { font-size: 3vmin; color: #bae6fd; }
-.kiosk-footer { grid-column: 1 / -1; display: flex; justify-content: space-between;
-  font-size: 2.4vmin; color: #7ea6c8; }
-.kiosk-empty { grid-column: 1 / -1; align-self: center; text-align: center; font-size: 7vmin; }
-@media (orientation: portrait) {
-  .kiosk { grid-template-columns: 1fr; grid-template-rows: 1fr auto auto; }
-  .kiosk-number, .kiosk-number.full { font-size: 22vh; }
-  .kiosk-title { font-size: 4.5vh; }
-  .kiosk-qr-code { width: 45vmin; height: 45vmin; }
-}
-"""
-
 
 class KioskTime(LocalTime):
     """A LocalTime that can be built outside a request (the board re-renders from live
-    updates and timers), using the zone the board last learnt."""
+    updates and timers), in the zone the board last learnt; a zone learnt later is kept
+    for the board's next render."""
 
     def __init__(self, moment: datetime, board: KioskBoard) -> None:
-        self.moment = moment
         self.board = board
-        ui.label.__init__(self, format_local(moment, board.zone))
+        super().__init__(moment, zone=board.zone)
 
     def show_in(self, zone: tzinfo) -> None:
         self.board.zone = zone
         super().show_in(zone)
-
-
-def public_base(request: Request) -> str:
-    configured = get_settings().public_url.rstrip("/")
-    return configured or str(request.base_url).rstrip("/")
 
 
 class KioskBoard:
@@ -93,29 +61,31 @@ class KioskBoard:
         self.caption: ui.label | None = None
         self.registered: ui.label | None = None
         self.capacity: ui.label | None = None
+        self.waiting: ui.label | None = None
+        self.qr_caption: ui.label | None = None
 
     @property
     def current(self) -> EventPublic | None:
         return self.events[self.index % len(self.events)] if self.events else None
 
     async def load(self) -> None:
-        async with open_session() as session:
-            if self.event_id is None:
-                found, _ = await event_service.search_events(
-                    session=session, query=EventQuery(limit=MAX_ROTATION)
-                )
-                self.events = found
-            else:
-                try:
-                    self.events = [
-                        await event_service.get_event(session=session, event_id=self.event_id)
-                    ]
-                except NotFound:
-                    self.events = []
+        self.events = await read(self._shown)
+
+    async def _shown(self, session: AsyncSession) -> list[EventPublic]:
+        if self.event_id is None:
+            found, _ = await event_service.search_events(
+                session=session, query=EventQuery(limit=MAX_ROTATION)
+            )
+            return found
+        try:
+            return [await event_service.get_event(session=session, event_id=self.event_id)]
+        except NotFound:
+            return []
 
     def render(self) -> None:
         self.container.clear()
         self.number = self.caption = self.registered = self.capacity = None
+        self.waiting = self.qr_caption = None
         event = self.current
         with self.container:
             if event is None:
@@ -141,11 +111,14 @@ class KioskBoard:
                     self.registered = Span().props(f"data-testid=registered-count-{event.id}")
                     Span(" registered · capacity ")
                     self.capacity = Span().props(f"data-testid=capacity-{event.id}")
+                    Span(" · ")
+                    self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                    Span(" waiting")
             with ui.element("aside").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")
                 qr._props.update(src=qr_data_uri(url), alt=f"QR code: {url}")
-                ui.label("Scan to register").classes("kiosk-qr-caption")
+                self.qr_caption = ui.label("Scan to register").classes("kiosk-qr-caption")
             with ui.element("footer").classes("kiosk-footer"):
                 ui.label("Live availability")
                 if len(self.events) > 1:
@@ -155,15 +128,22 @@ class KioskBoard:
     def show_numbers(self, event: EventPublic) -> None:
         if self.number is None or self.caption is None:
             return
-        full = event.available_spots <= 0
+        full = event.is_full
         self.number.text = str(event.available_spots)
         self.number.classes(add="full") if full else self.number.classes(remove="full")
+        invite = full and event.waitlist_open
         self.caption.text = (
-            "Full" if full else ("spot left" if event.available_spots == 1 else "spots left")
+            ("Full · join the waiting list" if invite else "Full")
+            if full
+            else ("spot left" if event.available_spots == 1 else "spots left")
         )
+        if self.qr_caption is not None:
+            self.qr_caption.text = "Scan to join the waiting list" if invite else "Scan to register"
         if self.registered is not None and self.capacity is not None:
             self.registered.text = str(event.current_registrations)
             self.capacity.text = str(event.max_capacity)
+        if self.waiting is not None:
+            self.waiting.text = str(event.waiting_count)
 
     def on_change(self, batch: LiveBatch) -> None:
         if batch.structure_changed:
@@ -178,6 +158,8 @@ class KioskBoard:
                     "current_registrations": change.registered,
                     "max_capacity": change.capacity,
                     "available_spots": change.available,
+                    "waiting_count": change.waiting,
+                    "checked_in_count": change.checked_in,
                 }
             )
             if i == self.index % len(self.events):
@@ -197,14 +179,14 @@ class KioskBoard:
 
 
 async def kiosk(request: Request, event_id: int | None) -> None:
-    ui.add_css(KIOSK_CSS)
+    stylesheet("kiosk.css")
     ui.page_title("Availability")
     ui.query("body").classes("kiosk-body")
     board = KioskBoard(event_id, public_base(request))
     await board.load()
     board.render()
     watch_time_zone()
-    bus.subscribe(board.on_change)
+    live_updates.subscribe(board.on_change)
     ui.timer(ROTATE_SECONDS, board.rotate, immediate=False)
     ui.timer(RESYNC_SECONDS, board.reload, immediate=False)
 

@@ -1,24 +1,28 @@
-"""`/me/registrations`: the events I am going to (and went to), cancel in one tap."""
+"""`/me/registrations`: the events I am going to (and went to), cancel in one tap; my places
+on waiting lists with their position, live; a ticket per confirmed registration."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import background_tasks, ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
-from app.live import bus
+from app.live import LiveBatch
 from app.services import registrations
+from components import live_updates
+from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability, repaint_availability
-from components.feedback import FAILED, attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import LocalTime
-from components.session import login_url
 from components.text import Heading
 from models.event import UserRegistrationRow
+from models.registration import RegistrationStatus
+from models.rules import is_upcoming
 from models.types import utcnow
-from pages.auth_state import current_user, to_login
+from models.user import User
 
 PATH = "/me/registrations"
 
@@ -27,8 +31,10 @@ CancelHandler = Callable[[UserRegistrationRow, ui.card], Awaitable[None]]
 
 
 def registration_row(row: UserRegistrationRow, *, on_cancel: CancelHandler | None = None) -> None:
-    """One registration; upcoming ones show availability and a Cancel button."""
+    """One registration; upcoming ones show availability (or the waiting-list position), the
+    ticket and a Cancel (or Leave) button."""
     event = row.event
+    waiting = row.status == RegistrationStatus.WAITLISTED
     with (
         ui.card().classes("w-full p-4").mark(f"registration-{event.id}") as card,
         ui.row().classes("w-full items-center justify-between gap-3"),
@@ -39,16 +45,26 @@ def registration_row(row: UserRegistrationRow, *, on_cancel: CancelHandler | Non
             )
             LocalTime(event.date_time).classes("text-sm text-muted")
             ui.label(event.location).classes("text-sm text-muted break-words")
-            if on_cancel is not None:
+            if waiting:
+                ui.label(f"#{row.position} on the waiting list").classes(
+                    "text-sm font-semibold text-warning"
+                ).mark(f"waitlist-position-{event.id}")
+            elif on_cancel is not None:
                 Availability(event.id, event.available_spots, event.max_capacity).classes("text-sm")
+        if on_cancel is not None and not waiting:
+            ui.link("Ticket", f"/me/tickets/{row.id}").classes("app-link touch font-semibold").mark(
+                f"ticket-{event.id}"
+            )
         if on_cancel is not None:
+            label = "Leave the list" if waiting else "Cancel"
             button = (
-                ui.button("Cancel", on_click=lambda: on_cancel(row, card))
+                ui.button(label, on_click=lambda: on_cancel(row, card))
                 .props("outline no-caps color=negative")
                 .classes("max-sm:w-full")
                 .mark(f"cancel-{event.id}")
             )
-            button.props["aria-label"] = f"Cancel registration for {event.title}"
+            what = "your place on the waiting list" if waiting else "registration"
+            button.props["aria-label"] = f"Cancel {what} for {event.title}"
 
 
 def empty_state(container: ui.element) -> None:
@@ -67,57 +83,66 @@ def empty_state(container: ui.element) -> None:
 
 @ui.page(PATH)
 async def my_registrations_page() -> RedirectResponse | None:
-    user = await current_user()
-    if user is None:
-        return to_login(PATH)
+    user = await require_user(PATH)
+    if not isinstance(user, User):
+        return user
     assert user.id is not None
-    async with open_session() as session:
-        rows = await registrations.list_user_registrations(session=session, user_id=user.id)
+    user_id = user.id
+    rows = await load_rows(user_id)
     now = utcnow()
-    upcoming = [r for r in rows if r.event.date_time >= now]
-    past = [r for r in reversed(rows) if r.event.date_time < now]
+    past = [r for r in reversed(rows) if not is_upcoming(r.event.date_time, now)]
 
     with frame("My registrations", user=user, path=PATH):
         Heading("My registrations")
         ui.label(f"Confirmations, changes and reminders are emailed to {user.email}.").classes(
             "text-sm text-muted"
         ).mark("mail-destination")
-        upcoming_heading = Heading(f"Upcoming ({len(upcoming)})", level=2)
+        upcoming_heading = Heading("Upcoming", level=2)
         upcoming_list = ui.column().classes("w-full gap-3")
+        shown: list[UserRegistrationRow] = []
 
-        async def cancel(row: UserRegistrationRow, card: ui.card) -> None:
-            viewer = await current_user()
-            if viewer is None:
-                ui.navigate.to(login_url(PATH))
-                return
-            assert viewer.id is not None
-            viewer_id = viewer.id
-
-            async def do_cancel() -> None:
-                async with open_session() as session:
-                    await registrations.cancel_registration(
-                        session=session, event_id=row.event.id, user_id=viewer_id
-                    )
-
-            outcome = await attempt(
-                do_cancel, success=f"Registration for {row.event.title} cancelled"
-            )
-            if outcome is FAILED:
-                return
-            card.delete()
-            upcoming.remove(row)
-            upcoming_heading.text = f"Upcoming ({len(upcoming)})"
-            if not upcoming:
+        def render(fresh: list[UserRegistrationRow]) -> None:
+            now = utcnow()
+            shown[:] = [r for r in fresh if is_upcoming(r.event.date_time, now)]
+            upcoming_heading.text = f"Upcoming ({len(shown)})"
+            upcoming_list.clear()
+            with upcoming_list:
+                for row in shown:
+                    registration_row(row, on_cancel=cancel)
+            if not shown:
                 empty_state(upcoming_list)
 
-        with upcoming_list:
-            for row in upcoming:
-                registration_row(row, on_cancel=cancel)
-        if not upcoming:
-            empty_state(upcoming_list)
+        async def cancel(row: UserRegistrationRow, card: ui.card) -> None:
+            async def do_cancel(session: AsyncSession, viewer: User) -> None:
+                assert viewer.id is not None
+                await registrations.cancel_registration(
+                    session=session, event_id=row.event.id, user_id=viewer.id
+                )
 
-        client = ui.context.client
-        bus.subscribe(lambda batch: repaint_availability(client, batch))
+            done = (
+                f"You left the waiting list for {row.event.title}"
+                if row.status == RegistrationStatus.WAITLISTED
+                else f"Registration for {row.event.title} cancelled"
+            )
+            if await act_as_viewer(do_cancel, success=done) is FAILED:
+                return
+            render(await load_rows(user_id))
+
+        render(rows)
+
+        async def reload() -> None:
+            with upcoming_list.client:
+                render(await load_rows(user_id))
+
+        def on_change(batch: LiveBatch) -> None:
+            """Numbers in place; a waiting place (its position, or a promotion) re-reads."""
+            repaint_availability(upcoming_list.client, batch)
+            waiting = {r.event.id for r in shown if r.status == RegistrationStatus.WAITLISTED}
+            mine = any(a.user_id == user_id for a in batch.activity)
+            if batch.refresh_all or mine or waiting & batch.availability.keys():
+                background_tasks.create(reload(), name="my registrations reload")
+
+        live_updates.subscribe(on_change)
 
         if past:
             with (
@@ -129,3 +154,9 @@ async def my_registrations_page() -> RedirectResponse | None:
                 for row in past:
                     registration_row(row)
     return None
+
+
+async def load_rows(user_id: int) -> list[UserRegistrationRow]:
+    return await read(
+        lambda session: registrations.list_user_registrations(session=session, user_id=user_id)
+    )

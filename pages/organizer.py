@@ -11,23 +11,25 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
+from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import open_session
 from app.errors import DomainError
-from app.live import Activity, LiveBatch, bus
+from app.live import Activity, LiveBatch
 from app.services import events as event_service
 from app.services import organizer, registrations, users
+from components import live_updates
+from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability
-from components.feedback import attempt
+from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import format_local, viewer_zone
-from components.session import login_url
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.registration import EventRegistrationRow
+from models.rules import spots_left
 from models.user import User
-from pages.auth_state import current_user
 
 PATH = "/organizer"
 FEED_LENGTH = 15
@@ -57,21 +59,38 @@ class EventRow:
                 self.registered = Span().props(f"data-testid=registered-count-{event.id}")
                 Span("registered of")
                 self.capacity = Span().props(f"data-testid=capacity-{event.id}")
-        self.show(event.current_registrations, event.max_capacity)
+            with ui.row().classes("w-full gap-x-3 gap-y-1 text-sm text-muted items-center"):
+                with ui.element("span"):
+                    self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                    Span(" waiting")
+                with ui.element("span"):
+                    self.checked_in = Span().props(f"data-testid=checked-in-count-{event.id}")
+                    Span(" checked in")
+                ui.link("Door", f"/events/{event.id}/door").classes("app-link touch").mark(
+                    f"door-{event.id}"
+                )
+        self.show(
+            event.current_registrations,
+            event.max_capacity,
+            event.waiting_count,
+            event.checked_in_count,
+        )
 
-    def show(self, registered: int, capacity: int) -> None:
+    def show(self, registered: int, capacity: int, waiting: int, checked_in: int) -> None:
         self.registered.text = str(registered)
         self.capacity.text = str(capacity)
+        self.waiting.text = str(waiting)
+        self.checked_in.text = str(checked_in)
         self.bar.value = round(registered / capacity, 4) if capacity else 0
-        self.availability.show(capacity - registered, capacity)
+        self.availability.show(spots_left(capacity, registered), capacity)
 
 
 class SelectedEvent:
     """The chosen event's chart, attendee table and export."""
 
-    def __init__(self, event: EventPublic, organiser: User, zone: tzinfo) -> None:
+    def __init__(self, event: EventPublic, zone: tzinfo) -> None:
         self.event = event
-        self.organiser = organiser
+        self.client = ui.context.client
         self.zone = zone
         self.rows: list[EventRegistrationRow] = []
         with ui.card().classes("w-full gap-3 p-5"):
@@ -145,12 +164,22 @@ class SelectedEvent:
             )
             self.table.bind_filter_from(self.search, "value")
 
-    async def load(self) -> None:
-        async with open_session() as session:
-            self.rows = await registrations.list_event_registrations(
-                session=session, actor=self.organiser, event_id=self.event.id
+    async def load(self) -> bool:
+        """Re-read the attendees as the page's person, re-checked (they may have signed out
+        or changed their password since the page opened); False if not shown."""
+
+        async def attendees(session: AsyncSession, viewer: User) -> list[EventRegistrationRow]:
+            return await registrations.list_event_registrations(
+                session=session, actor=viewer, event_id=self.event.id
             )
+
+        rows = await act_as_viewer(attendees, client=self.client)
+        if rows is FAILED:
+            return False
+        assert isinstance(rows, list)
+        self.rows = rows
         self.render()
+        return True
 
     def render(self) -> None:
         zone = self.zone
@@ -159,7 +188,7 @@ class SelectedEvent:
                 "id": row.id,
                 "name": row.user.name,
                 "email": row.user.email,
-                "status": row.status.value,
+                "status": _status(row, zone),
                 "when": format_local(row.registration_date, zone),
             }
             for row in self.rows
@@ -169,15 +198,28 @@ class SelectedEvent:
         self.chart.options["series"][0]["data"] = [[p.isoformat(), n] for p, n in points]
         self.chart.update()
 
-    def export(self) -> None:
+    async def export(self) -> None:
+        if not await self.load():  # the list as it is now, for a person still signed in
+            return
         content = "\ufeff" + organizer.attendees_csv(self.rows)  # BOM: spreadsheets read UTF-8
         ui.download.content(
             content.encode("utf-8"), f"attendees-event-{self.event.id}.csv", "text/csv"
         )
 
 
+def _status(row: EventRegistrationRow, zone: tzinfo) -> str:
+    """The attendee table's status: waiting places with their position, check-ins with
+    their time."""
+    if row.position is not None:
+        return f"waiting #{row.position}"
+    if row.checked_in_at is not None:
+        return f"checked in {row.checked_in_at.astimezone(zone):%H:%M}"
+    return row.status.value
+
+
 class ActivityFeed:
     def __init__(self, titles: dict[int, str], zone: tzinfo) -> None:
+        self.client = ui.context.client
         self.titles = titles
         self.zone = zone
         self.names: dict[int, str] = {}
@@ -189,18 +231,29 @@ class ActivityFeed:
 
     async def add(self, items: list[Activity]) -> None:
         unknown = {a.user_id for a in items} - self.names.keys()
-        if unknown:
-            async with open_session() as session:
-                for user_id in unknown:
-                    try:
-                        self.names[user_id] = (
-                            await users.get_user(session=session, user_id=user_id)
-                        ).name
-                    except DomainError:
-                        self.names[user_id] = "Someone"
+
+        async def names(session: AsyncSession, _viewer: User) -> dict[int, str]:
+            found: dict[int, str] = {}
+            for user_id in unknown:
+                try:
+                    found[user_id] = (await users.get_user(session=session, user_id=user_id)).name
+                except DomainError:
+                    found[user_id] = "Someone"
+            return found
+
+        # names of attendees: only for a person still signed in (re-checked every time)
+        found = await act_as_viewer(names, client=self.client)
+        if found is FAILED:
+            return
+        assert isinstance(found, dict)
+        self.names.update(found)
         self.empty.set_visibility(False)
         for item in items:
-            verb = "registered for" if item.registered else "cancelled"
+            verb = (
+                "got a spot from the waiting list for"
+                if item.promoted
+                else ("registered for" if item.registered else "cancelled")
+            )
             text = f"{self.names[item.user_id]} {verb} {self.titles.get(item.event_id, '')}"
             with self.list:
                 row = ui.row().classes("w-full gap-2 items-start no-wrap text-sm")
@@ -217,14 +270,15 @@ class ActivityFeed:
 
 
 @ui.page(PATH)
-async def organizer_page(event: int | None = None) -> None:
-    user = await current_user()
-    if user is None:
-        ui.navigate.to(login_url(PATH if event is None else f"{PATH}?event={event}"))
-        return
-    assert user.id is not None
-    async with open_session() as session:
-        mine = await event_service.list_created_events(session=session, user_id=user.id)
+async def organizer_page(event: int | None = None) -> RedirectResponse | None:
+    user = await require_user(PATH if event is None else f"{PATH}?event={event}")
+    if not isinstance(user, User):
+        return user
+    user_id = user.id
+    assert user_id is not None
+    mine = await read(
+        lambda session: event_service.list_created_events(session=session, user_id=user_id)
+    )
     selected_event = next((e for e in mine if e.id == event), None) or (mine[0] if mine else None)
     zone = viewer_zone()  # read here, in the request; live updates arrive outside it
 
@@ -235,14 +289,14 @@ async def organizer_page(event: int | None = None) -> None:
             ui.button(
                 "Create an event", icon="add", on_click=lambda: ui.navigate.to("/events/new")
             ).props("no-caps")
-            return
+            return None
         with ui.element("div").classes("w-full grid grid-cols-1 lg:grid-cols-3 gap-4"):
             with ui.column().classes("gap-3 w-full min-w-0"):
                 rows = {e.id: EventRow(e, e is selected_event) for e in mine}
                 feed = ActivityFeed({e.id: e.title for e in mine}, zone)
             with ui.column().classes("lg:col-span-2 gap-4 w-full min-w-0"):
                 assert selected_event is not None
-                detail = SelectedEvent(selected_event, user, zone)
+                detail = SelectedEvent(selected_event, zone)
                 await detail.load()
 
     async def on_change(batch: LiveBatch) -> None:
@@ -251,11 +305,17 @@ async def organizer_page(event: int | None = None) -> None:
             return
         for event_id, change in batch.availability.items():
             if event_id in rows:
-                rows[event_id].show(change.registered, change.capacity)
+                rows[event_id].show(
+                    change.registered, change.capacity, change.waiting, change.checked_in
+                )
         mine_activity = [a for a in batch.activity if a.event_id in rows]
         if mine_activity:
             await feed.add(mine_activity)
-        if any(a.event_id == detail.event.id for a in batch.activity):
-            await attempt(detail.load)
+        change = batch.availability.get(detail.event.id)
+        if any(a.event_id == detail.event.id for a in batch.activity) or (
+            change is not None and change.capacity > 0
+        ):
+            await detail.load()
 
-    bus.subscribe(on_change)
+    live_updates.subscribe(on_change)
+    return None

@@ -28,25 +28,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app import db as app_db
-from app.config import get_settings, normalise_database_url
+from app.config import get_settings
 from app.live import bus
 from app.migrate import upgrade_to_head
 from app.rate_limit import get_rate_limits
+from components import live_updates
+from tests.support.databases import postgres_url
+from tests.support.requirements import skip_or_fail
 
 pytest_plugins = ["tests.fixtures"]
 
 BACKENDS = ["sqlite", "postgres"]
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("TEST_DATABASE_URL")
-    return normalise_database_url(url) if url else None
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required here (REQUIRE_POSTGRES=1): {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +52,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def migrated_postgres() -> str:
     url = postgres_url()
     if url is None:
-        _unavailable("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+        skip_or_fail("postgres", "TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
     assert url is not None
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
@@ -69,7 +61,7 @@ def migrated_postgres() -> str:
             conn.execute("CREATE SCHEMA public")
             conn.commit()
     except psycopg.OperationalError as exc:
-        _unavailable(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}")
+        skip_or_fail("postgres", f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}")
     upgrade_to_head(url)
     return url
 
@@ -120,7 +112,9 @@ def _fresh_settings_and_bus() -> Iterator[None]:
     get_settings.cache_clear()
     get_rate_limits.cache_clear()
     bus.reset()
+    live_updates.changed.callbacks.clear()
     yield
+    live_updates.changed.callbacks.clear()
     bus.reset()
     get_rate_limits.cache_clear()
     get_settings.cache_clear()

@@ -1,4 +1,4 @@
-"""The JSON REST API (../shared/API.md), a FastAPI app of its own mounted at /api.
+"""The JSON REST API (docs/API.md), a FastAPI app of its own mounted at /api.
 
 A separate app keeps the contract's concerns (its OpenAPI document, its error body, its
 exception handlers) apart from NiceGUI's pages, which share the process.
@@ -81,14 +81,15 @@ def _document_validation_as_400(api: FastAPI) -> None:
     generate = api.openapi
 
     def openapi() -> dict[str, Any]:
-        if api.openapi_schema is None:
-            schema = generate()
-            for operations in schema.get("paths", {}).values():
-                for operation in operations.values():
-                    operation.get("responses", {}).pop("422", None)
-            definitions = schema.get("components", {}).get("schemas", {})
-            for unused in ("HTTPValidationError", "ValidationError"):
-                definitions.pop(unused, None)
-        return api.openapi_schema
+        if api.openapi_schema is not None:
+            return api.openapi_schema
+        schema = generate()  # also caches it as api.openapi_schema
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        definitions = schema.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            definitions.pop(unused, None)
+        return schema
 
     api.openapi = openapi  # type: ignore[method-assign]

@@ -6,12 +6,12 @@ from fastapi import APIRouter, status
 
 from app.api.deps import OPTIONAL_AUTH, ClientAddress, SessionDep
 from app.services import users
-from models.user import AuthResult, LoginRequest, UserCreate, UserPublic
+from models.user import AuthResult, LoginRequest, User, UserCreate, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _auth_result(user) -> AuthResult:
+def _auth_result(user: User) -> AuthResult:
     return AuthResult(
         user=UserPublic.model_validate(user, from_attributes=True), token=users.issue_token(user)
     )

@@ -13,9 +13,11 @@ from app.db import open_session
 from app.errors import NotAuthenticated
 from app.middleware import current_user_id
 from app.rate_limit import get_rate_limits
+from app.request_info import client_address
 from app.security import TokenClaims, decode_access_token
 from app.services import users
 from models.user import User
+from models.validation import ID_MAX, ID_MIN
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from /api/auth/login or /register")
 
@@ -35,12 +37,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address (the proxy's X-Forwarded-For is applied by uvicorn, and only
-    when it comes from FORWARDED_ALLOW_IPS)."""
-    return request.client.host if request.client else None
-
-
 ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
@@ -53,34 +49,47 @@ async def token_claims(credentials: Credentials) -> TokenClaims | None:
 Claims = Annotated[TokenClaims | None, Depends(token_claims)]
 
 
-async def api_rate_limit(request: Request, claims: Claims) -> None:
-    """Every API call counts against its caller's budget: the user named by a valid token
-    (checked by signature only, no database trip), else the client address."""
-    key = f"user:{claims.user_id}" if claims else f"address:{client_address(request)}"
-    await get_rate_limits().check_api(key)
-
-
-async def _user(session: AsyncSession, claims: TokenClaims | None) -> User:
-    user = await users.user_from_claims(session=session, claims=claims)
+async def token_user(session: SessionDep, claims: Claims) -> User | None:
+    """The user of a valid, current token, or None (no token, forged, expired, revoked,
+    user gone). Read once per request (FastAPI caches dependencies) for the rate limit and
+    the route."""
+    if claims is None:
+        return None
+    try:
+        user = await users.user_from_claims(session=session, claims=claims)
+    except NotAuthenticated:
+        return None
     current_user_id.set(user.id)
     return user
 
 
-async def get_optional_user(
-    session: SessionDep, credentials: Credentials, claims: Claims
-) -> User | None:
-    if credentials is None:
-        return None
-    return await _user(session, claims)
+TokenUser = Annotated[User | None, Depends(token_user)]
 
 
-async def get_current_user(session: SessionDep, credentials: Credentials, claims: Claims) -> User:
+async def api_rate_limit(request: Request, user: TokenUser) -> None:
+    """Every API call counts against its caller's budget: the user of a valid, current
+    token, else the client address. A revoked or forged token counts against the address:
+    counting it by its `sub` let anyone holding an old token drain its owner's budget."""
+    key = f"user:{user.id}" if user else f"address:{client_address(request)}"
+    await get_rate_limits().check_api(key)
+
+
+async def get_optional_user(credentials: Credentials, user: TokenUser) -> User | None:
+    if credentials is not None and user is None:
+        raise NotAuthenticated(users.INVALID_TOKEN)
+    return user
+
+
+async def get_current_user(credentials: Credentials, user: TokenUser) -> User:
     if credentials is None:
         raise NotAuthenticated("Authentication required")
-    return await _user(session, claims)
+    if user is None:
+        raise NotAuthenticated(users.INVALID_TOKEN)
+    return user
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 # Ids are database integers: bound them so a huge number is a clean 400, not an overflow.
-EventId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+EventId = Annotated[int, Path(ge=ID_MIN, le=ID_MAX)]
+RegistrationId = Annotated[int, Path(ge=ID_MIN, le=ID_MAX)]

@@ -34,8 +34,6 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
 
 KNOWN_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {}  # filled in app/api/__init__.py
-
 
 def status_for(error: errors.DomainError) -> int:
     for cls, status in STATUS_BY_ERROR:
@@ -45,7 +43,11 @@ def status_for(error: errors.DomainError) -> int:
 
 
 def error_response(
-    status: int, message: str, field_errors: list[dict[str, str]] | None = None, **headers: str
+    status: int,
+    message: str,
+    field_errors: list[dict[str, str]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"message": message}
     if field_errors is not None:
@@ -107,7 +109,9 @@ def install_error_handlers(api: FastAPI) -> None:
             fields = [{"field": f, "message": m} for f, m in exc.errors]
             return error_response(status, exc.message, fields)
         if isinstance(exc, errors.TooManyRequests):
-            return error_response(status, exc.message, **{"Retry-After": str(exc.retry_after)})
+            return error_response(
+                status, exc.message, headers={"Retry-After": str(exc.retry_after)}
+            )
         if isinstance(exc, errors.NotAuthenticated | errors.Forbidden):
             security_log.warning("denied %s %s: %s", request.method, request.url.path, exc.message)
         return error_response(status, exc.message)
@@ -122,7 +126,7 @@ def install_error_handlers(api: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-        return error_response(exc.status_code, message, **headers)
+        return error_response(exc.status_code, message, headers=headers)
 
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, PoolTimeout):
@@ -133,14 +137,16 @@ def install_error_handlers(api: FastAPI) -> None:
                 request.method,
                 request.url.path,
             )
-            return error_response(503, BUSY, **{"Retry-After": "2"})
+            return error_response(503, BUSY, headers={"Retry-After": "2"})
         log.warning(
             "database unavailable on %s %s: %s",
             request.method,
             request.url.path,
             type(exc).__name__,
         )
-        return error_response(503, errors.ServiceUnavailable().message, **{"Retry-After": "5"})
+        return error_response(
+            503, errors.ServiceUnavailable().message, headers={"Retry-After": "5"}
+        )
 
     for unavailable in DATABASE_UNAVAILABLE:
         api.add_exception_handler(unavailable, _database_down)

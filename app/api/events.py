@@ -6,8 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import OPTIONAL_AUTH, CurrentUser, EventId, OptionalUser, SessionDep
-from app.services import events, registrations
+from app.api.deps import (
+    OPTIONAL_AUTH,
+    CurrentUser,
+    EventId,
+    OptionalUser,
+    RegistrationId,
+    SessionDep,
+)
+from app.services import checkin, events, registrations
 from models.common import Message
 from models.event import (
     EventCreate,
@@ -17,7 +24,12 @@ from models.event import (
     EventSaved,
     EventUpdate,
 )
-from models.registration import EventRegistrationList, RegistrationCreated
+from models.registration import (
+    CheckIn,
+    CheckInAnswer,
+    EventRegistrationList,
+    RegistrationCreated,
+)
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -86,3 +98,41 @@ async def event_registrations(
         session=session, actor=user, event_id=event_id
     )
     return EventRegistrationList(registrations=rows)
+
+
+@router.post("/{event_id}/waitlist", status_code=status.HTTP_201_CREATED)
+async def join_waitlist(
+    event_id: EventId, session: SessionDep, user: CurrentUser
+) -> RegistrationCreated:
+    assert user.id is not None
+    place = await registrations.join_waitlist(session=session, event_id=event_id, user_id=user.id)
+    return RegistrationCreated(
+        message=f"You are #{place.position} on the waiting list", registration=place
+    )
+
+
+@router.delete("/{event_id}/waitlist")
+async def leave_waitlist(event_id: EventId, session: SessionDep, user: CurrentUser) -> Message:
+    assert user.id is not None
+    await registrations.leave_waitlist(session=session, event_id=event_id, user_id=user.id)
+    return Message(message="You left the waiting list")
+
+
+@router.post("/{event_id}/checkin")
+async def check_in(
+    event_id: EventId, data: CheckIn, session: SessionDep, user: CurrentUser
+) -> CheckInAnswer:
+    done = await checkin.check_in(session=session, actor=user, event_id=event_id, code=data.code)
+    return CheckInAnswer(
+        message=f"Checked in: {done.registration.user.name}", registration=done.registration
+    )
+
+
+@router.delete("/{event_id}/checkin/{registration_id}")
+async def undo_check_in(
+    event_id: EventId, registration_id: RegistrationId, session: SessionDep, user: CurrentUser
+) -> Message:
+    row = await checkin.undo_check_in(
+        session=session, actor=user, event_id=event_id, registration_id=registration_id
+    )
+    return Message(message=f"Check-in of {row.user.name} undone")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import ClientAddress, CurrentUser, SessionDep
 from app.services import events, registrations, stats, users
 from models.common import PasswordChanged
 from models.event import EventsEnvelope, UserRegistrationList
-from models.user import PasswordChange, UserEnvelope, UserPublic, UserStats, UserUpdate
+from models.user import (
+    PasswordChange,
+    User,
+    UserEnvelope,
+    UserPublic,
+    UserStats,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/users/me", tags=["users"])
 
 
-def _envelope(user) -> UserEnvelope:
+def _envelope(user: User) -> UserEnvelope:
     return UserEnvelope(user=UserPublic.model_validate(user, from_attributes=True))
 
 
@@ -29,10 +36,12 @@ async def update_me(data: UserUpdate, session: SessionDep, user: CurrentUser) ->
 
 @router.put("/password")
 async def change_password(
-    data: PasswordChange, session: SessionDep, user: CurrentUser
+    data: PasswordChange, session: SessionDep, user: CurrentUser, address: ClientAddress
 ) -> PasswordChanged:
     """Earlier tokens stop working; the answer carries a fresh one."""
-    updated = await users.change_password(session=session, user=user, data=data)
+    updated = await users.change_password(
+        session=session, user=user, data=data, client_address=address
+    )
     return PasswordChanged(message="Password changed", token=users.issue_token(updated))
 
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, literal
+from sqlalchemy import and_, delete, func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from app.db import begin_write
-from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation
+from app.db import lock_event, on_replica, write_transaction
+from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
 from app.services import mail
 from models.event import (
+    END_BEFORE_START,
     Event,
     EventCreate,
     EventPublic,
@@ -31,11 +32,16 @@ from models.event import (
 )
 from models.outbox import MailKind
 from models.registration import Registration, RegistrationStatus
+from models.rules import is_upcoming, spots_left
 from models.types import utcnow
 from models.user import User
+from models.validation import ID_MAX, ID_MIN
 
 EVENT_NOT_FOUND = "Event not found"
+# What a person can hold at an event: a place, or a place in the queue.
+HELD = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 PAST_DATE = "The event's date must be in the future"
+REVERSED_RANGE = "Ends before the start date"
 
 
 def search_document() -> Any:
@@ -49,7 +55,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _contains(expression: Any, text: str, dialect: str) -> Any:
+def contains(expression: Any, text: str, dialect: str) -> Any:
     """`expression` contains `text`, ignoring case (Unicode, not only ASCII); `%` and `_`
     in `text` are plain characters."""
     pattern = _like_pattern(text)
@@ -58,22 +64,26 @@ def _contains(expression: Any, text: str, dialect: str) -> Any:
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 
 
-def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
-    """SELECT of everything EventPublic needs; returns the statement and the viewer's
+def event_select(viewer_id: int | None) -> tuple[Any, Any]:
+    """SELECT of everything EventPublic needs: (event, creator name, the viewer's
+    registration status and waiting-list position); returns the statement and the viewer's
     registration alias (for filters on it)."""
     mine = aliased(Registration)
+    stmt: Any  # sqlmodel's and SQLAlchemy's Select types differ by branch; callers add filters
     if viewer_id is None:
-        stmt = select(Event, User.name, literal(False)).join(User, User.id == Event.created_by)
+        stmt = select(Event, User.name, literal(None), literal(None)).join(
+            User, col(User.id) == Event.created_by
+        )
     else:
         stmt = (
-            select(Event, User.name, col(mine.id).is_not(None))
-            .join(User, User.id == Event.created_by)
+            select(Event, User.name, mine.status, mine.position)
+            .join(User, col(User.id) == Event.created_by)
             .outerjoin(
                 mine,
                 and_(
-                    mine.event_id == Event.id,
-                    mine.user_id == viewer_id,
-                    mine.status == RegistrationStatus.CONFIRMED,
+                    col(mine.event_id) == Event.id,
+                    col(mine.user_id) == viewer_id,
+                    col(mine.status).in_(HELD),
                 ),
             )
         )
@@ -81,61 +91,80 @@ def event_select(viewer_id: int | None) -> tuple[Select[Any], Any]:
 
 
 def to_public(
-    event: Event, creator_name: str, is_registered: bool, viewer_id: int | None
+    event: Event,
+    creator_name: str,
+    status: str | None,
+    position: int | None,
+    viewer_id: int | None,
 ) -> EventPublic:
     assert event.id is not None
+    signed_in = viewer_id is not None
     return EventPublic(
         id=event.id,
         title=event.title,
         description=event.description,
         date_time=event.date_time,
+        end_time=event.end_time,
         location=event.location,
         max_capacity=event.max_capacity,
+        waitlist_open=event.waitlist_open,
+        waiting_count=event.waiting_count,
+        checked_in_count=event.checked_in_count,
         created_by=event.created_by,
         creator_name=creator_name,
         current_registrations=event.registered_count,
-        available_spots=max(event.max_capacity - event.registered_count, 0),
+        available_spots=spots_left(event.max_capacity, event.registered_count),
         created_at=event.created_at,
-        is_registered=bool(is_registered) if viewer_id is not None else None,
-        is_owner=(event.created_by == viewer_id) if viewer_id is not None else None,
+        is_registered=(status == RegistrationStatus.CONFIRMED) if signed_in else None,
+        is_owner=(event.created_by == viewer_id) if signed_in else None,
+        registration_status=RegistrationStatus(status) if status else None,
+        waitlist_position=position,
     )
+
+
+def row_to_public(row: Any, viewer_id: int | None) -> EventPublic:
+    """A row of `event_select` as the API's event."""
+    event, creator_name, status, position = row
+    return to_public(event, creator_name, status, position, viewer_id)
 
 
 async def get_event(
     *, session: AsyncSession, event_id: int, viewer_id: int | None = None
 ) -> EventPublic:
+    if not ID_MIN <= event_id <= ID_MAX:  # a page URL's `/events/99999999999999999999`
+        raise NotFound(EVENT_NOT_FOUND)
     stmt, _ = event_select(viewer_id)
-    row = (await session.execute(stmt.where(Event.id == event_id))).first()
+    row = (await session.execute(stmt.where(col(Event.id) == event_id))).first()
     if row is None:
         raise NotFound(EVENT_NOT_FOUND)
-    return to_public(row[0], row[1], row[2], viewer_id)
+    return row_to_public(row, viewer_id)
 
 
 def _filters(
     query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime, dialect: str
-) -> list:
+) -> list[Any]:
     conditions: list[Any] = []
     if not query.include_past:
-        conditions.append(Event.date_time >= now)
+        conditions.append(is_upcoming(col(Event.date_time), now))
     if query.q:
         document = search_document()
         for word in query.q.split():
-            conditions.append(_contains(document, word, dialect))
+            conditions.append(contains(document, word, dialect))
     if query.location and query.location.strip():
-        conditions.append(_contains(Event.location, query.location.strip(), dialect))
+        conditions.append(contains(Event.location, query.location.strip(), dialect))
     if query.from_ is not None:
         conditions.append(Event.date_time >= query.from_)
     if query.to is not None:
         conditions.append(Event.date_time <= query.to)
     if query.available:
-        conditions.append(Event.registered_count < Event.max_capacity)
+        conditions.append(spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0)
     if query.mine is not None:
         if viewer_id is None:
             raise NotAuthenticated("Sign in to filter by your own events")
         if query.mine == MineFilter.CREATED:
             conditions.append(Event.created_by == viewer_id)
         else:
-            conditions.append(col(mine_alias.id).is_not(None))
+            conditions.append(mine_alias.status == RegistrationStatus.CONFIRMED)
     return conditions
 
 
@@ -144,7 +173,7 @@ _ORDERINGS: dict[EventSort, list[Any]] = {
     EventSort.DATE_DESC: [col(Event.date_time).desc(), col(Event.id).desc()],
     EventSort.TITLE: [func.lower(Event.title).asc(), col(Event.id).asc()],
     EventSort.AVAILABILITY: [
-        (Event.max_capacity - Event.registered_count).desc(),
+        spots_left(col(Event.max_capacity), col(Event.registered_count)).desc(),
         col(Event.date_time).asc(),
         col(Event.id).asc(),
     ],
@@ -154,7 +183,25 @@ _ORDERINGS: dict[EventSort, list[Any]] = {
 async def search_events(
     *, session: AsyncSession, query: EventQuery, viewer_id: int | None = None
 ) -> tuple[list[EventPublic], int]:
-    """One page of events matching `query`, and how many match in all."""
+    """One page of events matching `query`, and how many match in all.
+
+    Lists and search (the API's, the home page's, the kiosk's rotation) read the replica when
+    there is one: a count that lags by the replication delay is corrected by the next live
+    push, and registering is decided on the primary. The viewer's own lists (`mine`) read
+    the primary, so what someone just did is always there.
+
+    A range that ends before it starts is refused (the page and the API share this rule),
+    not answered empty."""
+    if query.from_ is not None and query.to is not None and query.to < query.from_:
+        raise ValidationFailed([("to", REVERSED_RANGE)])
+    if query.mine is not None:
+        return await _search_events(session, query, viewer_id)
+    return await on_replica(lambda s: _search_events(s, query, viewer_id), primary=session)
+
+
+async def _search_events(
+    session: AsyncSession, query: EventQuery, viewer_id: int | None
+) -> tuple[list[EventPublic], int]:
     stmt, mine = event_select(viewer_id)
     dialect = session.get_bind().dialect.name
     conditions = _filters(query, viewer_id, mine, utcnow(), dialect)
@@ -172,38 +219,31 @@ async def search_events(
             ),
         )
     total = (await session.execute(count_stmt.where(*conditions))).scalar_one()
-    return [to_public(e, name, reg, viewer_id) for e, name, reg in rows], total
+    return [row_to_public(row, viewer_id) for row in rows], total
 
 
 async def list_created_events(*, session: AsyncSession, user_id: int) -> list[EventPublic]:
     stmt, _ = event_select(user_id)
-    stmt = stmt.where(Event.created_by == user_id).order_by(col(Event.date_time).asc())
+    stmt = stmt.where(col(Event.created_by) == user_id).order_by(col(Event.date_time).asc())
     rows = (await session.execute(stmt)).all()
-    return [to_public(e, name, reg, user_id) for e, name, reg in rows]
+    return [row_to_public(row, user_id) for row in rows]
 
 
 async def create_event(*, session: AsyncSession, owner: User, data: EventCreate) -> EventPublic:
-    if data.date_time <= utcnow():
+    if not is_upcoming(data.date_time, utcnow()):
         raise RuleViolation(PAST_DATE)
     assert owner.id is not None
-    await begin_write(session)
-    event = Event(**data.model_dump(), created_by=owner.id)
-    session.add(event)
-    await session.commit()
+    async with write_transaction(session):
+        event = Event(**data.model_dump(), created_by=owner.id)
+        session.add(event)
     assert event.id is not None
     bus.publish(Availability(event.id, 0, event.max_capacity, ChangeKind.CREATED))
-    return to_public(event, owner.name, False, owner.id)
+    return to_public(event, owner.name, None, None, owner.id)
 
 
 async def _lock_own_event(*, session: AsyncSession, actor: User, event_id: int) -> Event:
     """The event, row-locked for the rest of the transaction, if `actor` created it."""
-    result = await session.execute(
-        select(Event)
-        .where(Event.id == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    event = result.scalars().first()
+    event = await lock_event(session, event_id)
     if event is None:
         raise NotFound(EVENT_NOT_FOUND)
     if event.created_by != actor.id:
@@ -211,21 +251,39 @@ async def _lock_own_event(*, session: AsyncSession, actor: User, event_id: int) 
     return event
 
 
+def _new_times(event: Event, changes: dict[str, Any]) -> None:
+    """Fill in `end_time` for a move of the start alone (the event keeps its length), and
+    check the pair the event would end up with."""
+    start = changes.get("date_time", event.date_time)
+    if "date_time" in changes and "end_time" not in changes:
+        changes["end_time"] = start + (event.end_time - event.date_time)
+    if changes.get("end_time", event.end_time) <= start:
+        raise RuleViolation(END_BEFORE_START)
+
+
 async def update_event(
     *, session: AsyncSession, actor: User, event_id: int, data: EventUpdate
 ) -> EventPublic:
+    # A late import: the registration service builds on this module (event_select).
+    from app.services.registrations import promote_waiting
+
     changes = data.model_dump(exclude_unset=True)
     # A field sent as null means "no change" except for description, which may be cleared.
     changes = {k: v for k, v in changes.items() if v is not None or k == "description"}
-    await begin_write(session)
-    try:
+    async with write_transaction(session):
         event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
         new_date = changes.get("date_time")
-        if new_date is not None and new_date != event.date_time and new_date <= utcnow():
+        if (
+            new_date is not None
+            and new_date != event.date_time
+            and not is_upcoming(new_date, utcnow())
+        ):
             raise RuleViolation(PAST_DATE)
+        _new_times(event, changes)
         new_capacity = changes.get("max_capacity")
         # Safe against a registration racing this edit: both hold the event's row lock
-        # (PostgreSQL) or the database's write lock (SQLite) while they decide.
+        # (PostgreSQL) or the database's write lock (SQLite) while they decide. Lowering the
+        # capacity never cancels anybody: below the current registrations it is refused.
         if new_capacity is not None and new_capacity < event.registered_count:
             raise RuleViolation(
                 f"Capacity cannot be below the {event.registered_count} current registrations"
@@ -242,23 +300,29 @@ async def update_event(
                 statuses=mail.CONFIRMED_ONLY,
                 payload={"before": before},
             )
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
+        await session.flush()
+        # A raised capacity frees spots: the waiting list moves up in this transaction (the
+        # promoted hear of it in their own message, which carries the new time already).
+        promoted = await promote_waiting(session, event)
     updated = await get_event(session=session, event_id=event_id, viewer_id=actor.id)
     bus.publish(
         Availability(
-            event_id, updated.current_registrations, updated.max_capacity, ChangeKind.DETAILS
-        )
+            event_id,
+            updated.current_registrations,
+            updated.max_capacity,
+            ChangeKind.DETAILS,
+            waiting=updated.waiting_count,
+            checked_in=updated.checked_in_count,
+        ),
+        *promoted,
     )
     return updated
 
 
 async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> None:
-    """Deletes the event; its registrations go with it (ON DELETE CASCADE)."""
-    await begin_write(session)
-    try:
+    """Deletes the event; its registrations and waiting list go with it (ON DELETE
+    CASCADE)."""
+    async with write_transaction(session):
         event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
         # before the DELETE: the registrations that say who to tell go with the event
         await mail.enqueue_for_event(
@@ -269,8 +333,4 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
             payload={"event": mail.facts_of(event).snapshot()},
         )
         await session.execute(delete(Event).where(col(Event.id) == event_id))
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))

@@ -21,8 +21,8 @@ soon as it is back (while the event has not started). A registration made inside
 gets none (it had its confirmation moments ago): it is skipped on every scan. The marker is
 the outbox row itself, so nothing is added to the registrations table.
 
-Waiting list (the lead wires these two after merging branch `wait`, inside the same
-transactions that make the change):
+Waiting list (wired after merging branch `wait`, inside the same transactions that make
+the change):
     await mail.enqueue(session, MailKind.WAITLISTED, registration_id=reg_id, position=n)
     await mail.enqueue(session, MailKind.PROMOTED, registration_id=reg_id)
 """
@@ -47,11 +47,12 @@ from models.registration import Registration, RegistrationStatus
 from models.types import UTCDateTime, utcnow
 from models.user import User
 
-# Everyone an event's deletion concerns: confirmed and (once branch `wait` lands) waiting.
-CONCERNED = (RegistrationStatus.CONFIRMED.value, "waitlisted")
+# Everyone an event's deletion concerns: confirmed and waiting.
+CONCERNED = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 CONFIRMED_ONLY = (RegistrationStatus.CONFIRMED.value,)
-# The fields whose change is worth an email to every confirmed attendee.
-TIME_OR_PLACE = ("date_time", "location")
+# The fields whose change is worth an email to every confirmed attendee, and their names in
+# the message's payload.
+TIME_OR_PLACE = {"date_time": "start", "location": "location"}
 _COLUMNS = [
     "kind",
     "recipient",
@@ -129,10 +130,9 @@ def time_or_place_before(event: Event, changes: dict[str, Any]) -> dict[str, str
     """The old values of the time and place fields that `changes` really changes (as text
     for the message), read before they are applied."""
     before: dict[str, str] = {}
-    for name in TIME_OR_PLACE:
+    for name, key in TIME_OR_PLACE.items():
         if name in changes and changes[name] != getattr(event, name):
             old = getattr(event, name)
-            key = "start" if name == "date_time" else name
             before[key] = old.isoformat() if isinstance(old, datetime) else str(old)
     return before
 

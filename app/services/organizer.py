@@ -40,6 +40,8 @@ def registration_timeline(rows: list[EventRegistrationRow]) -> list[tuple[dateti
     (A registration revived after a cancel counts from its latest registration.)"""
     steps: list[tuple[datetime, int]] = []
     for row in rows:
+        if row.status == RegistrationStatus.WAITLISTED:
+            continue  # waiting is no place; a promotion counts from its registration_date
         steps.append((row.registration_date, +1))
         if row.status == RegistrationStatus.CANCELLED and row.cancelled_at is not None:
             steps.append((row.cancelled_at, -1))

@@ -28,27 +28,61 @@ writers anyway, so it sends the two statements one after the other.
 We chose the guarded counter over `SELECT ... FOR UPDATE` + `COUNT(*)` because it does the
 whole capacity decision in one statement holding the lock for the shortest time, and the
 listing then reads availability from the row without counting registrations. Every writer
-(register, cancel, capacity edit, delete) takes the event row first, so lock order is the
-same everywhere and they cannot deadlock each other.
+(register, cancel, the waiting list, check-in, capacity edit, delete) takes the event row
+first (`app.db.lock_event`, or the guarded UPDATE above, which locks the same row), so lock
+order is the same everywhere and they cannot deadlock each other.
+
+The waiting list, next to the capacity rule and under the same lock:
+
+4. Joining (`join_waitlist`) locks the event row and appends: `position = waiting_count + 1`,
+   `waiting_count + 1`. Only a full event with an open list takes people, so a free spot is
+   never hidden behind a queue.
+5. Promotion (`promote_waiting`) runs inside every transaction that frees a spot (a
+   cancellation, a raised capacity), still holding the event's row lock: it confirms the
+   first `min(free spots, waiting_count)` people by position, gives them tickets and moves
+   everyone behind them up. Because the lock is held from the moment the spot is freed until
+   the commit, nobody can take that spot in between (a registration waits on the row, then
+   finds the event full again), two promotions cannot pick the same person (the second one
+   waits, then reads the first one's result), and positions are renumbered by whoever holds
+   the lock only. So, under any concurrency: the count never passes the capacity (and the
+   CHECK constraint would refuse it), order is kept, nobody is promoted twice, nobody is both
+   confirmed and waiting (one row per person and event, one status).
+   tests/services/test_waitlist_concurrency.py races all of it and has a control without
+   the lock that breaks.
+6. Leaving the list deletes the waiting row (it holds no ticket and no history worth keeping)
+   and moves those behind up.
+
+A waiting list is never left with free spots in front of it: the invariant
+`waiting_count > 0 => registered_count = max_capacity` holds after every commit, which is
+why `register_attendee` can never jump the queue.
 """
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, literal, true, update
+from sqlalchemy import Integer, String, bindparam, case, delete, func, literal, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import metrics
-from app.db import begin_write
-from app.errors import AlreadyRegistered, EventFull, Forbidden, NotFound, RuleViolation
+from app.db import lock_event, write_transaction
+from app.errors import (
+    AlreadyRegistered,
+    Conflict,
+    EventFull,
+    Forbidden,
+    NotFound,
+    RuleViolation,
+)
 from app.live import Activity, Availability, bus
 from app.services import mail
-from app.services.events import EVENT_NOT_FOUND, event_select, to_public
-from models.event import Event, UserRegistrationRow
+from app.services.events import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
+from models.event import Event, Ticket, UserRegistrationRow
 from models.outbox import MailKind
 from models.registration import (
     AttendeeUser,
@@ -57,23 +91,39 @@ from models.registration import (
     RegistrationPublic,
     RegistrationStatus,
 )
+from models.rules import is_upcoming, spots_left
 from models.types import UTCDateTime, utcnow
 from models.user import User
 
 NOT_REGISTERED = "You are not registered for this event"
-_REGISTRATION_COLUMNS = (
+NOT_WAITING = "You are not on this event's waiting list"
+ALREADY_WAITING = "You are already on the waiting list"
+SPOTS_AVAILABLE = "Spots are available: register instead"
+LIST_CLOSED = "This event's waiting list is closed"
+PAST_EVENT = "This event has already taken place"
+NO_TICKET = "Ticket not found"
+# 18 random bytes: 144 bits (at least 128, API.md), 24 URL-safe characters.
+TICKET_BYTES = 18
+_REGISTRATION_COLUMNS: tuple[Any, ...] = (
     col(Registration.id),
     col(Registration.event_id),
     col(Registration.user_id),
     col(Registration.registration_date),
     col(Registration.status),
+    col(Registration.ticket_code),
 )
+
+
+def new_ticket_code() -> str:
+    """A ticket's secret: unguessable, URL-safe, so it can end the URL on the QR code."""
+    return secrets.token_urlsafe(TICKET_BYTES)
 
 
 # The parameters of the registration's statements (`registration_parameters`).
 _EVENT_ID = bindparam("event_id", type_=Integer)
 _USER_ID = bindparam("user_id", type_=Integer)
 _NOW = bindparam("now", type_=UTCDateTime)
+_CODE = bindparam("ticket_code", type_=String)
 
 
 class Numbers(NamedTuple):
@@ -81,9 +131,10 @@ class Numbers(NamedTuple):
 
     registered_count: int
     max_capacity: int
+    checked_in_count: int = 0
 
 
-def _upsert_registration(insert: Any):
+def _upsert_registration(insert: Any) -> Any:
     """Step 2 of the module doc, on `insert` (an INSERT of one registration's values)."""
     return insert.on_conflict_do_update(
         index_elements=["user_id", "event_id"],
@@ -91,6 +142,8 @@ def _upsert_registration(insert: Any):
             "status": RegistrationStatus.CONFIRMED.value,
             "registration_date": _NOW,
             "cancelled_at": None,
+            # a ticket is kept for the registration's life (API.md): revived, it is the same
+            "ticket_code": func.coalesce(col(Registration.ticket_code), _CODE),
         },
         where=col(Registration.status) == RegistrationStatus.CANCELLED.value,
     ).returning(*_REGISTRATION_COLUMNS)
@@ -101,29 +154,37 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
         update(Event)
         .where(
             col(Event.id) == _EVENT_ID,
-            col(Event.registered_count) < col(Event.max_capacity),
-            col(Event.date_time) > _NOW,
+            spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0,
+            is_upcoming(col(Event.date_time), _NOW),
         )
         .values(registered_count=col(Event.registered_count) + 1)
     )
     status = RegistrationStatus.CONFIRMED.value
+    numbers = (
+        col(Event.registered_count),
+        col(Event.max_capacity),
+        col(Event.checked_in_count),
+    )
     if dialect_name != "postgresql":
-        reserve = reserve.returning(col(Event.registered_count), col(Event.max_capacity))
-        insert = sqlite.insert(Registration).values(
-            event_id=_EVENT_ID, user_id=_USER_ID, status=status, registration_date=_NOW
+        reserve = reserve.returning(*numbers)
+        insert: Any = sqlite.insert(Registration).values(
+            event_id=_EVENT_ID,
+            user_id=_USER_ID,
+            status=status,
+            registration_date=_NOW,
+            ticket_code=_CODE,
         )
         return [reserve, _upsert_registration(insert)]
-    reserved = reserve.returning(
-        col(Event.id), col(Event.registered_count), col(Event.max_capacity)
-    ).cte("reserved")
+    reserved = reserve.returning(col(Event.id), *numbers).cte("reserved")
     insert = postgresql.insert(Registration).from_select(
-        ["event_id", "user_id", "status", "registration_date"],
-        select(reserved.c.id, _USER_ID, literal(status), _NOW),
+        ["event_id", "user_id", "status", "registration_date", "ticket_code"],
+        sa_select(reserved.c.id, _USER_ID, literal(status), _NOW, _CODE),
     )
     registered = _upsert_registration(insert).cte("registered")
     both = select(
         reserved.c.registered_count,
         reserved.c.max_capacity,
+        reserved.c.checked_in_count,
         *(registered.c[column.key] for column in _REGISTRATION_COLUMNS),
     ).select_from(reserved.outerjoin(registered, true()))
     return [both]
@@ -140,7 +201,12 @@ def registration_statements(dialect_name: str) -> list[Any]:
 
 
 def registration_parameters(*, event_id: int, user_id: int) -> dict[str, Any]:
-    return {"event_id": event_id, "user_id": user_id, "now": utcnow()}
+    return {
+        "event_id": event_id,
+        "user_id": user_id,
+        "now": utcnow(),
+        "ticket_code": new_ticket_code(),
+    }
 
 
 async def reserve_and_register(
@@ -155,20 +221,19 @@ async def reserve_and_register(
         row = (await session.execute(statements[0], parameters)).first()
         if row is None:
             return None, None
-        return Numbers(row[0], row[1]), (None if row[2] is None else tuple(row[2:]))
+        return Numbers(*row[:3]), (None if row[3] is None else tuple(row[3:]))
     reserve, upsert = statements
     numbers = (await session.execute(reserve, parameters)).first()
     if numbers is None:
         return None, None
     registration = (await session.execute(upsert, parameters)).first()
-    return Numbers(numbers[0], numbers[1]), (None if registration is None else tuple(registration))
+    return Numbers(*numbers), (None if registration is None else tuple(registration))
 
 
 async def register_attendee(
     *, session: AsyncSession, event_id: int, user_id: int
 ) -> RegistrationPublic:
-    await begin_write(session)
-    try:
+    async with write_transaction(session):
         numbers, row = await reserve_and_register(
             session=session, event_id=event_id, user_id=user_id
         )
@@ -182,15 +247,16 @@ async def register_attendee(
             metrics.record_refusal("duplicate")
             raise AlreadyRegistered()
         await mail.enqueue(session, MailKind.CONFIRMED, registration_id=row[0])
-        await session.commit()
-    except BaseException:
-        if session.in_transaction():
-            await session.rollback()
-        raise
     metrics.REGISTRATIONS.inc()
-    reg_id, ev_id, u_id, when, status = row
+    reg_id, ev_id, u_id, when, status, code = row
     bus.publish(
-        Availability(event_id, numbers.registered_count, numbers.max_capacity),
+        # A registration succeeds only with a free spot, so nobody is waiting (module doc).
+        Availability(
+            event_id,
+            numbers.registered_count,
+            numbers.max_capacity,
+            checked_in=numbers.checked_in_count,
+        ),
         Activity(event_id, user_id, registered=True, at=when),
     )
     return RegistrationPublic(
@@ -199,6 +265,7 @@ async def register_attendee(
         user_id=u_id,
         registration_date=when,
         status=RegistrationStatus(status),
+        ticket_code=code,
     )
 
 
@@ -217,78 +284,269 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None:
         return NotFound(EVENT_NOT_FOUND)
-    if event.date_time <= utcnow():
-        return RuleViolation("This event has already taken place")
-    confirmed = await session.execute(
-        select(Registration.id).where(
-            Registration.event_id == event_id,
-            Registration.user_id == user_id,
-            Registration.status == RegistrationStatus.CONFIRMED,
-        )
-    )
-    if confirmed.first() is not None:
+    if not is_upcoming(event.date_time, utcnow()):
+        return RuleViolation(PAST_EVENT)
+    held = await _held(session, event_id, user_id)
+    if held is not None and held.status == RegistrationStatus.CONFIRMED:
         return AlreadyRegistered()
+    if held is not None:
+        return Conflict(f"{ALREADY_WAITING} (#{held.position})")
     return EventFull()
 
 
-async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: int) -> None:
-    """Cancels the user's registration; the spot is free for others as soon as this returns."""
-    await begin_write(session)
-    try:
-        # Event row first, as every writer does (see module doc).
-        locked = await session.execute(
-            select(Event.id).where(Event.id == event_id).with_for_update()
+async def _held(session: AsyncSession, event_id: int, user_id: int) -> Registration | None:
+    """The user's confirmed registration or waiting place at the event, if any."""
+    result = await session.execute(
+        select(Registration)
+        .where(
+            col(Registration.event_id) == event_id,
+            col(Registration.user_id) == user_id,
+            col(Registration.status).in_(HELD),
         )
-        if locked.first() is None:
-            raise NotFound(EVENT_NOT_FOUND)
-        cancelled = await session.execute(
+        .execution_options(populate_existing=True)
+    )
+    return result.scalars().first()
+
+
+def _numbers(event: Event) -> Availability:
+    """The event's numbers as the live bus carries them (after the commit)."""
+    assert event.id is not None
+    return Availability(
+        event.id,
+        event.registered_count,
+        event.max_capacity,
+        waiting=event.waiting_count,
+        checked_in=event.checked_in_count,
+    )
+
+
+async def _locked(session: AsyncSession, event_id: int) -> Event:
+    event = await lock_event(session, event_id)
+    if event is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    return event
+
+
+async def join_waitlist(
+    *, session: AsyncSession, event_id: int, user_id: int
+) -> RegistrationPublic:
+    """Puts the user at the end of a full event's waiting list (module doc, step 4)."""
+    async with write_transaction(session):
+        event = await _locked(session, event_id)
+        if not is_upcoming(event.date_time, utcnow()):
+            raise RuleViolation(PAST_EVENT)
+        held = await _held(session, event_id, user_id)
+        if held is not None and held.status == RegistrationStatus.CONFIRMED:
+            raise AlreadyRegistered()
+        if held is not None:
+            raise Conflict(f"{ALREADY_WAITING} (#{held.position})")
+        if not event.waitlist_open:
+            raise Conflict(LIST_CLOSED)
+        if event.registered_count < event.max_capacity:
+            raise Conflict(SPOTS_AVAILABLE)
+        now = utcnow()
+        event.waiting_count += 1
+        values: dict[str, Any] = {
+            "status": RegistrationStatus.WAITLISTED.value,
+            "position": event.waiting_count,
+            "registration_date": now,
+            "cancelled_at": None,
+            "ticket_code": None,  # a new one at promotion; an old one must not open the door
+        }
+        # One row per person and event: a cancelled registration becomes the waiting place.
+        revived = await session.execute(
             update(Registration)
+            .where(col(Registration.event_id) == event_id, col(Registration.user_id) == user_id)
+            .values(**values)
+            .returning(col(Registration.id))
+            .execution_options(synchronize_session=False)
+        )
+        reg_id = revived.scalar()
+        if reg_id is None:
+            registration = Registration(event_id=event_id, user_id=user_id, **values)
+            session.add(registration)
+            await session.flush()
+            reg_id = registration.id
+        assert reg_id is not None
+        # Joined the waiting list: the one place where this happens (the email goes here).
+    bus.publish(_numbers(event))
+    return RegistrationPublic(
+        id=reg_id,
+        event_id=event_id,
+        user_id=user_id,
+        registration_date=now,
+        status=RegistrationStatus.WAITLISTED,
+        position=event.waiting_count,
+    )
+
+
+async def _leave_queue(session: AsyncSession, event: Event, place: Registration) -> None:
+    """Removes a waiting place and moves everyone behind it up (module doc, step 6)."""
+    await session.execute(delete(Registration).where(col(Registration.id) == place.id))
+    await session.execute(
+        update(Registration)
+        .where(
+            col(Registration.event_id) == event.id,
+            col(Registration.status) == RegistrationStatus.WAITLISTED.value,
+            col(Registration.position) > place.position,
+        )
+        .values(position=col(Registration.position) - 1)
+        .execution_options(synchronize_session=False)
+    )
+    event.waiting_count -= 1
+
+
+async def leave_waitlist(*, session: AsyncSession, event_id: int, user_id: int) -> None:
+    async with write_transaction(session):
+        event = await _locked(session, event_id)
+        held = await _held(session, event_id, user_id)
+        if held is None or held.status != RegistrationStatus.WAITLISTED:
+            raise NotFound(NOT_WAITING)
+        await _leave_queue(session, event, held)
+    bus.publish(_numbers(event), Activity(event_id, user_id, registered=False, at=utcnow()))
+
+
+async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]:
+    """Fills the event's free spots from the front of its waiting list (module doc, step 5).
+
+    Call it in the transaction that freed the spots, with the event's row lock held
+    (`lock_event`) and the event's counters flushed or current. Returns one promotion
+    `Activity` per promoted person, for the caller to publish after its commit (their open
+    pages show a toast). This is the one place where "promoted" happens: the promotion email
+    goes here.
+    """
+    free = event.max_capacity - event.registered_count
+    if free <= 0 or event.waiting_count <= 0:
+        return []
+    assert event.id is not None
+    now = utcnow()
+    first = (
+        (
+            await session.execute(
+                select(Registration)
+                .where(
+                    col(Registration.event_id) == event.id,
+                    col(Registration.status) == RegistrationStatus.WAITLISTED.value,
+                )
+                .order_by(col(Registration.position).asc())
+                .limit(free)
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for place in first:
+        place.status = RegistrationStatus.CONFIRMED.value
+        place.position = None
+        place.ticket_code = new_ticket_code()
+        place.registration_date = now  # confirmed from now: the organizer's timeline counts it
+    promoted = len(first)
+    event.registered_count += promoted
+    event.waiting_count -= promoted
+    await session.flush()
+    await session.execute(
+        update(Registration)
+        .where(
+            col(Registration.event_id) == event.id,
+            col(Registration.status) == RegistrationStatus.WAITLISTED.value,
+        )
+        .values(position=col(Registration.position) - promoted)
+        .execution_options(synchronize_session=False)
+    )
+    if promoted:
+        metrics.REGISTRATIONS.inc(promoted)
+    return [
+        Activity(event.id, place.user_id, registered=True, at=now, promoted=True) for place in first
+    ]
+
+
+async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: int) -> None:
+    """Cancels whatever the user holds at the event (a place or a waiting place); a freed
+    place goes to the first person waiting in the same transaction."""
+    async with write_transaction(session):
+        event = await _locked(session, event_id)  # event row first, as every writer
+        held = await _held(session, event_id, user_id)
+        if held is None:
+            raise NotFound(NOT_REGISTERED)
+        if held.status == RegistrationStatus.WAITLISTED:
+            await _leave_queue(session, event, held)
+            promoted: list[Activity] = []
+        else:
+            if held.checked_in_at is not None:
+                event.checked_in_count -= 1
+            held.status = RegistrationStatus.CANCELLED.value
+            held.cancelled_at = utcnow()
+            assert held.id is not None
+            await mail.enqueue(session, MailKind.CANCELLED, registration_id=held.id)
+            held.checked_in_at = None
+            event.registered_count -= 1
+            await session.flush()
+            promoted = await promote_waiting(session, event)
+    metrics.CANCELLATIONS.inc()
+    bus.publish(
+        _numbers(event), Activity(event_id, user_id, registered=False, at=utcnow()), *promoted
+    )
+
+
+async def get_ticket(*, session: AsyncSession, user_id: int, registration_id: int) -> Ticket:
+    """The ticket of one of the user's confirmed registrations; anyone else's, or a place that
+    is not confirmed, is "not found" (a ticket's existence is nobody else's business)."""
+    row = (
+        await session.execute(
+            select(Registration, User.name)
+            .join(User, col(User.id) == col(Registration.user_id))
             .where(
-                col(Registration.event_id) == event_id,
+                col(Registration.id) == registration_id,
                 col(Registration.user_id) == user_id,
                 col(Registration.status) == RegistrationStatus.CONFIRMED.value,
             )
-            .values(status=RegistrationStatus.CANCELLED.value, cancelled_at=utcnow())
-            .returning(col(Registration.id))
         )
-        cancelled_id = cancelled.scalar()
-        if cancelled_id is None:
-            raise NotFound(NOT_REGISTERED)
-        await mail.enqueue(session, MailKind.CANCELLED, registration_id=cancelled_id)
-        numbers = (
-            await session.execute(
-                update(Event)
-                .where(col(Event.id) == event_id)
-                .values(registered_count=col(Event.registered_count) - 1)
-                .returning(col(Event.registered_count), col(Event.max_capacity))
-            )
-        ).one()
-        await session.commit()
-    except BaseException:
-        if session.in_transaction():
-            await session.rollback()
-        raise
-    metrics.CANCELLATIONS.inc()
-    bus.publish(
-        Availability(event_id, numbers.registered_count, numbers.max_capacity),
-        Activity(event_id, user_id, registered=False, at=utcnow()),
+    ).first()
+    if row is None or row[0].ticket_code is None:
+        raise NotFound(NO_TICKET)
+    registration, holder = row
+    code = registration.ticket_code
+    assert code is not None  # checked above
+    event = await get_event(session=session, event_id=registration.event_id, viewer_id=user_id)
+    return Ticket(
+        registration_id=registration_id,
+        code=code,
+        holder=holder,
+        checked_in_at=registration.checked_in_at,
+        event=event,
     )
+
+
+async def held_registration_id(*, session: AsyncSession, event_id: int, user_id: int) -> int | None:
+    """The id of what the user holds at the event (for the link to their ticket)."""
+    held = await _held(session, event_id, user_id)
+    return None if held is None else held.id
 
 
 async def list_event_registrations(
     *, session: AsyncSession, actor: User, event_id: int
 ) -> list[EventRegistrationRow]:
-    """Everyone who registered (and cancelled), oldest first; only for the event's creator."""
+    """Everyone who registered (and cancelled), oldest first, then the waiting list in
+    order; only for the event's creator."""
     event = await session.get(Event, event_id)
     if event is None:
         raise NotFound(EVENT_NOT_FOUND)
     if event.created_by != actor.id:
         raise Forbidden("Only the event's creator can see its registrations")
+    waiting_last = case(
+        (col(Registration.status) == RegistrationStatus.WAITLISTED.value, 1), else_=0
+    )
     rows = await session.execute(
         select(Registration, User.id, User.name, User.email)
-        .join(User, User.id == Registration.user_id)
+        .join(User, col(User.id) == Registration.user_id)
         .where(Registration.event_id == event_id)
-        .order_by(col(Registration.registration_date).asc(), col(Registration.id).asc())
+        .order_by(
+            waiting_last,
+            col(Registration.position).asc(),
+            col(Registration.registration_date).asc(),
+            col(Registration.id).asc(),
+        )
     )
     return [
         EventRegistrationRow(
@@ -296,6 +554,9 @@ async def list_event_registrations(
             status=RegistrationStatus(reg.status),
             registration_date=reg.registration_date,
             cancelled_at=reg.cancelled_at,
+            position=reg.position,
+            checked_in_at=reg.checked_in_at,
+            ticket_code=reg.ticket_code,
             user=AttendeeUser(id=uid, name=name, email=email),
         )
         for reg, uid, name, email in rows.all()
@@ -305,10 +566,16 @@ async def list_event_registrations(
 async def list_user_registrations(
     *, session: AsyncSession, user_id: int
 ) -> list[UserRegistrationRow]:
-    """The user's confirmed registrations, soonest event first, each with its event."""
+    """The user's confirmed registrations and waiting places, soonest event first, each with
+    its event (and, for a confirmed one, the ticket)."""
     stmt, mine = event_select(user_id)
     stmt = (
-        stmt.add_columns(col(mine.id), col(mine.registration_date))
+        stmt.add_columns(
+            col(mine.id),
+            col(mine.registration_date),
+            col(mine.ticket_code),
+            col(mine.checked_in_at),
+        )
         .where(col(mine.id).is_not(None))
         .order_by(col(Event.date_time).asc(), col(Event.id).asc())
     )
@@ -316,9 +583,12 @@ async def list_user_registrations(
     return [
         UserRegistrationRow(
             id=reg_id,
-            status=RegistrationStatus.CONFIRMED,
+            status=RegistrationStatus(status),
             registration_date=reg_date,
-            event=to_public(event, name, registered, user_id),
+            position=position,
+            checked_in_at=checked_in_at,
+            ticket_code=code if status == RegistrationStatus.CONFIRMED else None,
+            event=to_public(event, name, status, position, user_id),
         )
-        for event, name, registered, reg_id, reg_date in rows
+        for event, name, status, position, reg_id, reg_date, code, checked_in_at in rows
     ]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from app.db import begin_write
-from app.errors import EmailTaken, NotAuthenticated, NotFound
+from app.db import write_transaction
+from app.errors import EmailTaken, NotAuthenticated, NotFound, ValidationFailed
 from app.rate_limit import get_rate_limits
 from app.security import (
     TokenClaims,
@@ -18,6 +19,7 @@ from app.security import (
     create_access_token,
     decode_access_token,
     hash_password,
+    password_too_long,
     verify_password,
 )
 from models.user import PasswordChange, User, UserCreate, UserUpdate
@@ -26,10 +28,30 @@ log = logging.getLogger("app.security")
 
 INVALID_CREDENTIALS = "Invalid email or password"
 INVALID_TOKEN = "Invalid or expired token"
+WRONG_CURRENT_PASSWORD = "Current password is incorrect"
 # Every authenticated request reads its user. A statement built once costs less than
 # `session.get`, which builds its query anew each time and first looks in the session's
 # identity map (always empty here: each request has a session of its own).
 _USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
+# Called with a user id after that person's credentials changed (tokens revoked): the pages
+# register one (components/actions.py) to send that person's other open pages to the login
+# page. A list of plain callables keeps this service free of the UI framework.
+_credentials_changed: list[Callable[[int], None]] = []
+
+
+def on_credentials_changed(listener: Callable[[int], None]) -> None:
+    if listener not in _credentials_changed:
+        _credentials_changed.append(listener)
+
+
+def _notify_credentials_changed(user_id: int) -> None:
+    for listener in _credentials_changed:
+        try:
+            listener(user_id)
+        except Exception:  # a listener's failure must not undo a committed change
+            log.exception("credentials-changed listener failed")
 
 
 def issue_token(user: User) -> str:
@@ -53,13 +75,11 @@ async def sign_up(
     limit of that address."""
     await get_rate_limits().check_signup(client_address)
     password_hash = await hash_password(data.password)
-    await begin_write(session)
     user = User(email=data.email, name=data.name, password_hash=password_hash)
-    session.add(user)
     try:
-        await session.commit()
+        async with write_transaction(session):
+            session.add(user)
     except IntegrityError:
-        await session.rollback()
         raise EmailTaken() from None
     return user
 
@@ -73,6 +93,9 @@ async def authenticate(
     password so that a locked-out guesser learns nothing."""
     limits = get_rate_limits()
     await limits.check_login(email, client_address)
+    if password_too_long(password):  # refused before any lookup: no timing to compare
+        await limits.record_failed_login(email, client_address)
+        raise NotAuthenticated(INVALID_CREDENTIALS)
     user = await find_user_by_email(session=session, email=email)
     if user is None:
         await burn_password_check(password)
@@ -107,32 +130,40 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
 
 
 async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
-    await begin_write(session)
-    fresh = await session.get(User, user.id, populate_existing=True)
-    if fresh is None:
-        raise NotAuthenticated(INVALID_TOKEN)
-    if data.name is not None:
-        fresh.name = data.name
-    if data.email is not None:
-        fresh.email = data.email
     try:
-        await session.commit()
+        async with write_transaction(session):
+            fresh = await session.get(User, user.id, populate_existing=True)
+            if fresh is None:
+                raise NotAuthenticated(INVALID_TOKEN)
+            if data.name is not None:
+                fresh.name = data.name
+            if data.email is not None:
+                fresh.email = data.email
     except IntegrityError:
-        await session.rollback()
         raise EmailTaken() from None
     return fresh
 
 
-async def change_password(*, session: AsyncSession, user: User, data: PasswordChange) -> User:
-    """Sets the new password and invalidates every token issued before it."""
+async def change_password(
+    *, session: AsyncSession, user: User, data: PasswordChange, client_address: str | None = None
+) -> User:
+    """Sets the new password and invalidates every token issued before it.
+
+    A wrong current password is a guess like a failed login, so it counts against (and is
+    refused by) the same per-account and per-address limits; it answers a field error (400),
+    not NotAuthenticated, which every client reads as "your token is bad"."""
+    limits = get_rate_limits()
+    await limits.check_login(user.email, client_address)
     if not await verify_password(data.current_password, user.password_hash):
-        raise NotAuthenticated("Current password is incorrect")
+        await limits.record_failed_login(user.email, client_address)
+        raise ValidationFailed([("current_password", WRONG_CURRENT_PASSWORD)])
     new_hash = await hash_password(data.new_password)
-    await begin_write(session)
-    fresh = await session.get(User, user.id, populate_existing=True)
-    if fresh is None:
-        raise NotAuthenticated(INVALID_TOKEN)
-    fresh.password_hash = new_hash
-    fresh.token_version += 1
-    await session.commit()
+    async with write_transaction(session):
+        fresh = await session.get(User, user.id, populate_existing=True)
+        if fresh is None:
+            raise NotAuthenticated(INVALID_TOKEN)
+        fresh.password_hash = new_hash
+        fresh.token_version += 1
+    assert fresh.id is not None
+    _notify_credentials_changed(fresh.id)
     return fresh

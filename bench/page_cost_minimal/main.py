@@ -4,7 +4,7 @@ cookie), but with one label and nothing of the application: no middleware of our
 database, no live bus. What it costs is NiceGUI's fixed cost per page; the benchmark divides
 our pages' figures by it.
 
-It is called main.py because the benchmark starts it with tests/e2e/servers.py's
+It is called main.py because the benchmark starts it with tests/support/server.py's
 ServerProcess (which runs `python main.py` in a directory, with HOST and PORT set and polls
 `/health`), exactly as it starts the real server.
 """

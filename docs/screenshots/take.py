@@ -7,32 +7,32 @@ Chromium (the same one the browser tests use) and writes `<page>-phone.png` (390
 `<page>-desktop.png` (1440x900) next to this file; the kiosk as `kiosk-landscape.png`
 (1920x1080) and `kiosk-portrait.png` (1080x1920). Pages for signed-in people are taken as the
 demo user Ada Lovelace. Phone and desktop shots are full-page; toasts are hidden.
+
+    uv run python docs/screenshots/take.py waitlist
+
+takes only the waiting list, the ticket and the door, on a phone (`waitlist-phone.png`,
+`ticket-phone.png`, `door-phone.png`), on an event of their own that the script fills.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.support.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable
+from tests.support.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-from app.demo import DEMO_PASSWORD  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable  # noqa: E402
-from tests.e2e.servers import free_port  # noqa: E402
 
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 KIOSK_SIZES = {
@@ -51,58 +51,16 @@ LIVE = "Intro to PostgreSQL performance"  # someone registers while the organize
 NEWCOMERS = {"phone": "linus@example.com", "desktop": "margaret@example.com"}
 
 
-class DemoServer:
+class DemoServer(ServerProcess):
     """`python main.py --demo` on a fresh SQLite database in `workdir`."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-        env.update(
-            APP_ENV="development",
-            SECRET_KEY=secrets.token_hex(32),
-            DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
-            HOST="127.0.0.1",
-            PORT=str(self.port),
-            MIGRATE_ON_START="true",
-            BCRYPT_ROUNDS="4",
+        super().__init__(
+            f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+            log_dir=workdir,
+            arguments=("--demo",),
+            environment={"APP_ENV": "development", "SECRET_KEY": secrets.token_hex(32)},
         )
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "main.py", "--demo"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"server did not answer /health in {timeout}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
     def event_ids(self) -> dict[str, int]:
         answer = httpx.get(f"{self.url}/api/events", params={"limit": 100}, timeout=10)
@@ -110,18 +68,25 @@ class DemoServer:
         return {event["title"]: event["id"] for event in answer.json()["events"]}
 
     def register(self, email: str, event_id: int) -> None:
+        self.call(email, "POST", f"/api/events/{event_id}/register")
+
+    def call(self, email: str, method: str, path: str, **kwargs: object) -> dict:
+        """`method path` of the API as the demo person `email`."""
         login = httpx.post(
             f"{self.url}/api/auth/login",
             json={"email": email, "password": DEMO_PASSWORD},
             timeout=10,
         )
         login.raise_for_status()
-        answer = httpx.post(
-            f"{self.url}/api/events/{event_id}/register",
+        answer = httpx.request(
+            method,
+            f"{self.url}{path}",
             headers={"authorization": f"Bearer {login.json()['token']}"},
             timeout=10,
+            **kwargs,  # type: ignore[arg-type]
         )
         answer.raise_for_status()
+        return answer.json()
 
 
 async def new_page(browser: Browser, viewport: dict) -> Page:
@@ -197,23 +162,76 @@ async def kiosk_pages(browser: Browser, server: DemoServer, ids: dict) -> None:
         await page.context.close()
 
 
+async def signed_in(browser: Browser, server: DemoServer, email: str) -> Page:
+    page = await new_page(browser, PHONE)
+    await page.goto(f"{server.url}/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(f"{server.url}/")
+    await expect(page.get_by_text(ZONE_ABBREVIATION).first).to_be_visible()
+    return page
+
+
+async def waitlist_pages(browser: Browser, server: DemoServer) -> None:
+    """A full event of Ada's: Linus joins its waiting list, Margaret gives up her spot, Linus
+    shows his ticket and Ada checks him in at the door."""
+    start = datetime.now(UTC) + timedelta(days=2)
+    event = server.call(
+        HOST,
+        "POST",
+        "/api/events",
+        json={
+            "title": "Letterpress printing workshop",
+            "description": "Set type by hand and print your own poster.",
+            "location": "Print shop, Canal Street 4",
+            "date_time": start.replace(hour=17, minute=0, second=0, microsecond=0).isoformat(),
+            "max_capacity": 1,
+        },
+    )["event"]
+    event_id = event["id"]
+    server.register(NEWCOMERS["desktop"], event_id)  # Margaret takes the only spot
+    linus = await signed_in(browser, server, NEWCOMERS["phone"])
+    await visit(linus, f"{server.url}/events/{event_id}", "Join the waiting list")
+    await linus.get_by_test_id("waitlist-button").click()
+    await expect(linus.get_by_text("You are #1 on the waiting list.")).to_be_visible()
+    await shoot(linus, "waitlist-phone")
+    server.call(NEWCOMERS["desktop"], "DELETE", f"/api/events/{event_id}/register")
+    await expect(linus.get_by_text("You're registered. See you there!")).to_be_visible()
+    await linus.get_by_role("link", name="Show my ticket").click()
+    await expect(linus.get_by_test_id("ticket-qr")).to_be_visible()
+    code = (await linus.locator(".ticket-code").inner_text()).strip()
+    await shoot(linus, "ticket-phone", full_page=False)
+    ada = await signed_in(browser, server, HOST)
+    await visit(ada, f"{server.url}/events/{event_id}/door", "checked in")
+    await ada.get_by_test_id("checkin-input").fill(code)
+    await ada.get_by_test_id("checkin-input").press("Enter")
+    await expect(ada.get_by_test_id("checkin-result")).to_contain_text("Checked in")
+    await shoot(ada, "door-phone", full_page=False)
+    await linus.context.close()
+    await ada.context.close()
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="screenshots-") as workdir:
         server = DemoServer(Path(workdir))
         try:
-            server.wait_ready()
+            server.start(timeout=60)
             ids = server.event_ids()
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
                     executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True
                 )
                 try:
-                    signed_in = {}
+                    if sys.argv[1:] == ["waitlist"]:
+                        await waitlist_pages(browser, server)
+                        return
+                    members = {}
                     for size in SIZES:
                         await anonymous_pages(browser, server, size)
-                        signed_in[size] = await member_pages(browser, server, size, ids)
+                        members[size] = await member_pages(browser, server, size, ids)
                     await kiosk_pages(browser, server, ids)
-                    for size, page in signed_in.items():
+                    for size, page in members.items():
                         await organizer_page(page, server, size, ids)
                 finally:
                     await browser.close()

@@ -20,13 +20,15 @@ from sqlalchemy import update
 
 from app import health
 from app.api import api_mount
+from app.config import get_settings
 from app.middleware import install_http_middleware
+from app.rate_limit import get_rate_limits
 from models.event import Event
 from models.types import utcnow
 
 PASSWORD = "correct horse battery"
 USER_FIELDS = {"id", "email", "name", "created_at"}
-EVENT_FIELDS = {
+V1_EVENT_FIELDS = {
     "id",
     "title",
     "description",
@@ -39,7 +41,8 @@ EVENT_FIELDS = {
     "available_spots",
     "created_at",
 }
-VIEWER_FIELDS = {"is_registered", "is_owner"}
+EVENT_FIELDS = V1_EVENT_FIELDS | {"end_time", "waitlist_open", "waiting_count", "checked_in_count"}
+VIEWER_FIELDS = {"is_registered", "is_owner", "registration_status", "waitlist_position"}
 
 _counter = itertools.count(1)
 
@@ -66,6 +69,19 @@ def _no_server_errors_logged(caplog: pytest.LogCaptureFixture) -> Any:
         if r.levelno >= logging.ERROR or (r.name == "app.api" and r.levelno >= logging.WARNING)
     ]
     assert not bad, [r.getMessage() for r in bad]
+
+
+@pytest.fixture
+def limits(monkeypatch: pytest.MonkeyPatch):
+    """Tight limits for one test (settings and limiter are rebuilt per test)."""
+
+    def _set(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), value)
+        get_settings.cache_clear()
+        get_rate_limits.cache_clear()
+
+    return _set
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -133,12 +149,14 @@ async def get_event(client: httpx.AsyncClient, event_id: int, token: str | None 
 
 
 async def move_to_past(database: Any, event_id: int, hours: float = 1) -> None:
-    """The API refuses to create past events, so tests age them in the database."""
+    """The API refuses to create past events, so tests age them in the database (keeping
+    the default length of two hours)."""
+    start = utcnow() - timedelta(hours=hours)
     async with database.engine.begin() as conn:
         await conn.execute(
             update(Event)
             .where(Event.id == event_id)  # type: ignore[arg-type]
-            .values(date_time=utcnow() - timedelta(hours=hours))
+            .values(date_time=start, end_time=start + timedelta(hours=2))
         )
 
 

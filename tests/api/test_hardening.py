@@ -6,28 +6,13 @@ import json
 import logging
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from app import health
 from app.api import create_api
 from app.config import get_settings
 from app.middleware import install_http_middleware
-from app.rate_limit import get_rate_limits
 from tests.api.conftest import PASSWORD, bearer, signup
-
-
-@pytest.fixture
-def limits(monkeypatch: pytest.MonkeyPatch):
-    """Tight limits for one test (settings and limiter are rebuilt per test)."""
-
-    def _set(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name.upper(), value)
-        get_settings.cache_clear()
-        get_rate_limits.cache_clear()
-
-    return _set
 
 
 async def test_failed_logins_are_limited_per_account(client, limits, caplog):

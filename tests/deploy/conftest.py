@@ -7,7 +7,6 @@ REQUIRE_NGINX=1 (.ci/run) they fail instead, like REQUIRE_POSTGRES and REQUIRE_B
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,15 +15,10 @@ import pytest
 
 from deploy import cluster as deploy_cluster
 from tests.e2e.conftest import browser, console_errors  # noqa: F401  (fixtures for these tests)
-from tests.e2e.servers import free_port
+from tests.support.requirements import skip_or_fail
+from tests.support.server import free_port
 
 REDIS = ("127.0.0.1", 6379)
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("REQUIRE_NGINX") == "1":
-        pytest.fail(f"nginx and Redis are required here (REQUIRE_NGINX=1): {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _redis_reachable() -> bool:
@@ -40,9 +34,11 @@ def make_cluster(database, tmp_path: Path) -> Iterator[Callable[..., deploy_clus
     """Start a cluster of `processes` app processes with extra environment; stopped at the
     end of the test whatever happened."""
     if deploy_cluster.find_nginx() is None:
-        _missing("nginx is not installed (apt-get install -y nginx): cluster tests skipped")
+        skip_or_fail(
+            "nginx", "nginx is not installed (apt-get install -y nginx): cluster tests skipped"
+        )
     if not _redis_reachable():
-        _missing("Redis is not reachable at 127.0.0.1:6379: cluster tests skipped")
+        skip_or_fail("nginx", "Redis is not reachable at 127.0.0.1:6379: cluster tests skipped")
     started: list[deploy_cluster.Cluster] = []
 
     def _make(processes: int = 2, **env: str) -> deploy_cluster.Cluster:

@@ -27,8 +27,8 @@ import redis.asyncio as redis
 from playwright.async_api import expect
 from sqlalchemy import text
 
-from deploy.cluster import Cluster, read_pid
-from tests.e2e.conftest import open_page
+from deploy.cluster import Cluster, app_pid
+from tests.support.browser import open_page
 
 pytestmark = pytest.mark.e2e
 DESKTOP = {"width": 1440, "height": 900}  # wide enough for the header's "Sign out"
@@ -148,7 +148,7 @@ async def test_page_through_nginx_stays_live_and_a_killed_process_loses_nothing(
 
         # Now a stream of registrations, half through nginx, half straight to the survivor,
         # and the page's process is killed in the middle of it.
-        victim_pid = read_pid(cluster.app_pid_file(victim))
+        victim_pid = app_pid(cluster, victim)
         assert victim_pid is not None
         outcomes: dict[int, list[int | str]] = {}
         answered = 0

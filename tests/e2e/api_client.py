@@ -43,3 +43,10 @@ def register(base_url: str, token: str, event_id: int) -> None:
         f"{base_url}/api/events/{event_id}/register", headers={"authorization": f"Bearer {token}"}
     )
     answer.raise_for_status()
+
+
+def cancel(base_url: str, token: str, event_id: int) -> None:
+    answer = httpx.delete(
+        f"{base_url}/api/events/{event_id}/register", headers={"authorization": f"Bearer {token}"}
+    )
+    answer.raise_for_status()

@@ -8,38 +8,15 @@ tests are skipped with that reason; with REQUIRE_BROWSER=1 (.ci/run) they fail i
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, async_playwright
 
-from tests.e2e.servers import ServerProcess
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1440, "height": 900}
-
-
-def chromium_executable() -> str | None:
-    candidate = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
-    return candidate if Path(candidate).exists() else shutil.which("chromium")
-
-
-def _no_browser(reason: str) -> None:
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"Chromium is required here (REQUIRE_BROWSER=1): {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.support.browser import CHROMIUM_ARGS, ConsoleErrors, chromium_executable
+from tests.support.requirements import skip_or_fail
+from tests.support.server import ServerProcess
 
 
 @pytest.fixture
@@ -64,20 +41,9 @@ async def browser() -> AsyncIterator[Browser]:
                 executable_path=executable, args=CHROMIUM_ARGS, headless=True
             )
         except Exception as exc:  # no system Chromium and no Playwright download
-            _no_browser(f"no Chromium to run browser tests ({type(exc).__name__})")
+            skip_or_fail("browser", f"no Chromium to run browser tests ({type(exc).__name__})")
         yield launched
         await launched.close()
-
-
-class ConsoleErrors(list[str]):
-    def watch(self, page: Page) -> Page:
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                self.append(message.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda exc: self.append(str(exc)))
-        return page
 
 
 @pytest.fixture
@@ -85,8 +51,3 @@ async def console_errors() -> AsyncIterator[ConsoleErrors]:
     errors = ConsoleErrors()
     yield errors
     assert not errors, f"JavaScript errors in the browser: {errors}"
-
-
-async def open_page(browser: Browser, console: ConsoleErrors, viewport: dict) -> Page:
-    context = await browser.new_context(viewport=viewport)
-    return console.watch(await context.new_page())

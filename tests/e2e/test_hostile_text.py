@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from tests.e2e.api_client import create_event, sign_up
-from tests.e2e.conftest import PHONE, open_page
+from tests.support.browser import PHONE, open_page
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.api_client import create_event, sign_up
-from tests.e2e.conftest import DESKTOP, PHONE, ConsoleErrors
+from tests.support.browser import DESKTOP, PHONE, ConsoleErrors
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.api_client import create_event, register, sign_up
-from tests.e2e.conftest import open_page
-from tests.e2e.servers import ServerProcess
+from tests.support.browser import open_page
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 LANDSCAPE = {"width": 1920, "height": 1080}

@@ -19,7 +19,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -28,16 +30,12 @@ from psycopg import sql
 
 from app.config import normalise_database_url
 from app.migrate import upgrade_to_head
-from tests.e2e.servers import ServerProcess, free_port
+from tests.e2e.api_client import create_event, sign_up
+from tests.support.requirements import skip_or_fail
+from tests.support.server import ServerProcess, free_port
 
 PG_TOOLS = ("initdb", "pg_ctl")
 _names = itertools.count(1)
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required here (REQUIRE_POSTGRES=1): {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def find_pg_bin() -> Path | None:
@@ -65,13 +63,30 @@ class PostgresCluster:
         self.as_owner = as_owner
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> None:
-        command = [*self.as_owner, str(self.bin_dir / tool), *args]
+        command = [*self.as_owner, str(self.bin_dir / tool), *args]  # an absolute tool wins
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
             raise RuntimeError(f"{tool} failed ({result.returncode}):\n{result.stderr}")
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+
+    def tool(self, name: str) -> Path:
+        """A server tool beside initdb (following /usr/local/bin symlinks to Debian's
+        versioned directory, where pg_basebackup lives)."""
+        for directory in (self.bin_dir, (self.bin_dir / "initdb").resolve().parent):
+            if (directory / name).is_file():
+                return directory / name
+        raise RuntimeError(f"{name} not found beside initdb in {self.bin_dir}")
+
+    def base_backup_of(self, primary: PostgresCluster) -> None:
+        """This cluster's data directory as a streaming replica of `primary`."""
+        self._run(
+            str(self.tool("pg_basebackup")),
+            *("-D", str(self.data), "-h", "127.0.0.1", "-p", str(primary.port)),
+            *("-U", "postgres", "-X", "stream", "-R", "--no-sync"),
+            timeout=120,
+        )
 
     def start(self) -> None:
         options = (
@@ -135,32 +150,55 @@ class PostgresCluster:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def _cluster() -> Iterator[PostgresCluster]:
+def _owned_root(prefix: str) -> tuple[Path, list[str]]:
+    """A fresh temporary directory PostgreSQL may use, and the command prefix that runs its
+    tools as the right user (the `postgres` OS user when we are root)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.geteuid() != 0:
+        return root, []
+    try:
+        owner = pwd.getpwnam("postgres")
+    except KeyError:
+        shutil.rmtree(root)
+        skip_or_fail("postgres", "running as root and there is no `postgres` OS user to run initdb")
+    if shutil.which("runuser") is None:
+        shutil.rmtree(root)
+        skip_or_fail("postgres", "running as root and `runuser` is missing")
+    os.chown(root, owner.pw_uid, owner.pw_gid)
+    return root, ["runuser", "-u", "postgres", "--"]
+
+
+def _pg_bin() -> Path:
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        _unavailable("initdb/pg_ctl not found: database fault tests need a throwaway cluster")
+        skip_or_fail(
+            "postgres", "initdb/pg_ctl not found: database fault tests need a throwaway cluster"
+        )
     assert bin_dir is not None
-    as_owner: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="faults-pg-"))
-    if os.geteuid() == 0:  # PostgreSQL will not run as root: hand it to the postgres user
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(root)
-            _unavailable("running as root and there is no `postgres` OS user to run initdb")
-        if shutil.which("runuser") is None:
-            shutil.rmtree(root)
-            _unavailable("running as root and `runuser` is missing")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_owner = ["runuser", "-u", "postgres", "--"]
+    return bin_dir
+
+
+@contextlib.contextmanager
+def running_cluster(
+    prefix: str, *, replica_of: PostgresCluster | None = None
+) -> Iterator[PostgresCluster]:
+    """A throwaway cluster, running until the block ends, then stopped and deleted.
+
+    With `replica_of`, a streaming replica of that (running) cluster instead of a new one:
+    `pg_basebackup -R` copies it and writes the standby settings, so it starts in recovery,
+    follows the primary's WAL and answers read-only queries."""
+    bin_dir = _pg_bin()
+    root, as_owner = _owned_root(prefix)
     cluster = PostgresCluster(bin_dir, root, free_port(), as_owner)
     try:
-        cluster.init()
+        if replica_of is None:
+            cluster.init()
+        else:
+            cluster.base_backup_of(replica_of)
         cluster.start()
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(root, ignore_errors=True)
-        _unavailable(f"could not make a throwaway PostgreSQL cluster: {exc}")
+        skip_or_fail("postgres", f"could not make a throwaway PostgreSQL cluster: {exc}")
     try:
         yield cluster
     finally:
@@ -168,6 +206,12 @@ def _cluster() -> Iterator[PostgresCluster]:
             if cluster.running:
                 cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _cluster() -> Iterator[PostgresCluster]:
+    with running_cluster("faults-pg-") as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -228,3 +272,26 @@ def waiting_on_a_lock(cluster: PostgresCluster, database_url: str) -> Callable[[
         return bool(row and row[0])
 
     return _check
+
+
+@contextlib.contextmanager
+def registration_blocked_on_a_lock(
+    cluster: PostgresCluster, server: ServerProcess, database_url: str
+) -> Iterator[tuple[Future[httpx.Response], Callable[[], None], dict[str, Any]]]:
+    """A registration in flight, waiting for the event's row lock that the test holds; the
+    yielded `release()` lets it go on."""
+    event = create_event(server.url, sign_up(server.url, "Organiser"))
+    guest = sign_up(server.url, "Guest")
+    with cluster.connect(database_url.rsplit("/", 1)[1]) as locker, ThreadPoolExecutor(1) as pool:
+        locker.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (event["id"],))
+        try:
+            in_flight = pool.submit(
+                httpx.post,
+                f"{server.url}/api/events/{event['id']}/register",
+                headers={"Authorization": f"Bearer {guest}"},
+                timeout=30,
+            )
+            wait_for(waiting_on_a_lock(cluster, database_url), 10, "registration waiting")
+            yield in_flight, locker.rollback, event
+        finally:
+            locker.rollback()

@@ -10,8 +10,8 @@ import httpx
 
 from app.db import PING_TIMEOUT_S
 from tests.e2e.api_client import sign_up
-from tests.e2e.servers import ServerProcess
 from tests.faults.conftest import PostgresCluster, timed, wait_for
+from tests.support.server import ServerProcess
 
 ANSWER_WITHIN = 3.0  # seconds: "503, never a hang" (API.md)
 # A frozen server costs at most the checkout ping's deadline plus the connect timeout
@@ -35,7 +35,13 @@ def test_database_outage_gets_quick_503s_and_the_app_recovers_without_restart(
 
     took, health = timed(lambda: httpx.get(f"{server.url}/health", timeout=10))
     assert health.status_code == 503
-    assert health.json() == {"status": "unhealthy", "database": "disconnected"}
+    body = health.json()
+    assert {k: body[k] for k in ("status", "database")} == {
+        "status": "unhealthy",
+        "database": "disconnected",
+    }
+    assert set(body) == {"status", "database", "timestamp", "memory"}, body
+    assert body["memory"]["rss_bytes"] > 0
     assert took < ANSWER_WITHIN, took
     print(f"\n/health with the database down: 503 in {took:.3f}s")
 

@@ -4,13 +4,11 @@ one, then answers 503, instead of queueing for as long as the slow ones take."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.e2e.api_client import create_event, sign_up
-from tests.e2e.servers import ServerProcess
-from tests.faults.conftest import PostgresCluster, timed, wait_for, waiting_on_a_lock
+from tests.faults.conftest import PostgresCluster, registration_blocked_on_a_lock, timed
+from tests.support.server import ServerProcess
 
 POOL_TIMEOUT = 1.0
 
@@ -23,22 +21,11 @@ def test_an_exhausted_pool_answers_503_after_the_pool_timeout(
         database_url, DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0", DB_POOL_TIMEOUT=str(POOL_TIMEOUT)
     )
     api = f"{server.url}/api"
-    event = create_event(server.url, sign_up(server.url, "Organiser"))
-    guest = sign_up(server.url, "Guest")
 
-    # The test's own connection locks the event's row: the registration below takes the only
+    # The test's own connection locks the event's row: the registration takes the only
     # pooled connection and then waits for the lock while holding it (a slow query).
-    with cluster.connect(database_url.rsplit("/", 1)[1]) as locker, ThreadPoolExecutor(1) as pool:
-        locker.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (event["id"],))
+    with registration_blocked_on_a_lock(cluster, server, database_url) as (blocked, release, _):
         try:
-            blocked = pool.submit(
-                httpx.post,
-                f"{api}/events/{event['id']}/register",
-                headers={"Authorization": f"Bearer {guest}"},
-                timeout=30,
-            )
-            wait_for(waiting_on_a_lock(cluster, database_url), 10, "registration waiting")
-
             took, response = timed(lambda: httpx.get(f"{api}/events", timeout=10))
             assert response.status_code == 503, response.text
             assert response.json() == {
@@ -48,7 +35,7 @@ def test_an_exhausted_pool_answers_503_after_the_pool_timeout(
             assert POOL_TIMEOUT * 0.9 <= took < POOL_TIMEOUT + 2, took
             print(f"\nevent list with the pool exhausted: 503 after {took:.3f}s")
         finally:
-            locker.rollback()
+            release()
         assert blocked.result(timeout=10).status_code == 201  # the slow one still succeeds
 
     assert httpx.get(f"{api}/events", timeout=10).status_code == 200

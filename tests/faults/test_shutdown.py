@@ -7,40 +7,17 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.e2e.api_client import create_event, sign_up
-from tests.e2e.servers import ServerProcess
-from tests.faults.conftest import PostgresCluster, wait_for, waiting_on_a_lock
-
-
-@contextmanager
-def registration_blocked_on_a_lock(
-    cluster: PostgresCluster, server: ServerProcess, database_url: str
-) -> Iterator[tuple[Future[httpx.Response], Callable[[], None], dict[str, Any]]]:
-    """A registration in flight, waiting for the event's row lock that the test holds; the
-    yielded `release()` lets it go on."""
-    event = create_event(server.url, sign_up(server.url, "Organiser"))
-    guest = sign_up(server.url, "Guest")
-    with cluster.connect(database_url.rsplit("/", 1)[1]) as locker, ThreadPoolExecutor(1) as pool:
-        locker.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (event["id"],))
-        try:
-            in_flight = pool.submit(
-                httpx.post,
-                f"{server.url}/api/events/{event['id']}/register",
-                headers={"Authorization": f"Bearer {guest}"},
-                timeout=30,
-            )
-            wait_for(waiting_on_a_lock(cluster, database_url), 10, "registration waiting")
-            yield in_flight, locker.rollback, event
-        finally:
-            locker.rollback()
+from tests.faults.conftest import (
+    PostgresCluster,
+    registration_blocked_on_a_lock,
+    wait_for,
+)
+from tests.support.server import ServerProcess
 
 
 def registrations_of(cluster: PostgresCluster, database_url: str, event_id: int) -> tuple[int, int]:

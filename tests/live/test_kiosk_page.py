@@ -6,8 +6,8 @@ import pytest
 from nicegui.testing import User
 
 from app.db import open_session
-from app.live import bus
 from app.services import events, registrations
+from components import live_updates
 from models.event import EventUpdate
 
 
@@ -67,8 +67,8 @@ async def test_rotating_board_lists_upcoming_events(screen, make_user, make_even
 async def test_closing_the_page_drops_its_subscription(screen, make_user, make_event):
     owner = await make_user()
     event = await make_event(owner)
-    before = len(bus.changed.callbacks)
+    before = len(live_updates.changed.callbacks)
     await screen.open(f"/kiosk/{event.id}")
-    assert len(bus.changed.callbacks) == before + 1
+    assert len(live_updates.changed.callbacks) == before + 1
     screen.client.delete()
-    assert len(bus.changed.callbacks) == before
+    assert len(live_updates.changed.callbacks) == before

@@ -10,14 +10,9 @@ import pytest
 
 from app.live import Activity, Availability, LiveBatch, LiveBus
 from app.live_pg import CHANNEL, MAX_PAYLOAD, PostgresRelay, decode, encode
+from tests.support.waiting import eventually
 
 on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-
-
-async def wait_for(predicate, seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not predicate():  # noqa: ASYNC110 (polling another process's effect)
-            await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -40,11 +35,13 @@ async def test_a_change_in_one_process_reaches_the_other_once(two_processes):
     bus_a.subscribe(seen_a.append)
     bus_b.subscribe(seen_b.append)
     bus_a.publish(Availability(42, 3, 10), Activity(42, 7, True, datetime.now(UTC)))
-    await wait_for(lambda: seen_b)
+    await eventually(lambda: bool(seen_b), seconds=5)
     assert seen_b[0].availability[42].registered == 3
     assert seen_b[0].activity[0].user_id == 7
-    await asyncio.sleep(0.5)
-    assert len(seen_a) == 1  # its own notification is not delivered a second time
+    # Notifications arrive in commit order: had A's own come back, it would be before B's.
+    bus_b.publish(Availability(43, 1, 10))
+    await eventually(lambda: any(43 in batch.availability for batch in seen_a), seconds=5)
+    assert sum(42 in batch.availability for batch in seen_a) == 1  # not delivered twice
 
 
 @on_postgres
@@ -59,8 +56,8 @@ async def test_listener_reconnects_and_asks_pages_to_refresh(two_processes, data
             "WHERE query = %s AND pid <> pg_backend_pid()",
             (f"LISTEN {CHANNEL}",),
         )
-    await wait_for(lambda: relay_b.reconnects >= 1, seconds=10)
-    await wait_for(lambda: any(b.refresh_all for b in seen))
+    await eventually(lambda: relay_b.reconnects >= 1, seconds=10)
+    await eventually(lambda: any(b.refresh_all for b in seen), seconds=5)
 
 
 def test_large_batches_are_split_under_postgres_payload_limit():

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from app.db import Database
 from app.mail_sender import MailSender
 from models.outbox import MailStatus, OutboxMessage
-from tests.e2e.servers import free_port
 from tests.faults.conftest import start_server  # noqa: F401  (real `main.py` processes)
+from tests.support.server import free_port
 
 
 class Sink:

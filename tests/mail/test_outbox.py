@@ -18,8 +18,8 @@ from app.services import events, mail, registrations
 from models.event import EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.types import utcnow
-from tests.e2e.servers import free_port
 from tests.mail.conftest import SmtpServer, all_settled, calendar_of, outbox, text_of, until
+from tests.support.server import free_port
 
 
 async def test_every_change_reaches_the_people_concerned(

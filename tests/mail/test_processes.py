@@ -16,8 +16,8 @@ from app.db import Database, create_database
 from app.services import registrations
 from models.outbox import MailStatus
 from models.types import utcnow
-from tests.e2e.servers import free_port
 from tests.mail.conftest import SmtpServer, all_settled, outbox, text_of, until
+from tests.support.server import free_port
 
 PASSWORD = "correct horse battery"
 

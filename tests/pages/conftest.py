@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from nicegui.testing import User
 
+from components.actions import forget_open_pages
 from tests.fixtures import PASSWORD
 
 BROWSER_TIME_ZONE = "Europe/Berlin"
@@ -31,6 +32,7 @@ async def visitor(database, user: User) -> AsyncIterator[User]:
     The simulated browser runs no JavaScript; this rule answers the pages' time-zone question
     the way a real browser in Berlin would.
     """
+    forget_open_pages()
     user.javascript_rules[re.compile(r".*resolvedOptions\(\)\.timeZone.*")] = lambda _: (
         BROWSER_TIME_ZONE
     )
@@ -50,6 +52,7 @@ def sign_in(visitor: User) -> Callable[..., Awaitable[None]]:
         visitor.find(marker="email").type(person.email)
         visitor.find(marker="password").type(password)
         visitor.find(marker="submit").click()
-        await visitor.should_see(marker="sign-out")
+        # two hops: the sign-in step (a new session) redirects to the page
+        await visitor.should_see(marker="sign-out", retries=30)
 
     return _sign_in

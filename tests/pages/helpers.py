@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nicegui import ui
 from nicegui.testing import User
@@ -12,6 +10,7 @@ from sqlalchemy import update
 
 from app.db import open_session
 from models.event import Event
+from tests.support.waiting import eventually
 
 
 def hooked(user: User, testid: str) -> ui.element:
@@ -26,14 +25,6 @@ def hooked(user: User, testid: str) -> ui.element:
 
 def hook_text(user: User, testid: str) -> str:
     return hooked(user, testid).text  # type: ignore[attr-defined]
-
-
-async def eventually(check: Callable[[], bool], seconds: float = 2.0) -> None:
-    """Wait until `check()` holds; page actions and live updates (flushed every 0.2 s) run
-    asynchronously."""
-    async with asyncio.timeout(seconds):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def hook_becomes(user: User, testid: str, text: str) -> None:
@@ -60,7 +51,12 @@ def value_of(user: User, marker: str) -> object:
 
 
 async def move_event(event_id: int, when: datetime) -> None:
-    """Put an event at `when` (the services refuse past dates, as they should)."""
+    """Put an event at `when`, two hours long (the services refuse past dates, as they
+    should)."""
     async with open_session() as session:
-        await session.execute(update(Event).where(Event.id == event_id).values(date_time=when))
+        await session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(date_time=when, end_time=when + timedelta(hours=2))
+        )
         await session.commit()

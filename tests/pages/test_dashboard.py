@@ -7,7 +7,8 @@ from nicegui.testing import User
 from app.db import open_session
 from app.services import registrations, users
 from tests.fixtures import PASSWORD
-from tests.pages.helpers import eventually, hook_text, value_of
+from tests.pages.helpers import hook_text, value_of
+from tests.support.waiting import eventually
 
 
 def number(user: User, marker: str) -> str:

@@ -61,7 +61,8 @@ async def test_a_full_event_answers_with_the_servers_message(
     visitor: User, sign_in, make_user, make_event
 ):
     owner, first, late = await make_user(), await make_user(), await make_user()
-    event = await make_event(owner, max_capacity=1)
+    # with its waiting list closed: an open one offers "Join the waiting list" instead
+    event = await make_event(owner, max_capacity=1, waitlist_open=False)
     async with open_session() as session:
         await registrations.register_attendee(session=session, event_id=event.id, user_id=first.id)
     await sign_in(late)

@@ -144,3 +144,39 @@ async def test_signed_out_people_are_sent_to_login(visitor: User, make_user, mak
     await visitor.open(f"/events/{event.id}/edit")
     await visitor.should_see("Welcome back.")
     assert visitor.back_history[-1] == f"/events/{event.id}/edit"
+
+
+async def test_end_time_past_midnight_and_a_closed_waiting_list(visitor: User, sign_in, make_user):
+    await sign_in(await make_user("Nina"))
+    await visitor.open("/events/new")
+    await visitor.should_see("Times are in your time zone, Europe/Berlin.")
+    fill(
+        visitor,
+        title="Night market",
+        date="2030-07-01",
+        time="22:00",
+        location="Harbour",
+        capacity="50",
+    )
+    visitor.find(marker="end-time").clear().type("01:30")  # the next morning
+    visitor.find(marker="waitlist-open").click()  # on by default: switched off
+    visitor.find(marker="submit").click()
+    await visitor.should_see("Event created")
+    event = await newest_event()
+    assert event.date_time == datetime(2030, 7, 1, 20, 0, tzinfo=UTC)
+    assert event.end_time == datetime(2030, 7, 1, 23, 30, tzinfo=UTC)
+    assert event.waitlist_open is False
+
+
+async def test_without_an_end_time_the_event_lasts_two_hours(visitor: User, sign_in, make_user):
+    await sign_in(await make_user())
+    await visitor.open("/events/new")
+    await visitor.should_see("Times are in your time zone, Europe/Berlin.")
+    fill(
+        visitor, title="Short talk", date="2030-07-02", time="18:00", location="Hall", capacity="9"
+    )
+    visitor.find(marker="submit").click()
+    await visitor.should_see("Event created")
+    event = await newest_event()
+    assert event.end_time == datetime(2030, 7, 2, 18, 0, tzinfo=UTC)  # 18:00 CEST + 2 h, in UTC
+    assert event.waitlist_open is True

@@ -9,7 +9,8 @@ from nicegui.testing import User
 from app.db import open_session
 from app.services import registrations
 from models.types import utcnow
-from tests.pages.helpers import card_titles, eventually, hook_becomes, hook_text
+from tests.pages.helpers import card_titles, hook_becomes, hook_text
+from tests.support.waiting import eventually
 
 # Importing a page module here would register its routes before NiceGUI's per-test reset
 # (and then never again): keep page constants as plain values.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from nicegui.testing import User
 
 from app.db import open_session
 from app.services import registrations
 from tests.fixtures import PASSWORD
+from tests.support.waiting import eventually
 
 
 def hooked(screen: User, testid: str) -> str:
@@ -18,13 +17,6 @@ def hooked(screen: User, testid: str) -> str:
         if element.props.get("data-testid") == testid:
             return element.props.get("innerHTML") or getattr(element, "text", "")
     raise AssertionError(f"no element with data-testid={testid}")
-
-
-async def eventually(check, seconds: float = 3.0) -> None:
-    """Poll a condition the UI reaches asynchronously (live updates flush every 0.2 s)."""
-    async with asyncio.timeout(seconds):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def test_organizer_page_asks_for_a_sign_in(visitor: User):
@@ -64,13 +56,13 @@ async def test_numbers_attendees_and_activity_follow_registrations_live(
     )
     assert answer.status_code == 201
     await visitor.should_see("Bob Booker registered for Workshop", retries=30)
-    await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "2")
+    await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "2", seconds=3.0)
     assert hooked(visitor, f"available-spots-{event.id}") == "2"
 
     async with open_session() as session:
         await registrations.cancel_registration(session=session, event_id=event.id, user_id=ann.id)
     await visitor.should_see("Ann Attendee cancelled Workshop", retries=30)
-    await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "1")
+    await eventually(lambda: hooked(visitor, f"registered-count-{event.id}") == "1", seconds=3.0)
 
 
 async def test_csv_export_lists_attendees_safely(visitor, sign_in, make_user, make_event):

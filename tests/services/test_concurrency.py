@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import func, select, text
 
-from app.db import Database, create_database
+from app.db import Database
 from app.errors import AlreadyRegistered, EventFull
 from app.services import registrations
 from models.event import Event
@@ -23,31 +23,31 @@ from models.registration import Registration
 CONNECTIONS = 60  # PostgreSQL here allows 100 in all; leave room for the rest of the suite
 
 
-@pytest.fixture
-async def wide_db(database: Database) -> Database:
-    """A second engine on the same database with a pool wide enough for real parallelism."""
-    wide = create_database(database.url, pool_size=CONNECTIONS, max_overflow=0, pool_timeout=30)
-    yield wide
-    await wide.engine.dispose()
-
-
 async def race(wide: Database, attempts: list[Callable[..., Awaitable[object]]]) -> Counter:
-    """Run every attempt in its own session, released together; count outcomes by type."""
-    gate = asyncio.Event()
+    """Run every attempt in its own session, released together; count outcomes by type.
+
+    A barrier releases them only once every one has its session open, and the race is
+    checked to have happened: attempts that ran one after another would prove nothing."""
+    gate = asyncio.Barrier(len(attempts))
+    running = peak = 0
 
     async def one(attempt: Callable[..., Awaitable[object]]) -> str:
+        nonlocal running, peak
         async with wide.sessions() as session:
             await gate.wait()
+            running += 1
+            peak = max(peak, running)
             try:
                 await attempt(session)
                 return "ok"
             except (EventFull, AlreadyRegistered) as exc:
                 return type(exc).__name__
+            finally:
+                running -= 1
 
-    tasks = [asyncio.create_task(one(a)) for a in attempts]
-    await asyncio.sleep(0.05)
-    gate.set()
-    return Counter(await asyncio.gather(*tasks))
+    outcome = Counter(await asyncio.gather(*(one(a) for a in attempts)))
+    assert peak > 1, "the attempts ran one after another: no race happened"
+    return outcome
 
 
 async def counts(database: Database, event_id: int) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import get_settings
-from app.errors import EmailTaken, NotAuthenticated
+from app.errors import EmailTaken, NotAuthenticated, ValidationFailed
 from app.services import stats, users
 from models.user import PasswordChange, UserCreate, UserUpdate
 from tests.fixtures import PASSWORD
@@ -81,12 +81,13 @@ async def test_token_round_trip_and_rejections(session, make_user):
 async def test_password_change_needs_current_and_revokes_old_tokens(session, make_user):
     user = await make_user()
     old_token = users.issue_token(user)
-    with pytest.raises(NotAuthenticated, match="Current password"):
+    with pytest.raises(ValidationFailed) as wrong:
         await users.change_password(
             session=session,
             user=user,
             data=PasswordChange(current_password="not-it-at-all", new_password="a new secret"),
         )
+    assert wrong.value.errors == [("current_password", "Current password is incorrect")]
     changed = await users.change_password(
         session=session,
         user=user,

@@ -1,7 +1,7 @@
 """Mail outbox: messages written in the transaction of the change they report.
 
-Revision ID: 0003_mail
-Revises: 0002
+Revision ID: 0004_mail
+Revises: 0003_wait
 Create Date: 2026-11-30
 
 See models/outbox.py and app/services/mail.py.
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_mail"
-down_revision: str | None = "0002"
+revision: str = "0004_mail"
+down_revision: str | None = "0003_wait"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
-"""Real server processes for browser tests: `python main.py` on a free port, as a user runs
-it, with the test's database and none of pytest's variables (NiceGUI's `ui.run` changes
-behaviour when it sees PYTEST_CURRENT_TEST)."""
+"""Real server processes for browser, fault and cluster tests and the benchmarks: `python
+main.py` on a free port, as a user runs it, with the test's database and none of pytest's
+variables (NiceGUI's `ui.run` changes behaviour when it sees PYTEST_CURRENT_TEST)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,23 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, *, port: int | None = None, log_dir: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        port: int | None = None,
+        log_dir: Path,
+        app_dir: Path = PROJECT_ROOT,
+        arguments: tuple[str, ...] = (),
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        """`app_dir` holds the `main.py` to run: the project's, or another app started the
+        very same way (the page-cost benchmark's minimal baseline); `arguments` and
+        `environment` are added to its command line and environment (e.g. `--demo`)."""
         self.database_url = database_url
+        self.app_dir = app_dir
+        self.arguments = arguments
+        self.environment = environment or {}
         self.port = port or free_port()
         self.log_path = log_dir / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -43,10 +58,11 @@ class ServerProcess:
             MIGRATE_ON_START="true",
             BCRYPT_ROUNDS="4",
         )
+        env.update(self.environment)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "main.py"],
-            cwd=PROJECT_ROOT,
+            [sys.executable, "main.py", *self.arguments],
+            cwd=self.app_dir,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

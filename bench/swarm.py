@@ -1,0 +1,224 @@
+"""Simulated browser pages, for benchmarks that need more open pages than Chromium tabs fit
+on the machine: each one GETs the page (which builds the NiceGUI client on the server),
+connects socket.io as nicegui.js does, answers the page's JavaScript requests and
+acknowledges messages every 3 s. They run in a child process (`SwarmHandle`) so handling
+hundreds of pushes never delays the benchmark's own clock readings."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import multiprocessing
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import socketio
+
+RECONNECT_TIMEOUT = 3.0  # NiceGUI's default: a disconnected client is deleted after this
+QUERY_RE = re.compile(r"^\s*query: (\{.*\}),\s*$", re.MULTILINE)
+ZONE_JS = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+
+
+@dataclass
+class SimPage:
+    """One simulated browser page: a NiceGUI client on the server with a live socket."""
+
+    testid: str
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
+    client_id: str = ""
+    seen: dict[str, float] = field(default_factory=dict)  # value -> first receipt (epoch s)
+    messages: int = 0
+    next_message_id: int = 0
+    acked: int = -1
+    disconnected: bool = False
+    acker: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.sio.on("update", self._on_update)
+        self.sio.on("run_javascript", self._on_run_javascript)
+        self.sio.on("*", self._on_other)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    def _count(self, data: Any) -> None:
+        self.messages += 1
+        if isinstance(data, dict) and isinstance(data.get("_id"), int):
+            self.next_message_id = max(self.next_message_id, data["_id"] + 1)
+
+    async def _on_update(self, data: dict[str, Any]) -> None:
+        received = time.time()
+        self._count(data)
+        for element in data.values():
+            if not isinstance(element, dict):
+                continue
+            props = element.get("props")
+            if isinstance(props, dict) and props.get("data-testid") == self.testid:
+                self.seen.setdefault(str(element.get("text", "")).strip(), received)
+
+    async def _on_run_javascript(self, data: dict[str, Any]) -> None:
+        """Answer like a browser in UTC would; the page asks for the time zone on connect."""
+        self._count(data)
+        if request_id := data.get("request_id"):
+            result = "UTC" if data.get("code") == ZONE_JS else None
+            await self.sio.emit(
+                "javascript_response",
+                {"request_id": request_id, "client_id": self.client_id, "result": result},
+            )
+
+    async def _on_other(self, _event: str, data: Any = None) -> None:
+        self._count(data)
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.disconnected = True
+
+    async def open(self, base_url: str, path: str) -> None:
+        # A fresh cookie jar per page: like separate kiosks, each is its own browser.
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            answer = await http.get(path)
+            answer.raise_for_status()
+            cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
+        found = QUERY_RE.search(answer.text)
+        if found is None:
+            raise RuntimeError(f"no socket.io query in the page {path}")
+        query = ast.literal_eval(found.group(1))  # a Python dict literal in NiceGUI's template
+        self.client_id = query["client_id"]
+        self.next_message_id = int(query["next_message_id"])
+        params = {
+            "client_id": self.client_id,
+            "next_message_id": self.next_message_id,
+            "implicit_handshake": "true" if query.get("implicit_handshake") else "false",
+            "document_id": str(uuid.uuid4()),
+            "tab_id": str(uuid.uuid4()),
+        }
+        await self.sio.connect(
+            f"{base_url}?{urlencode(params)}",
+            headers={"Cookie": cookie},
+            transports=["websocket"],
+            socketio_path="/_nicegui_ws/socket.io",
+            wait_timeout=30,
+        )
+        self.acker = asyncio.create_task(self._ack_loop())
+
+    async def _ack_loop(self) -> None:
+        """What nicegui.js does every 3 s, so the server may prune its message history. Each
+        page has its own phase, as independent browsers do: acknowledging all pages at once
+        would hit the server with a burst no real audience produces."""
+        await asyncio.sleep(random.uniform(0, 3.0))
+        while self.sio.connected:
+            if self.next_message_id > self.acked:
+                self.acked = self.next_message_id
+                with contextlib.suppress(socketio.exceptions.SocketIOError):
+                    await self.sio.emit(
+                        "ack",
+                        {"client_id": self.client_id, "next_message_id": self.next_message_id},
+                    )
+            await asyncio.sleep(3.0)
+
+    async def close(self) -> None:
+        if self.acker is not None:
+            self.acker.cancel()
+        await self.sio.disconnect()
+
+
+class Swarm:
+    """The simulated pages, in their own process (a child of the bench) so that handling
+    hundreds of pushes never delays the bench's own clock readings."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pages: list[SimPage] = []
+        self.errors: list[str] = []
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            command: dict[str, Any] = await loop.run_in_executor(None, self.conn.recv)
+            op = command.pop("op")
+            if op == "quit":
+                await self.close_all()
+                self.conn.send(("ok", None))
+                return
+            try:
+                self.conn.send(("ok", await getattr(self, op)(**command)))
+            except Exception as exc:  # reported to the bench, which stops the run
+                self.conn.send(("error", f"{op}: {type(exc).__name__}: {exc}"))
+
+    async def open(self, base_url: str, path: str, testid: str, count: int) -> int:
+        gate = asyncio.Semaphore(8)
+
+        async def one() -> None:
+            page = SimPage(testid)
+            async with gate:
+                try:
+                    await page.open(base_url, path)
+                    self.pages.append(page)
+                except Exception as exc:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(one() for _ in range(count)))
+        return len(self.pages)
+
+    async def wait_for(self, value: str, seconds: float) -> int:
+        """Until every page has received `value` (or the timeout); how many have."""
+        deadline = time.monotonic() + seconds
+        while True:
+            have = sum(1 for p in self.pages if value in p.seen)
+            if have == len(self.pages) or time.monotonic() > deadline:
+                return have
+            await asyncio.sleep(0.01)
+
+    async def report(self) -> dict[str, Any]:
+        return {
+            "seen": [p.seen for p in self.pages],
+            "messages": sum(p.messages for p in self.pages),
+            "disconnected": sum(p.disconnected for p in self.pages),
+            "errors": self.errors[:5],
+            "error_count": len(self.errors),
+        }
+
+    async def close_all(self) -> int:
+        pages, self.pages, self.errors = self.pages, [], []
+        await asyncio.gather(*(p.close() for p in pages), return_exceptions=True)
+        return len(pages)
+
+
+def swarm_process(conn: Connection) -> None:
+    """Entry point of the child process."""
+    asyncio.run(Swarm(conn).serve())
+
+
+class SwarmHandle:
+    """The bench's side of the pipe to the swarm process."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=swarm_process, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.lock = asyncio.Lock()
+
+    async def call(self, op: str, **arguments: Any) -> Any:
+        async with self.lock:
+            self.conn.send({"op": op, **arguments})
+            status, result = await asyncio.to_thread(self.conn.recv)
+        if status != "ok":
+            raise RuntimeError(f"simulated pages failed: {result}")
+        return result
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.call("quit"), timeout=30)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)

@@ -1,0 +1,70 @@
+"""What the event pages do to one event besides showing it: load it for a viewer, and delete
+it after asking (the event page and the edit form both offer Delete)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.services import events, registrations
+from components.actions import act_as_viewer, read
+from components.feedback import FAILED
+from components.session import flash
+from components.text import Heading
+from models.event import EventPublic
+from models.user import User
+
+
+async def load_event(event_id: int, viewer_id: int | None) -> EventPublic:
+    return await read(
+        lambda session: events.get_event(session=session, event_id=event_id, viewer_id=viewer_id)
+    )
+
+
+async def load_registration_id(event_id: int, user_id: int) -> int | None:
+    return await read(
+        lambda session: registrations.held_registration_id(
+            session=session, event_id=event_id, user_id=user_id
+        )
+    )
+
+
+def delete_button(event: EventPublic) -> ui.button:
+    """A Delete button that asks first; used by the event page and the edit form."""
+    return (
+        ui.button("Delete", icon="delete", on_click=lambda: confirm_delete(event))
+        .props("outline no-caps color=negative")
+        .mark("delete")
+    )
+
+
+async def confirm_delete(event: EventPublic) -> None:
+    """Ask in a dialog; on yes delete through the service and go to the list."""
+    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
+        Heading(f"Delete “{event.title}”?", level=2)
+        count = event.current_registrations
+        ui.label(
+            "This cannot be undone."
+            if count == 0
+            else f"Its {count} registration{'' if count == 1 else 's'} will be removed too. "
+            "This cannot be undone."
+        )
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Keep event", on_click=lambda: dialog.submit(False)).props(
+                "flat no-caps"
+            ).mark("keep-event")
+            ui.button("Delete event", on_click=lambda: dialog.submit(True)).props(
+                "unelevated no-caps color=negative"
+            ).mark("confirm-delete")
+    confirmed = await dialog
+    dialog.delete()
+    if not confirmed:
+        return
+
+    async def delete(session: AsyncSession, viewer: User) -> None:
+        await events.delete_event(session=session, actor=viewer, event_id=event.id)
+
+    if await act_as_viewer(delete) is FAILED:
+        return
+    flash(f"Deleted “{event.title}”")
+    ui.navigate.to("/")

@@ -1,0 +1,139 @@
+"""Issue 13 through the pages: huge ids (item 8), open pages after a password change or a
+sign-out everywhere (item 3), a new browser session at sign-in and sign-up (item 4)."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from app.config import get_settings
+from app.db import open_session
+from app.services import registrations, users
+from app.socket_guard import session_id_from_cookie
+from components.session import forget_sign_in
+from models.user import PasswordChange
+from tests.fixtures import PASSWORD
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (f"/events/{HUGE}", "Event not found"),
+        (f"/events/{HUGE}/edit", "Log in"),
+        ("/events/0", "Event not found"),
+        (f"/kiosk/{HUGE}", "Event not available"),
+        ("/kiosk/0", "Event not available"),
+    ],
+)
+async def test_item8_huge_ids_in_page_urls_answer_not_found(visitor: User, path, text):
+    await visitor.open(path)
+    await visitor.should_see(text)
+
+
+def session_id(visitor: User) -> str | None:
+    """The browser session id inside the signed `session` cookie the browser holds."""
+    cookie = visitor.http_client.cookies.get("session")
+    if cookie is None:
+        return None
+    return session_id_from_cookie(f"session={cookie}", get_settings().secret_key, None)
+
+
+async def test_item4_signing_in_issues_a_new_browser_session(visitor: User, sign_in, make_user):
+    ada = await make_user()
+    await visitor.open("/login")
+    planted = visitor.http_client.cookies["session"]  # e.g. set by someone else beforehand
+    before = session_id(visitor)
+    await sign_in(ada)
+    after = session_id(visitor)
+    assert before is not None and after is not None and after != before
+    # the planted cookie is not signed in: it reaches the login page, not the dashboard
+    response = await visitor.http_client.get(
+        "/dashboard", cookies={"session": planted}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    await visitor.open("/dashboard")  # while the new session is
+    await visitor.should_see(marker="greeting")
+
+
+async def test_item4_signing_up_issues_a_new_browser_session(visitor: User):
+    await visitor.open("/signup")
+    before = session_id(visitor)
+    visitor.find(marker="name").type("Nia New")
+    visitor.find(marker="email").type("nia@example.com")
+    visitor.find(marker="password").type("a good password")
+    visitor.find(marker="submit").click()
+    await visitor.should_see(marker="sign-out", retries=30)
+    after = session_id(visitor)
+    assert before is not None and after is not None and after != before
+
+
+async def test_item4_the_sign_in_step_cannot_be_replayed_or_forged(visitor: User, make_user):
+    response = await visitor.http_client.get("/login/complete?n=forged", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def _organizer_with_attendee(visitor, sign_in, make_user, make_event):
+    owner = await make_user("Olga Organiser")
+    ann = await make_user("Ann Attendee")
+    event = await make_event(owner, title="Workshop", max_capacity=5)
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    await sign_in(owner)
+    await visitor.open(f"/organizer?event={event.id}")
+    await visitor.should_see("Workshop: registrations over time")
+    assert attendee_names(visitor) == ["Ann Attendee"]
+    return owner, event
+
+
+def attendee_names(visitor: User) -> list[str]:
+    with visitor:
+        tables = [e for e in visitor.current_layout.descendants() if isinstance(e, ui.table)]
+    return [row["name"] for table in tables for row in table.rows]
+
+
+async def _change_password_elsewhere(person) -> None:
+    async with open_session() as session:
+        fresh = await users.get_user(session=session, user_id=person.id)
+        await users.change_password(
+            session=session,
+            user=fresh,
+            data=PasswordChange(current_password=PASSWORD, new_password="a brand new one"),
+        )
+
+
+async def test_item3_a_password_change_elsewhere_sends_open_pages_to_login(
+    visitor: User, sign_in, make_user, make_event
+):
+    owner, _ = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
+    await _change_password_elsewhere(owner)
+    await visitor.should_see("Welcome back.", retries=30)  # the login form, without any action
+
+
+async def test_item3_an_open_organizer_page_stops_showing_and_exporting_after_a_sign_out(
+    visitor: User, sign_in, make_user, make_event
+):
+    """The browser's sign-in is gone (signed out in another tab); the page still open
+    must neither export nor show the next attendee."""
+    await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
+    with visitor:
+        forget_sign_in()
+    visitor.find(marker="export-csv").click()
+    await visitor.should_see("Welcome back.", retries=30)
+    assert not visitor.download.http_responses
+
+
+async def test_item3_live_updates_stop_revealing_attendees_after_a_sign_out(
+    visitor: User, sign_in, make_user, make_event
+):
+    _, event = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
+    with visitor:
+        forget_sign_in()
+    carl = await make_user("Carl Late")
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=carl.id)
+    await visitor.should_see("Welcome back.", retries=30)
+    await visitor.should_not_see("Carl Late")
+    assert "Carl Late" not in attendee_names(visitor)
