@@ -97,6 +97,16 @@ def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%A %-d %B %Y, %H:%M UTC")
 
 
+def span(event: EventFacts) -> str:
+    """When the event runs: its start, and its end when it has one of its own."""
+    if event.end is None:
+        return when(event.start)
+    start, end = event.start.astimezone(UTC), event.end.astimezone(UTC)
+    if start.date() == end.date():
+        return f"{start:%A %-d %B %Y, %H:%M} to {end:%H:%M} UTC"
+    return f"{when(start)} to {when(end)}"
+
+
 def domain_of(public_url: str) -> str:
     return urlsplit(public_url).hostname or "localhost"
 
@@ -156,7 +166,7 @@ def _text(letter: Letter, base: str) -> Text:
     event = letter.event
     title = one_line(event.title)
     event_url = f"{base}/events/{event.id}"
-    where = f"{when(event.start)} at {event.location}"
+    where = f"{span(event)} at {event.location}"
     mine = ("My registrations", f"{base}/me/registrations")
     page = ("The event", event_url)
     ticket = ("Your ticket", f"{base}/me/tickets/{letter.registration_id}")

@@ -21,10 +21,9 @@ soon as it is back (while the event has not started). A registration made inside
 gets none (it had its confirmation moments ago): it is skipped on every scan. The marker is
 the outbox row itself, so nothing is added to the registrations table.
 
-Waiting list (wired after merging branch `wait`, inside the same transactions that make
-the change):
-    await mail.enqueue(session, MailKind.WAITLISTED, registration_id=reg_id, position=n)
-    await mail.enqueue(session, MailKind.PROMOTED, registration_id=reg_id)
+Waiting list: `join_waitlist` queues "joined" (with the position it gave) and
+`promote_waiting` queues "promoted" (with the new ticket), each inside the transaction that
+makes the change, like every other kind.
 """
 
 from __future__ import annotations
@@ -51,8 +50,8 @@ from models.user import User
 CONCERNED = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 CONFIRMED_ONLY = (RegistrationStatus.CONFIRMED.value,)
 # The fields whose change is worth an email to every confirmed attendee, and their names in
-# the message's payload.
-TIME_OR_PLACE = {"date_time": "start", "location": "location"}
+# the message's payload (an end moved alone is a change of time too: the calendar entry moves).
+TIME_OR_PLACE = {"date_time": "start", "end_time": "end", "location": "location"}
 _COLUMNS = [
     "kind",
     "recipient",
@@ -123,6 +122,7 @@ def facts_of(event: Event) -> EventFacts:
         start=event.date_time,
         location=event.location,
         description=event.description,
+        end=event.end_time,
     )
 
 

@@ -368,7 +368,10 @@ async def join_waitlist(
             await session.flush()
             reg_id = registration.id
         assert reg_id is not None
-        # Joined the waiting list: the one place where this happens (the email goes here).
+        # Joined the waiting list: the one place where this happens.
+        await mail.enqueue(
+            session, MailKind.WAITLISTED, registration_id=reg_id, position=event.waiting_count
+        )
     bus.publish(_numbers(event))
     return RegistrationPublic(
         id=reg_id,
@@ -413,7 +416,7 @@ async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]
     (`lock_event`) and the event's counters flushed or current. Returns one promotion
     `Activity` per promoted person, for the caller to publish after its commit (their open
     pages show a toast). This is the one place where "promoted" happens: the promotion email
-    goes here.
+    goes here, in the same transaction as the promotion.
     """
     free = event.max_capacity - event.registered_count
     if free <= 0 or event.waiting_count <= 0:
@@ -454,6 +457,9 @@ async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]
         .values(position=col(Registration.position) - promoted)
         .execution_options(synchronize_session=False)
     )
+    for place in first:  # flushed above: the message links to the new ticket
+        assert place.id is not None
+        await mail.enqueue(session, MailKind.PROMOTED, registration_id=place.id)
     if promoted:
         metrics.REGISTRATIONS.inc(promoted)
     return [

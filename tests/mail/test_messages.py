@@ -133,3 +133,24 @@ def test_mail_settings_that_work():
     assert (target.hostname, target.port, target.use_tls) == ("mail.example.org", 465, True)
     assert (target.username, target.password) == ("me@x", "p:ss")
     assert SmtpTarget.parse("smtp://mail.example.org").port == 25
+
+
+def test_an_event_with_an_end_says_when_it_ends_and_its_calendar_entry_ends_then():
+    ends = EventFacts(**{**EVENT.__dict__, "end": datetime(2027, 3, 1, 22, 0, tzinfo=UTC)})
+    letter = Letter(
+        kind=MailKind.CHANGED,
+        to_email="ann@example.com",
+        to_name="Ann",
+        event=ends,
+        changed={"end": "2027-03-01T20:30:00+00:00"},
+    )
+    message = build_message(letter, mail_from="Events <noreply@localhost>", public_url=PUBLIC)
+    plain = text_of(message)
+    assert "now Monday 1 March 2027, 18:30 to 22:00 UTC at Hall" in plain
+    assert "end time was Monday 1 March 2027, 20:30 UTC" in plain
+    entry = Calendar.from_ical(calendar_of(message)).walk("VEVENT")[0]
+    assert entry.decoded("dtend") == ends.end
+    overnight = EventFacts(**{**EVENT.__dict__, "end": datetime(2027, 3, 2, 2, 0, tzinfo=UTC)})
+    letter = Letter(MailKind.CONFIRMED, "ann@example.com", "Ann", overnight, registration_id=1)
+    plain = text_of(build_message(letter, mail_from="E <e@localhost>", public_url=PUBLIC))
+    assert "Monday 1 March 2027, 18:30 UTC to Tuesday 2 March 2027, 02:00 UTC" in plain

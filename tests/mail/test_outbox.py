@@ -4,16 +4,20 @@ the sender delivers them to a real SMTP server (aiosmtpd), once, whatever the se
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections import Counter
 from datetime import timedelta
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import update
 
 from app import metrics
 from app.db import Database, begin_write, create_database, use_database
-from app.errors import AlreadyRegistered, EventFull, RuleViolation
+from app.errors import AlreadyRegistered, Conflict, EventFull, RuleViolation
 from app.mail_sender import MailSender
+from app.messages import when
 from app.services import events, mail, registrations
 from models.event import EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage
@@ -72,21 +76,135 @@ async def test_every_change_reaches_the_people_concerned(
     assert len(sink.messages) == 6 and sink.duplicates() == 0
 
 
-async def test_waiting_list_kinds_go_out_through_the_same_enqueue(
+def _to(message) -> str:
+    return message["To"].addresses[0].addr_spec
+
+
+def _entry(message):
+    """The VEVENT of the message's .ics attachment."""
+    ics = calendar_of(message)
+    assert ics is not None, message["Subject"]
+    return Calendar.from_ical(ics).walk("VEVENT")[0]
+
+
+async def test_the_waiting_list_tells_who_joined_and_who_moved_up(
     database: Database, session, make_user, make_event, smtp_server: SmtpServer, running_sender
 ):
-    """The two waiting-list messages, queued as branch `wait` will queue them."""
-    owner, ann = await make_user(), await make_user()
-    event = await make_event(owner, title="Full house")
-    registration = await registrations.register_attendee(
-        session=session, event_id=event.id, user_id=ann.id
+    """A full event: joining mails the position; a cancellation and a raised capacity mail the
+    promoted their ticket and the event (.ics with its end); a deletion reaches the waiting."""
+    owner = await make_user()
+    ann, bob, cat, dan = [await make_user(name=n) for n in ("Ann", "Bob", "Cat", "Dan")]
+    start = utcnow().replace(microsecond=0) + timedelta(days=3)
+    event = await make_event(
+        owner,
+        title="Full house",
+        max_capacity=1,
+        date_time=start,
+        end_time=start + timedelta(hours=3),
     )
-    await begin_write(session)
-    await mail.enqueue(session, MailKind.WAITLISTED, registration_id=registration.id, position=4)
-    await mail.enqueue(session, MailKind.PROMOTED, registration_id=registration.id)
-    await session.commit()
-    subjects = {m["Subject"] for m in await smtp_server.sink.wait_for(3)}
-    assert {"Waiting list #4: Full house", "You're in: Full house"} <= subjects
+    sink = smtp_server.sink
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    places = {}
+    for person in (bob, cat):
+        places[person.email] = await registrations.join_waitlist(
+            session=session, event_id=event.id, user_id=person.id
+        )
+    joined = {_to(m): m for m in (await sink.wait_for(3))[1:]}
+    assert joined[bob.email]["Subject"] == "Waiting list #1: Full house"
+    assert "number 1 on its waiting list" in text_of(joined[bob.email])
+    assert joined[cat.email]["Subject"] == "Waiting list #2: Full house"
+    assert "number 2 on its waiting list" in text_of(joined[cat.email])
+    assert all(calendar_of(m) is None for m in joined.values())
+
+    # Ann cancels: Bob moves up in the same transaction and hears of it; Cat moves to #1
+    # silently (no message for moving up the list).
+    await registrations.cancel_registration(session=session, event_id=event.id, user_id=ann.id)
+    after_cancel = {_to(m): m for m in (await sink.wait_for(5))[3:]}
+    assert after_cancel[ann.email]["Subject"] == "Registration cancelled: Full house"
+    promoted = after_cancel[bob.email]
+    assert promoted["Subject"] == "You're in: Full house"
+    bob_ticket = f"/me/tickets/{places[bob.email].id}"
+    assert bob_ticket in text_of(promoted)
+    entry = _entry(promoted)
+    assert (entry.decoded("dtstart"), entry.decoded("dtend")) == (start, start + timedelta(hours=3))
+    assert str(entry["summary"]) == "Full house"
+
+    # A raised capacity promotes Cat the same way.
+    await events.update_event(
+        session=session, actor=owner, event_id=event.id, data=EventUpdate(max_capacity=2)
+    )
+    [cat_in] = (await sink.wait_for(6))[5:]
+    assert (_to(cat_in), cat_in["Subject"]) == (cat.email, "You're in: Full house")
+    assert f"/me/tickets/{places[cat.email].id}" in text_of(cat_in)
+    assert _entry(cat_in).decoded("dtend") == start + timedelta(hours=3)
+
+    # Dan waits (#1 of a new queue); the deletion reaches the confirmed and the waiting alike.
+    await registrations.join_waitlist(session=session, event_id=event.id, user_id=dan.id)
+    [dan_joined] = (await sink.wait_for(7))[6:]
+    assert (_to(dan_joined), dan_joined["Subject"]) == (dan.email, "Waiting list #1: Full house")
+    await events.delete_event(session=session, actor=owner, event_id=event.id)
+    called_off = (await sink.wait_for(10))[7:]
+    assert sorted(_to(m) for m in called_off) == sorted([bob.email, cat.email, dan.email])
+    assert {m["Subject"] for m in called_off} == {"Called off: Full house"}
+    await until(lambda: all_settled(database))
+    rows = await outbox(database)
+    kinds = Counter(r.kind for r in rows)
+    assert kinds == {
+        MailKind.CONFIRMED: 1,
+        MailKind.WAITLISTED: 3,
+        MailKind.CANCELLED: 1,
+        MailKind.PROMOTED: 2,
+        MailKind.DELETED: 3,
+    }
+    assert len(sink.messages) == 10 and sink.duplicates() == 0
+
+
+async def test_a_refused_join_or_promotion_leaves_nothing_to_send(
+    database: Database, session, make_user, make_event
+):
+    owner, ann, bob = await make_user(), await make_user(), await make_user()
+    event = await make_event(owner, max_capacity=1)
+    with pytest.raises(Conflict):  # spots are free: register instead
+        await registrations.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    await registrations.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
+    with pytest.raises(Conflict):  # already on the list
+        await registrations.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
+    with pytest.raises(RuleViolation):  # a refused edit promotes nobody, tells nobody
+        await events.update_event(
+            session=session,
+            actor=owner,
+            event_id=event.id,
+            data=EventUpdate(max_capacity=2, date_time=utcnow()),
+        )
+    rows = await outbox(database)
+    assert [(r.kind, r.recipient) for r in rows] == [
+        (MailKind.CONFIRMED, ann.email),
+        (MailKind.WAITLISTED, bob.email),
+    ]
+
+
+async def test_a_new_end_time_is_a_change_of_time(
+    database: Database, session, make_user, make_event, smtp_server: SmtpServer, running_sender
+):
+    owner, ann = await make_user(), await make_user()
+    start = utcnow().replace(microsecond=0) + timedelta(days=3)
+    event = await make_event(owner, title="Long talk", date_time=start)
+    await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
+    await smtp_server.sink.wait_for(1)
+    new_end = start + timedelta(hours=5)
+    await events.update_event(
+        session=session, actor=owner, event_id=event.id, data=EventUpdate(end_time=new_end)
+    )
+    [changed] = (await smtp_server.sink.wait_for(2))[1:]
+    assert changed["Subject"] == "Changed: Long talk"
+    was = f"end time was {when(start + timedelta(hours=2))}"  # the default two hours
+    assert was in text_of(changed)
+    assert "time was" not in text_of(changed).replace(was, "")  # the start did not move
+    entry = _entry(changed)
+    assert (entry.decoded("dtstart"), entry.decoded("dtend")) == (start, new_end)
+    [row] = [r for r in await outbox(database) if r.kind == MailKind.CHANGED]
+    assert json.loads(row.payload)["before"] == {"end": (start + timedelta(hours=2)).isoformat()}
 
 
 async def test_a_refused_or_rolled_back_change_leaves_nothing_to_send(

@@ -11,12 +11,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from app.db import Database, create_database
 from app.services import registrations
 from models.outbox import MailStatus
 from models.types import utcnow
-from tests.mail.conftest import SmtpServer, all_settled, outbox, text_of, until
+from tests.mail.conftest import SmtpServer, all_settled, calendar_of, outbox, text_of, until
 from tests.support.server import free_port
 
 PASSWORD = "correct horse battery"
@@ -81,19 +82,15 @@ async def _sign_up_and_register(http: httpx.AsyncClient, n: int, event_id: int) 
     return took
 
 
-async def _event_by_api(http: httpx.AsyncClient, capacity: int, **fields) -> int:
-    answer = await http.post(
-        "/api/auth/register",
-        json={
-            "email": f"owner-{time.time_ns()}@example.com",
-            "name": "Owner",
-            "password": PASSWORD,
-        },
-    )
-    token = answer.json()["token"]
+async def _event_by_api(
+    http: httpx.AsyncClient, capacity: int, owner: dict[str, str] | None = None, **fields
+) -> int:
+    """A new event's id, created by `owner` (headers) or by a new organizer."""
+    if owner is None:
+        owner = await _token(http, "Owner")
     answer = await http.post(
         "/api/events",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=owner,
         json={
             "title": "Process party",
             "location": "Hall",
@@ -213,17 +210,9 @@ async def test_a_running_app_sends_every_message_to_the_mail_server(
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         owner, ann, bob = [await _token(http, name) for name in ("Owner", "Ann", "Bob")]
         start = utcnow() + timedelta(seconds=45)
-        answer = await http.post(
-            "/api/events",
-            headers=owner,
-            json={
-                "title": "Running app",
-                "location": "Hall",
-                "date_time": start.isoformat(),
-                "max_capacity": 5,
-            },
+        event_id = await _event_by_api(
+            http, 5, owner, title="Running app", date_time=start.isoformat()
         )
-        event_id = answer.json()["event"]["id"]
         for person in (ann, bob):
             answer = await http.post(f"/api/events/{event_id}/register", headers=person)
             assert answer.status_code == 201, answer.text
@@ -251,3 +240,56 @@ async def test_a_running_app_sends_every_message_to_the_mail_server(
     assert reminder["To"].addresses[0].display_name == "Ann"
     assert "https://events.example.org/events/" in text_of(messages[0])
     assert sink.duplicates() == 0
+
+
+async def test_a_running_app_sends_the_waiting_list_messages(
+    database: Database, start_server, smtp_server: SmtpServer
+):
+    """`main.py` with SMTP_URL, driven through the API: a full event, Bob joins its waiting list
+    (the position mailed), Ann cancels, and Bob, promoted in that transaction, gets his ticket
+    and the event's .ics (start and end)."""
+    server = start_server(
+        database.url,
+        SMTP_URL=smtp_server.url,
+        SIGNUP_RATE_LIMIT="off",
+        REMINDER_HOURS="0",
+        PUBLIC_URL="https://events.example.org",
+    )
+    sink = smtp_server.sink
+    start = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    end = start + timedelta(hours=4)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        owner, ann, bob = [await _token(http, name) for name in ("Owner", "Ann", "Bob")]
+        event_id = await _event_by_api(
+            http, 1, owner, title="Sold out", date_time=start.isoformat(), end_time=end.isoformat()
+        )
+        answer = await http.post(f"/api/events/{event_id}/register", headers=ann)
+        assert answer.status_code == 201, answer.text
+        answer = await http.post(f"/api/events/{event_id}/waitlist", headers=bob)
+        assert answer.status_code == 201, answer.text
+        place = answer.json()["registration"]
+        assert (place["status"], place["position"]) == ("waitlisted", 1)
+        joined = (await sink.wait_for(2))[1]
+        answer = await http.delete(f"/api/events/{event_id}/register", headers=ann)
+        assert answer.status_code == 200, answer.text
+        after = {m["To"].addresses[0].display_name: m for m in (await sink.wait_for(4))[2:]}
+        answer = await http.get("/api/users/me/registrations", headers=bob)
+        [mine] = answer.json()["registrations"]
+    assert (joined["To"].addresses[0].display_name, joined["Subject"]) == (
+        "Bob",
+        "Waiting list #1: Sold out",
+    )
+    assert "number 1 on its waiting list" in text_of(joined)
+    assert calendar_of(joined) is None
+    assert after["Ann"]["Subject"] == "Registration cancelled: Sold out"
+    promoted = after["Bob"]
+    assert promoted["Subject"] == "You're in: Sold out"
+    assert f"https://events.example.org/me/tickets/{place['id']}" in text_of(promoted)
+    assert (mine["id"], mine["status"]) == (place["id"], "confirmed") and mine["ticket_code"]
+    ics = calendar_of(promoted)
+    assert ics is not None
+    entry = Calendar.from_ical(ics).walk("VEVENT")[0]
+    assert (entry.decoded("dtstart"), entry.decoded("dtend")) == (start, end)
+    assert str(entry["uid"]) == f"event-{event_id}@events.example.org"
+    await until(lambda: all_settled(database))
+    assert len(sink.messages) == 4 and sink.duplicates() == 0
