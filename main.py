@@ -30,6 +30,7 @@ from app.startup import (
 )
 from components.assets import serve_assets
 from components.error_page import show_page_error
+from components.theme import LANGUAGE, configure_quasar
 
 SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
 
@@ -50,6 +51,7 @@ def wire(*, demo: bool = False) -> None:
     )
     install_outage_log_filter()
     app.on_page_exception(show_page_error)
+    configure_quasar()
     install_metrics(app)  # outermost: times and counts what the whole stack answered
     route_api_past_page_middleware(app)  # the API skips NiceGUI's page middleware
 
@@ -89,6 +91,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         host=settings.host,
         port=settings.port,
         title="Events",
+        language=LANGUAGE,  # <html lang> for screen readers (WCAG 3.1.1)
         storage_secret=settings.secret_key,
         reload=False,
         show=False,

@@ -11,6 +11,7 @@ from nicegui import ui
 from nicegui.client import Client
 
 from app.live import LiveBatch
+from components.live_region import LiveRegion
 from components.text import Span
 
 FEW_LEFT_SHARE = 0.2  # at or below a fifth of the capacity left, the badge turns amber
@@ -29,10 +30,19 @@ class Availability(ui.element):
 
     With `hook_capacity=True` (the event page) the capacity number also carries the
     `capacity-{id}` hook; lists leave it off so a page never has the same hook twice.
+    With `announce=True` live changes are also spoken by screen readers (a polite, throttled
+    live region): for the one event a page is about, not for every card of a list.
+    The state never rests on colour alone: a full event says "Full" in words.
     """
 
     def __init__(
-        self, event_id: int, available: int, capacity: int, *, hook_capacity: bool = False
+        self,
+        event_id: int,
+        available: int,
+        capacity: int,
+        *,
+        hook_capacity: bool = False,
+        announce: bool = False,
     ) -> None:
         super().__init__("span")
         self.event_id = event_id
@@ -45,7 +55,9 @@ class Availability(ui.element):
                 self.capacity.props(f"data-testid=capacity-{event_id}")
             self.suffix = Span(" spots left")  # "1 of 20 spots left": the plural is the 20's
             self.full = Span("Full")
+        self.region = LiveRegion() if announce else None
         self._tone = ""
+        self._shown: tuple[int, int] | None = None  # what is on screen: only changes are spoken
         self.show(available, capacity)
 
     def show(self, available: int, capacity: int) -> None:
@@ -59,6 +71,9 @@ class Availability(ui.element):
             part.set_visibility(not is_full)
         self.full.set_visibility(is_full)
         tone = _tone(available, capacity)
+        if self.region is not None and self._shown not in (None, (available, capacity)):
+            self.region.announce("Full" if is_full else f"{available} of {capacity} spots left")
+        self._shown = (available, capacity)
         if tone != self._tone:
             self.classes(remove=self._tone, add=tone)
             self._tone = tone

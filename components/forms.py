@@ -8,6 +8,7 @@ so all problems show at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -65,7 +66,12 @@ def all_valid(*fields: ValidationElement) -> bool:
 
 @contextmanager
 def busy(button: ui.button) -> Iterator[None]:
-    """Show a spinner on `button` and ignore further clicks while its action runs."""
+    """Show a spinner on `button` and ignore further clicks while its action runs.
+
+    A disabled button loses the keyboard focus (the browser moves it to the page), so a
+    keyboard user who pressed it would have to find their way back; when the focus was left
+    nowhere, it returns to the button once the button is usable again (WCAG 2.4.3).
+    """
     button.props("loading")
     button.disable()
     try:
@@ -73,3 +79,10 @@ def busy(button: ui.button) -> Iterator[None]:
     finally:
         button.props(remove="loading")
         button.enable()
+        if not button.is_deleted:
+            target = json.dumps(button.html_id)
+            ui.run_javascript(
+                f"setTimeout(() => {{ const b = getHtmlElement({target});"
+                " if (b && (document.activeElement === document.body"
+                " || document.activeElement === null)) b.focus(); }, 50)"
+            )

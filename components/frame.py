@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from nicegui import ElementFilter, context, ui
 
+from components.a11y import PAGE_SCRIPT
 from components.actions import leave_pages
 from components.local_time import watch_time_zone
 from components.promotion import announce_promotions
@@ -96,31 +97,33 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
     person returns to after logging in from here.
     """
     dark = apply_theme()
+    ui.add_head_html(PAGE_SCRIPT)
     ui.page_title(f"{title} · {APP_NAME}")
     items = _nav_items(user, path)
 
     with (
         ui.left_drawer(value=False)
         .props("overlay behavior=mobile bordered")
-        .classes("p-3") as drawer
+        .classes("p-3") as drawer,
+        ui.element("nav").classes("w-full flex flex-col gap-1").props('aria-label="Navigation"'),
     ):
-        drawer.props('aria-label="Navigation"')
-        with ui.column().classes("w-full gap-1"):
-            if user is not None:
-                ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
-                    "drawer-user-name"
-                )
-            for item in items:
-                _nav_link(item, path, in_drawer=True)
-            if user is not None:
-                ui.button("Sign out", icon="logout", on_click=_sign_out).props(
-                    "flat no-caps align=left padding='0 12px'"
-                ).classes("w-full text-base font-normal").mark("sign-out-drawer")
+        if user is not None:
+            ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
+                "drawer-user-name"
+            )
+        for item in items:
+            _nav_link(item, path, in_drawer=True)
+        if user is not None:
+            ui.button("Sign out", icon="logout", on_click=_sign_out).props(
+                "flat no-caps align=left padding='0 12px'"
+            ).classes("w-full text-base font-normal").mark("sign-out-drawer")
 
     with ui.header().classes("items-center gap-1 px-2 md:px-6 py-1 bg-primary text-white"):
-        ui.button(icon="menu", on_click=drawer.toggle).props(
-            'flat round color=white aria-label="Open navigation"'
-        ).classes("md:hidden")
+        menu = (
+            ui.button(icon="menu", on_click=drawer.toggle)
+            .props('flat round color=white aria-label="Open navigation"')
+            .classes("md:hidden")
+        )
         ui.link(APP_NAME, "/").classes(
             "touch px-2 text-xl font-semibold text-white no-underline tracking-tight"
         )
@@ -140,6 +143,16 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
             ui.button("Sign out", on_click=_sign_out).props("flat no-caps color=white").classes(
                 "max-md:hidden"
             ).mark("sign-out")
+
+    # Screen readers hear whether the menu is open.
+    menu.props('aria-expanded="false"')
+    drawer.on_value_change(lambda e: menu.props(f'aria-expanded="{str(bool(e.value)).lower()}"'))
+    # Escape closes the drawer and puts the focus back on the button that opened it.
+    drawer.on(
+        "keydown.esc",
+        js_handler=f"() => {{ getHtmlElement({menu.html_id!r}).focus();"
+        f" getHtmlElement({menu.html_id!r}).click(); }}",
+    )
 
     # Quasar's page is already the <main> landmark; this is its centred column.
     main = ui.element("div").classes("w-full max-w-5xl mx-auto flex flex-col gap-5")

@@ -49,6 +49,9 @@ class Door:
     def __init__(self, event: EventPublic, zone: tzinfo) -> None:
         self.event = event
         self.zone = zone
+        # the page itself: a "Check in" button of the name search is deleted by the search
+        # it starts, so the handler's own context cannot name the page afterwards
+        self.client = ui.context.client
         self.last_id: int | None = None  # the registration the Undo button takes back
         with ui.element("div").classes("text-3xl font-bold text-center w-full"):
             self.count = Span(str(event.checked_in_count)).props(
@@ -138,7 +141,7 @@ class Door:
             )
 
         try:
-            done = await run_as_viewer(check_in)
+            done = await run_as_viewer(check_in, client=self.client)
             if done is FAILED:
                 return
         except AlreadyCheckedIn as exc:
@@ -191,7 +194,7 @@ class Door:
             )
 
         try:
-            row = await run_as_viewer(undo)
+            row = await run_as_viewer(undo, client=self.client)
             if row is FAILED:
                 return
         except DomainError as exc:
@@ -241,7 +244,7 @@ class Door:
             )
 
         try:
-            rows = await run_as_viewer(find)
+            rows = await run_as_viewer(find, client=self.client)
             if rows is FAILED:
                 return
         except DomainError as exc:

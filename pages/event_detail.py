@@ -23,6 +23,7 @@ from components.actions import act, act_as_viewer, current_user
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
 from components.feedback import FAILED
+from components.forms import busy
 from components.frame import frame
 from components.local_time import LocalTime
 from components.not_found import event_not_found
@@ -102,7 +103,11 @@ class EventPanel:
         with ui.card().classes("w-full gap-3 p-5"):
             ui.label("Availability").classes("text-sm font-semibold uppercase text-muted")
             self.availability = Availability(
-                event.id, event.available_spots, event.max_capacity, hook_capacity=True
+                event.id,
+                event.available_spots,
+                event.max_capacity,
+                hook_capacity=True,
+                announce=True,
             ).classes("text-2xl")
             self.bar = ui.linear_progress(show_value=False, size="10px").props(
                 'rounded color=primary track-color=blue-1 aria-label="Spots taken"'
@@ -241,21 +246,30 @@ class EventPanel:
 
     async def toggle(self) -> None:
         if self.event.is_registered:
-            await self.act(registrations.cancel_registration, "Registration cancelled")
+            await self.act(registrations.cancel_registration, "Registration cancelled", self.button)
         else:
             await self.act(
-                registrations.register_attendee, f"You're registered for {self.event.title}"
+                registrations.register_attendee,
+                f"You're registered for {self.event.title}",
+                self.button,
             )
 
     async def toggle_waitlist(self) -> None:
         if self.event.registration_status == RegistrationStatus.WAITLISTED:
-            await self.act(registrations.leave_waitlist, "You left the waiting list")
+            await self.act(
+                registrations.leave_waitlist, "You left the waiting list", self.waitlist_button
+            )
         else:
-            await self.act(registrations.join_waitlist, "You joined the waiting list")
+            await self.act(
+                registrations.join_waitlist, "You joined the waiting list", self.waitlist_button
+            )
 
-    async def act(self, service: Callable[..., Awaitable[object]], success: str) -> None:
+    async def act(
+        self, service: Callable[..., Awaitable[object]], success: str, pressed: ui.button
+    ) -> None:
         """Run one of the registration services for this viewer, then show the event as it
-        is now (success or not: the page may have been stale)."""
+        is now (success or not: the page may have been stale). `pressed` is busy meanwhile
+        (and gets the keyboard focus back); the other button waits."""
         event_id = self.event.id
 
         async def run(session: AsyncSession, viewer: User) -> EventPublic:
@@ -268,18 +282,17 @@ class EventPanel:
                 session=session, event_id=event_id, viewer_id=self.viewer_id
             )
 
-        buttons = (self.button, self.waitlist_button)
-        for button in buttons:
-            button.disable()
+        other = self.waitlist_button if pressed is self.button else self.button
+        other.disable()
         try:
-            fresh = await act_as_viewer(run, success=success)
-            if fresh is FAILED:  # show the numbers as they are now (the page may be stale)
-                fresh = await act(current)
-            if isinstance(fresh, EventPublic):
-                await self.find_ticket(fresh)
+            with busy(pressed):
+                fresh = await act_as_viewer(run, success=success)
+                if fresh is FAILED:  # show the numbers as they are now (the page may be stale)
+                    fresh = await act(current)
+                if isinstance(fresh, EventPublic):
+                    await self.find_ticket(fresh)
         finally:
-            for button in buttons:
-                button.enable()
+            other.enable()
         if isinstance(fresh, EventPublic):
             self.show(fresh)
 

@@ -56,7 +56,8 @@ class KioskBoard:
         self.events: list[EventPublic] = []
         self.index = 0
         self.zone: tzinfo = viewer_zone()  # built in the page request, where storage is readable
-        self.container = ui.element("main").classes("kiosk")
+        # Quasar's page is already the one <main> landmark: the board is a plain box in it
+        self.container = ui.element("div").classes("kiosk")
         self.number: ui.label | None = None
         self.caption: ui.label | None = None
         self.registered: ui.label | None = None
@@ -97,7 +98,7 @@ class KioskBoard:
                 .classes("kiosk-main")
                 .props(f"data-testid=event-card-{event.id}")
             ):
-                ui.label(event.title).classes("kiosk-title")
+                ui.label(event.title).classes("kiosk-title").props("role=heading aria-level=1")
                 with ui.row().classes("kiosk-meta gap-2 no-wrap"):
                     KioskTime(event.date_time, self)
                 ui.label(event.location).classes("kiosk-meta")
@@ -114,7 +115,7 @@ class KioskBoard:
                     Span(" · ")
                     self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
                     Span(" waiting")
-            with ui.element("aside").classes("kiosk-qr"):
+            with ui.element("div").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")
                 qr._props.update(src=qr_data_uri(url), alt=f"QR code: {url}")

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 
 from components.promotion import PROMOTED
 from tests.e2e.api_client import cancel, create_event, register
-from tests.e2e.conftest import PHONE, ConsoleErrors
+from tests.support.browser import PHONE, ConsoleErrors
 
 pytestmark = pytest.mark.e2e
 
