@@ -17,6 +17,7 @@ import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import api_mount
 from app.config import get_settings
 from app.health import router as health_router
+from app.mail_sender import MailSender, start_mail_sender
 from app.metrics import install_metrics
 from app.middleware import install_http_middleware, route_api_past_page_middleware
 from app.outage import install_outage_log_filter
@@ -55,17 +56,21 @@ def wire(*, demo: bool = False) -> None:
     route_api_past_page_middleware(app)  # the API skips NiceGUI's page middleware
 
     relay = None
+    mail_sender: MailSender | None = None
 
     async def _startup() -> None:
-        nonlocal relay
+        nonlocal relay, mail_sender
         await load_demo_data_if_asked(demo=demo)
         relay = await start_live_updates()
         if "PYTEST_CURRENT_TEST" not in os.environ:  # tests build many apps in one process
+            mail_sender = await start_mail_sender()
             freeze_startup_objects()
 
     async def _shutdown() -> None:
         if relay is not None:
             await relay.stop()
+        if mail_sender is not None:
+            await mail_sender.stop()
 
     app.on_startup(_startup)
     app.on_shutdown(_shutdown)

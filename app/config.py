@@ -7,9 +7,11 @@ fails at start-up instead of at the first request that needs it.
 from __future__ import annotations
 
 import secrets
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,11 +94,34 @@ class Settings(BaseSettings):
     replica_check_interval: float = Field(default=2.0, gt=0)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
     metrics_token: str = ""
+    # Email (README "Email"): smtp://user:pass@host:port (STARTTLS when offered) or
+    # smtps://... (TLS from the start). Empty: nothing is sent, each message is logged.
+    smtp_url: str = ""
+    mail_from: str = "Events <noreply@localhost>"
+    # The reminder goes out this long before the start; 0 turns reminders off.
+    reminder_hours: float = Field(default=24, ge=0)
 
     @field_validator("database_url", "database_read_url")
     @classmethod
     def _normalise_url(cls, value: str) -> str:
         return normalise_database_url(value) if value.strip() else ""
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
+            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError("MAIL_FROM must be an address, e.g. Events <noreply@example.org>")
+        return value
 
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:

@@ -12,6 +12,10 @@ shows and why:
 - `eventhub_registrations_total`, `eventhub_cancellations_total` and
   `eventhub_registration_refusals_total{reason}` (full, duplicate, past): counted in the
   registration service, where the rules decide, so pages and API count alike.
+- `eventhub_mail_sent_total`, `eventhub_mail_failed_attempts_total`,
+  `eventhub_mail_given_up_total` and `eventhub_mail_oldest_unsent_seconds` (the outbox's
+  backlog, read by the mail sender about once a second; a growing value means mail is not
+  leaving: see README "Email").
 - `eventhub_pages_connected`: NiceGUI clients with a live socket in this process, read from
   `Client.instances` at scrape time (no connect/disconnect hooks to drift or to be reset by the
   test harness). Each one costs server memory: see NICEGUI.md's scale notes.
@@ -60,6 +64,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -137,6 +142,32 @@ LIVE_LAG = Histogram(
     namespace=NAMESPACE,
     registry=REGISTRY,
     buckets=(0.1, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0),
+)
+
+
+MAIL_SENT = Counter(
+    "mail_sent",
+    "Emails accepted by the mail server (or logged, without SMTP_URL)",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+MAIL_FAILED = Counter(
+    "mail_failed_attempts",
+    "Attempts to send an email that failed (each is retried with a backoff)",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+MAIL_GAVE_UP = Counter(
+    "mail_given_up",
+    "Emails undeliverable for a day: no more attempts (logged at WARNING)",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+MAIL_OLDEST_UNSENT = Gauge(
+    "mail_oldest_unsent_seconds",
+    "Age of the oldest email still waiting in the outbox (0: none), as this process last saw it",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 
 

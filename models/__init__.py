@@ -2,7 +2,8 @@
 every table on `SQLModel.metadata` (Alembic and the tests rely on that)."""
 
 from models.event import Event
+from models.outbox import OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.user import User
 
-__all__ = ["Event", "Registration", "RegistrationStatus", "User"]
+__all__ = ["Event", "OutboxMessage", "Registration", "RegistrationStatus", "User"]

@@ -94,6 +94,9 @@ async def my_registrations_page() -> RedirectResponse | None:
 
     with frame("My registrations", user=user, path=PATH):
         Heading("My registrations")
+        ui.label(f"Confirmations, changes and reminders are emailed to {user.email}.").classes(
+            "text-sm text-muted"
+        ).mark("mail-destination")
         upcoming_heading = Heading("Upcoming", level=2)
         upcoming_list = ui.column().classes("w-full gap-3")
         shown: list[UserRegistrationRow] = []

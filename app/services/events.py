@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from app.db import lock_event, on_replica, write_transaction
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
+from app.services import mail
 from models.event import (
     END_BEFORE_START,
     Event,
@@ -29,6 +30,7 @@ from models.event import (
     EventUpdate,
     MineFilter,
 )
+from models.outbox import MailKind
 from models.registration import Registration, RegistrationStatus
 from models.rules import is_upcoming, spots_left
 from models.types import utcnow
@@ -286,11 +288,21 @@ async def update_event(
             raise RuleViolation(
                 f"Capacity cannot be below the {event.registered_count} current registrations"
             )
+        before = mail.time_or_place_before(event, changes)
         for field, value in changes.items():
             setattr(event, field, value)
         event.updated_at = utcnow()
+        if before:  # every confirmed attendee hears of a new time or place
+            await mail.enqueue_for_event(
+                session,
+                MailKind.CHANGED,
+                event_id=event_id,
+                statuses=mail.CONFIRMED_ONLY,
+                payload={"before": before},
+            )
         await session.flush()
-        # A raised capacity frees spots: the waiting list moves up in this transaction.
+        # A raised capacity frees spots: the waiting list moves up in this transaction (the
+        # promoted hear of it in their own message, which carries the new time already).
         promoted = await promote_waiting(session, event)
     updated = await get_event(session=session, event_id=event_id, viewer_id=actor.id)
     bus.publish(
@@ -311,6 +323,14 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
     """Deletes the event; its registrations and waiting list go with it (ON DELETE
     CASCADE)."""
     async with write_transaction(session):
-        await _lock_own_event(session=session, actor=actor, event_id=event_id)
+        event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
+        # before the DELETE: the registrations that say who to tell go with the event
+        await mail.enqueue_for_event(
+            session,
+            MailKind.DELETED,
+            event_id=event_id,
+            statuses=mail.CONCERNED,
+            payload={"event": mail.facts_of(event).snapshot()},
+        )
         await session.execute(delete(Event).where(col(Event.id) == event_id))
     bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))

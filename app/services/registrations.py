@@ -80,8 +80,10 @@ from app.errors import (
     RuleViolation,
 )
 from app.live import Activity, Availability, bus
+from app.services import mail
 from app.services.events import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
 from models.event import Event, Ticket, UserRegistrationRow
+from models.outbox import MailKind
 from models.registration import (
     AttendeeUser,
     EventRegistrationRow,
@@ -244,6 +246,7 @@ async def register_attendee(
             await session.rollback()  # also gives back the spot reserved above
             metrics.record_refusal("duplicate")
             raise AlreadyRegistered()
+        await mail.enqueue(session, MailKind.CONFIRMED, registration_id=row[0])
     metrics.REGISTRATIONS.inc()
     reg_id, ev_id, u_id, when, status, code = row
     bus.publish(
@@ -365,7 +368,10 @@ async def join_waitlist(
             await session.flush()
             reg_id = registration.id
         assert reg_id is not None
-        # Joined the waiting list: the one place where this happens (the email goes here).
+        # Joined the waiting list: the one place where this happens.
+        await mail.enqueue(
+            session, MailKind.WAITLISTED, registration_id=reg_id, position=event.waiting_count
+        )
     bus.publish(_numbers(event))
     return RegistrationPublic(
         id=reg_id,
@@ -410,7 +416,7 @@ async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]
     (`lock_event`) and the event's counters flushed or current. Returns one promotion
     `Activity` per promoted person, for the caller to publish after its commit (their open
     pages show a toast). This is the one place where "promoted" happens: the promotion email
-    goes here.
+    goes here, in the same transaction as the promotion.
     """
     free = event.max_capacity - event.registered_count
     if free <= 0 or event.waiting_count <= 0:
@@ -451,6 +457,9 @@ async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]
         .values(position=col(Registration.position) - promoted)
         .execution_options(synchronize_session=False)
     )
+    for place in first:  # flushed above: the message links to the new ticket
+        assert place.id is not None
+        await mail.enqueue(session, MailKind.PROMOTED, registration_id=place.id)
     if promoted:
         metrics.REGISTRATIONS.inc(promoted)
     return [
@@ -474,6 +483,8 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
                 event.checked_in_count -= 1
             held.status = RegistrationStatus.CANCELLED.value
             held.cancelled_at = utcnow()
+            assert held.id is not None
+            await mail.enqueue(session, MailKind.CANCELLED, registration_id=held.id)
             held.checked_in_at = None
             event.registered_count -= 1
             await session.flush()

@@ -31,6 +31,7 @@ async def test_upcoming_and_past(visitor: User, sign_in, make_user, make_event):
     await visitor.should_see("Upcoming (2)")
     await visitor.should_see("Past (1)")
     await visitor.should_see("Last week")
+    await visitor.should_see(f"Confirmations, changes and reminders are emailed to {guest.email}.")
     await visitor.should_not_see("Not mine")
     await visitor.should_not_see(marker=f"cancel-{gone.id}")  # the past cannot be cancelled
     with visitor:

@@ -1,0 +1,409 @@
+"""Delivers the mail outbox (app/services/mail.py): a background task in every process.
+
+Each round the sender claims up to `batch` due rows in a short transaction
+(`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent senders in other processes
+skip rows another one holds instead of waiting for them or taking them too; SQLite runs one
+process and `BEGIN IMMEDIATE` makes the claim its single writer), stamps them with a claim
+token and a lease (`next_attempt_at` moves `LEASE` ahead), commits, and only then talks to
+the mail server: no transaction or pooled connection is held while SMTP is slow.
+
+After each message its row is settled under the same token: sent; or, on failure, retried
+after an exponential backoff (1, 2, 4, ... capped at 30 s) with the error recorded; or, once
+it has been undeliverable for `GIVE_UP_AFTER` (a day: a refused address), marked failed and
+logged at WARNING. When the server cannot be reached at all (refused, silent, gone), the
+rest of the batch is counted as failed with the same error rather than each message waiting
+out the timeout in turn. A process that dies holding a claim loses nothing: the lease runs out and
+any sender takes the row again. The one window for a duplicate is a crash after the server
+accepted a message and before its row was marked (the Message-ID is stable per row, so mail
+clients can fold the two); everything else goes out exactly once.
+
+Without SMTP_URL nothing leaves the machine: each message is logged in one line (recipient
+and subject) and marked sent, so `uv run main.py` stays self-contained.
+
+All I/O is async (SQLAlchemy async sessions, aiosmtplib); building a message is a few
+milliseconds of Python at most, so nothing here parks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import func, select, update
+from sqlmodel import col
+
+from app import metrics
+from app.config import Settings, get_settings
+from app.db import Database, begin_write, get_database, within
+from app.messages import EventFacts, Letter, build_message, domain_of
+from app.services.mail import facts_of, schedule_reminders
+from models.event import Event
+from models.outbox import MailKind, MailStatus, OutboxMessage
+from models.registration import Registration, RegistrationStatus
+from models.types import utcnow
+
+log = logging.getLogger("app.mail")
+
+BACKOFF_CAP_S = 30.0
+GIVE_UP_AFTER = timedelta(days=1)
+LEASE = timedelta(seconds=150)  # > BATCH x SMTP_TIMEOUT_S: a live sender never loses its claim
+BATCH = 10
+SMTP_TIMEOUT_S = 10.0
+POLL_S = 1.0
+REMINDER_SCAN_S = 15.0  # reminders go out within a minute of their time
+ERROR_CHARS = 500
+UNREACHABLE = "mail server unreachable: "
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, ... at most BACKOFF_CAP_S."""
+    return timedelta(seconds=min(BACKOFF_CAP_S, 2.0 ** max(attempts - 1, 0)))
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    hostname: str
+    port: int
+    use_tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpTarget:
+        """`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://` (TLS at once)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+        tls = parts.scheme == "smtps"
+        return cls(
+            hostname=parts.hostname,
+            port=parts.port or (465 if tls else 25),
+            use_tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    async def send(self, message: EmailMessage, seconds: float) -> None:
+        await aiosmtplib.send(
+            message,
+            hostname=self.hostname,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.use_tls,
+            start_tls=None if not self.use_tls else False,  # None: STARTTLS if offered
+            timeout=seconds,
+        )
+
+
+class Void(Exception):
+    """Nothing left to send: the event (or the registration a reminder was for) is gone."""
+
+
+class MailSender:
+    def __init__(
+        self,
+        *,
+        database: Database | None = None,
+        settings: Settings | None = None,
+        smtp_url: str | None = None,
+        poll_seconds: float = POLL_S,
+        reminder_scan_seconds: float = REMINDER_SCAN_S,
+        batch: int = BATCH,
+        lease: timedelta = LEASE,
+        give_up_after: timedelta = GIVE_UP_AFTER,
+        smtp_timeout: float = SMTP_TIMEOUT_S,
+    ) -> None:
+        settings = settings or get_settings()
+        self._database = database
+        url = settings.smtp_url if smtp_url is None else smtp_url
+        self.target = SmtpTarget.parse(url) if url else None
+        self.mail_from = settings.mail_from
+        self.public_url = (
+            settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+        )
+        self.reminder_hours = settings.reminder_hours
+        self.poll_seconds = poll_seconds
+        self.reminder_scan_seconds = reminder_scan_seconds
+        self.batch = batch
+        self.lease = lease
+        self.give_up_after = give_up_after
+        self.smtp_timeout = smtp_timeout
+        self.sent = 0  # by this sender, for tests and the log
+        # claims are "<tag>-<batch>": the row keeps the token of the sender that settled it
+        self.tag = uuid.uuid4().hex[:12]
+        self._batches = 0
+        self._claim: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+        self._stopping = asyncio.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def database(self) -> Database:
+        return self._database or get_database()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name="mail-sender")
+
+    async def stop(self) -> None:
+        """Stop after the message in hand (a message the server accepted is marked sent, not
+        sent again after a restart), and hand back the rest of the batch at once instead of
+        after its lease. A delivery that hangs is cut off after the SMTP timeout."""
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), self.smtp_timeout + 2)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._claim is not None:
+            with contextlib.suppress(Exception):
+                await within(self._release(self._claim), 3.0)
+            self._claim = None
+
+    async def _run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()
+        while not self._stopping.is_set():
+            busy = False
+            try:
+                if loop.time() >= next_scan:
+                    next_scan = loop.time() + self.reminder_scan_seconds
+                    await self.schedule_reminders()
+                busy = await self.deliver_due() >= self.batch
+                await self.measure_backlog()
+                if self._failing:
+                    log.warning("mail sender: database back, delivering again")
+                self._failing = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: try again next round
+                if not self._failing:
+                    log.warning("mail sender: cannot reach the outbox (%s)", type(exc).__name__)
+                self._failing = True
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+
+    # --- one round (public for the tests) ------------------------------------------------
+
+    async def schedule_reminders(self, now: datetime | None = None) -> int:
+        async with self.database.sessions() as session:
+            return await schedule_reminders(session, hours=self.reminder_hours, now=now)
+
+    async def deliver_due(self) -> int:
+        """Claim due rows and deliver them; returns how many were claimed."""
+        self._batches += 1
+        token = f"{self.tag}-{self._batches}"
+        rows = await self._claim_due(token)
+        if not rows:
+            return 0
+        self._claim = token
+        events, statuses = await self._load(rows)
+        unreachable: str | None = None
+        for row in rows:
+            if self._stopping.is_set():
+                return len(rows)  # stop() hands the rest back
+            # once the server cannot be reached, the rest of the batch waits for the next
+            # attempt too, instead of each paying the connect timeout again
+            outcome = unreachable or await self._deliver(row, events, statuses)
+            await self._settle(row, token, outcome)
+            if isinstance(outcome, str) and outcome.startswith(UNREACHABLE):
+                unreachable = outcome
+        self._claim = None
+        return len(rows)
+
+    async def measure_backlog(self) -> None:
+        async with self.database.sessions() as session:
+            oldest = (
+                await session.execute(
+                    select(func.min(col(OutboxMessage.created_at))).where(
+                        col(OutboxMessage.status) == MailStatus.PENDING.value
+                    )
+                )
+            ).scalar_one()
+        age = 0.0 if oldest is None else max((utcnow() - oldest).total_seconds(), 0.0)
+        metrics.MAIL_OLDEST_UNSENT.set(age)
+
+    # --- claiming and settling -----------------------------------------------------------
+
+    async def _claim_due(self, token: str) -> list[OutboxMessage]:
+        now = utcnow()
+        due = (
+            col(OutboxMessage.status) == MailStatus.PENDING.value,
+            col(OutboxMessage.next_attempt_at) <= now,
+        )
+        async with self.database.sessions() as session:
+            # SQLite: look before taking the single write lock
+            if (
+                self.database.engine.dialect.name == "sqlite"
+                and (
+                    await session.execute(select(col(OutboxMessage.id)).where(*due).limit(1))
+                ).first()
+                is None
+            ):
+                return []
+            await begin_write(session)
+            rows = list(
+                (
+                    await session.execute(
+                        select(OutboxMessage)
+                        .where(*due)
+                        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+                        .limit(self.batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if rows:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_([r.id for r in rows]))
+                    .values(claim=token, next_attempt_at=now + self.lease)
+                )
+            await session.commit()
+            return rows
+
+    async def _load(
+        self, rows: list[OutboxMessage]
+    ) -> tuple[dict[int, EventFacts], dict[int, str]]:
+        """The current events of the claimed rows, and the reminders' registration status."""
+        event_ids = {r.event_id for r in rows if r.event_id is not None}
+        reminded = {
+            r.registration_id
+            for r in rows
+            if r.kind == MailKind.REMINDER and r.registration_id is not None
+        }
+        async with self.database.sessions() as session:
+            events = (
+                await session.execute(select(Event).where(col(Event.id).in_(event_ids)))
+            ).scalars()
+            facts = {e.id: facts_of(e) for e in events if e.id is not None}
+            statuses: dict[int, str] = {}
+            if reminded:
+                found = await session.execute(
+                    select(col(Registration.id), col(Registration.status)).where(
+                        col(Registration.id).in_(reminded)
+                    )
+                )
+                statuses = {reg_id: status for reg_id, status in found.all() if reg_id}
+        return facts, statuses
+
+    def letter(
+        self, row: OutboxMessage, events: dict[int, EventFacts], statuses: dict[int, str]
+    ) -> Letter:
+        payload: dict[str, Any] = json.loads(row.payload or "{}")
+        kind = MailKind(row.kind)
+        if "event" in payload:
+            event = EventFacts.from_snapshot(payload["event"])
+        elif row.event_id in events:
+            event = events[row.event_id]
+        else:
+            raise Void("the event no longer exists")
+        if kind == MailKind.REMINDER and (
+            statuses.get(row.registration_id or 0) != RegistrationStatus.CONFIRMED.value
+            or event.start <= utcnow()
+        ):
+            raise Void("no longer registered, or the event has started")
+        created = int(row.created_at.timestamp())
+        return Letter(
+            kind=kind,
+            to_email=row.recipient,
+            to_name=row.recipient_name,
+            event=event,
+            registration_id=row.registration_id,
+            position=payload.get("position"),
+            changed=payload.get("before", {}),
+            message_id=f"<mail-{row.id}.{created}@{domain_of(self.public_url)}>",
+        )
+
+    async def _deliver(
+        self, row: OutboxMessage, events: dict[int, EventFacts], statuses: dict[int, str]
+    ) -> MailStatus | str:
+        """SENT, VOID, or the error (text) of a failed attempt."""
+        try:
+            message = build_message(
+                self.letter(row, events, statuses),
+                mail_from=self.mail_from,
+                public_url=self.public_url,
+            )
+        except Void:
+            return MailStatus.VOID
+        if self.target is None:
+            log.info("mail not sent (no SMTP_URL): to %s, %r", row.recipient, message["Subject"])
+            return MailStatus.SENT
+        try:
+            await self.target.send(message, self.smtp_timeout)
+        except asyncio.CancelledError:
+            raise
+        except OSError as exc:  # refused, timed out, disconnected: aiosmtplib's are OSErrors
+            return f"{UNREACHABLE}{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        except Exception as exc:  # refused by the server (an address, the content, a login)
+            return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        return MailStatus.SENT
+
+    async def _settle(self, row: OutboxMessage, token: str, outcome: MailStatus | str) -> None:
+        now = utcnow()
+        mine = (col(OutboxMessage.id) == row.id, col(OutboxMessage.claim) == token)
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts}
+        if outcome == MailStatus.SENT:
+            values |= {"status": MailStatus.SENT.value, "sent_at": now}
+            metrics.MAIL_SENT.inc()
+            self.sent += 1
+        elif outcome == MailStatus.VOID:
+            values |= {"status": MailStatus.VOID.value, "last_error": "nothing to send: gone"}
+        else:
+            metrics.MAIL_FAILED.inc()
+            values["last_error"] = outcome
+            if now - row.created_at >= self.give_up_after:
+                values["status"] = MailStatus.FAILED.value
+                metrics.MAIL_GAVE_UP.inc()
+                log.warning(
+                    "mail %s to %s undeliverable since %s, giving up: %s",
+                    row.id,
+                    row.recipient,
+                    row.created_at.isoformat(timespec="seconds"),
+                    outcome,
+                )
+            else:
+                values["next_attempt_at"] = now + backoff(attempts)
+        async with self.database.sessions() as session:
+            await begin_write(session)
+            await session.execute(update(OutboxMessage).where(*mine).values(**values))
+            await session.commit()
+
+    async def _release(self, token: str) -> None:
+        async with self.database.sessions() as session:
+            await begin_write(session)
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.claim) == token,
+                    col(OutboxMessage.status) == MailStatus.PENDING.value,
+                )
+                .values(claim=None, next_attempt_at=utcnow())
+            )
+            await session.commit()
+
+
+async def start_mail_sender() -> MailSender:
+    sender = MailSender()
+    await sender.start()
+    return sender

@@ -1,0 +1,185 @@
+"""What is emailed when: outbox rows written inside the transaction of the change they report.
+
+A service that makes a change calls `enqueue` (one person, by registration) or
+`enqueue_for_event` (everyone concerned) before it commits. The row is then part of the
+change: a refused or rolled-back registration leaves nothing to send, and a committed one is
+on disk before anyone is told "registered", whatever happens to the process or the mail
+server afterwards. The sender (app/mail_sender.py) delivers rows later, outside any request.
+
+Both are one `INSERT ... SELECT` from the registration and its user: no extra round trip to
+read the address first, and no Python objects per recipient even for an event of 100,000.
+
+The message's event details are read when it is sent, from the event row (a confirmation
+queued a second before a change of time shows the new time; the "changed" message follows).
+A deleted event has no row left, so its message carries a snapshot (`payload["event"]`).
+
+Reminders: every sender runs `schedule_reminders` about every 15 s. It finds confirmed
+registrations whose event starts within `REMINDER_HOURS` and that have no reminder row yet,
+and writes one per registration with `dedupe_key = "reminder:<registration id>"` (UNIQUE):
+two processes scanning at once write it once, and a process that was down catches up as
+soon as it is back (while the event has not started). A registration made inside the window
+gets none (it had its confirmation moments ago): it is skipped on every scan. The marker is
+the outbox row itself, so nothing is added to the registrations table.
+
+Waiting list: `join_waitlist` queues "joined" (with the position it gave) and
+`promote_waiting` queues "promoted" (with the new ticket), each inside the transaction that
+makes the change, like every other kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, exists, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.db import begin_write
+from app.messages import EventFacts
+from models.event import Event
+from models.outbox import MailKind, MailStatus, OutboxMessage
+from models.registration import Registration, RegistrationStatus
+from models.types import UTCDateTime, utcnow
+from models.user import User
+
+# Everyone an event's deletion concerns: confirmed and waiting.
+CONCERNED = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
+CONFIRMED_ONLY = (RegistrationStatus.CONFIRMED.value,)
+# The fields whose change is worth an email to every confirmed attendee, and their names in
+# the message's payload (an end moved alone is a change of time too: the calendar entry moves).
+TIME_OR_PLACE = {"date_time": "start", "end_time": "end", "location": "location"}
+_COLUMNS = [
+    "kind",
+    "recipient",
+    "recipient_name",
+    "event_id",
+    "registration_id",
+    "payload",
+    "dedupe_key",
+    "status",
+    "created_at",
+    "next_attempt_at",
+    "attempts",
+]
+
+
+def _rows_for(kind: MailKind, payload: dict[str, Any], dedupe: Any = None) -> Any:
+    """SELECT of one outbox row per registration (filters added by the caller)."""
+    now = utcnow()
+    return select(
+        literal(kind.value),
+        col(User.email),
+        col(User.name),
+        col(Registration.event_id),
+        col(Registration.id),
+        literal(json.dumps(payload, separators=(",", ":"))),
+        literal(None) if dedupe is None else dedupe,
+        literal(MailStatus.PENDING.value),
+        literal(now, UTCDateTime()),
+        literal(now, UTCDateTime()),
+        literal(0),
+    ).join(User, col(User.id) == col(Registration.user_id))
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: MailKind,
+    *,
+    registration_id: int,
+    position: int | None = None,
+) -> None:
+    """One message to the registration's person, in `session`'s open write transaction."""
+    payload: dict[str, Any] = {} if position is None else {"position": position}
+    rows = _rows_for(kind, payload).where(col(Registration.id) == registration_id)
+    await session.execute(insert(OutboxMessage).from_select(_COLUMNS, rows))
+
+
+async def enqueue_for_event(
+    session: AsyncSession,
+    kind: MailKind,
+    *,
+    event_id: int,
+    statuses: Iterable[str],
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """One message to each person whose registration for the event has one of `statuses`.
+    For a deletion, call it before the DELETE (the registrations go with the event)."""
+    rows = _rows_for(kind, payload or {}).where(
+        col(Registration.event_id) == event_id, col(Registration.status).in_(list(statuses))
+    )
+    await session.execute(insert(OutboxMessage).from_select(_COLUMNS, rows))
+
+
+def facts_of(event: Event) -> EventFacts:
+    assert event.id is not None
+    return EventFacts(
+        id=event.id,
+        title=event.title,
+        start=event.date_time,
+        location=event.location,
+        description=event.description,
+        end=event.end_time,
+    )
+
+
+def time_or_place_before(event: Event, changes: dict[str, Any]) -> dict[str, str]:
+    """The old values of the time and place fields that `changes` really changes (as text
+    for the message), read before they are applied."""
+    before: dict[str, str] = {}
+    for name, key in TIME_OR_PLACE.items():
+        if name in changes and changes[name] != getattr(event, name):
+            old = getattr(event, name)
+            before[key] = old.isoformat() if isinstance(old, datetime) else str(old)
+    return before
+
+
+def _reminder_key() -> Any:
+    return literal("reminder:") + cast(col(Registration.id), String)
+
+
+async def schedule_reminders(
+    session: AsyncSession, *, hours: float, now: datetime | None = None
+) -> int:
+    """Write the reminders that are due (module doc); returns how many were written."""
+    if hours <= 0:
+        return 0
+    now = now or utcnow()
+    window = timedelta(hours=hours)
+    already = exists().where(
+        col(OutboxMessage.registration_id) == col(Registration.id),
+        col(OutboxMessage.kind) == MailKind.REMINDER.value,
+    )
+    candidates = (
+        await session.execute(
+            select(col(Registration.id), col(Registration.registration_date), col(Event.date_time))
+            .join(Event, col(Event.id) == col(Registration.event_id))
+            .where(
+                col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+                col(Event.date_time) > now,
+                col(Event.date_time) <= now + window,
+                ~already,
+            )
+        )
+    ).all()
+    # registered before the window opened (a later one has just had its confirmation)
+    due = [reg_id for reg_id, registered, start in candidates if registered < start - window]
+    if not due:
+        await session.rollback()  # end the read transaction: SQLite's writer must not wait
+        return 0
+    await begin_write(session)
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = _rows_for(MailKind.REMINDER, {}, _reminder_key()).where(col(Registration.id).in_(due))
+    statement = (
+        insert_(OutboxMessage)
+        .from_select(_COLUMNS, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(OutboxMessage.id))
+    )
+    written = len((await session.execute(statement)).all())
+    await session.commit()
+    return written
