@@ -94,10 +94,6 @@ def waitlist_position(event: EventPublic) -> int | None:
     return event.waitlist_position
 
 
-def waiting_text(position: int | None) -> str:
-    return f"You are #{position} on the waiting list."
-
-
 class EventPanel:
     """Availability, fill bar, registered count, the waiting list and the register / cancel,
     join / leave buttons; the ticket link once registered."""
@@ -222,8 +218,9 @@ class EventPanel:
         past = not is_upcoming(event.date_time, utcnow())
         waiting = event.registration_status == RegistrationStatus.WAITLISTED
         position = waitlist_position(event)
-        if position is not None and position != self._position:
-            self.position_region.announce(waiting_text(position))
+        if None not in (position, self._position) and position != self._position:
+            # a move, not the joining (that is the toast's to say)
+            self.position_region.announce(f"You are now #{position} on the waiting list.")
         self._position = position
         can_join = self.signed_in and event.is_full and event.waitlist_open
         self.ticket.set_visibility(bool(event.is_registered) and self.registration_id is not None)
@@ -244,7 +241,7 @@ class EventPanel:
             self.button.text = "Cancel registration"
             self.button.props("outline color=negative", remove="unelevated")
         elif waiting:
-            self.note.text = waiting_text(event.waitlist_position)
+            self.note.text = f"You are #{event.waitlist_position} on the waiting list."
             self.waitlist_button.text = "Leave the waiting list"
             self.waitlist_button.props("outline color=negative", remove="unelevated")
         elif can_join:

@@ -617,13 +617,13 @@ async def test_a_moving_waiting_list_place_is_announced_politely(
         answer.raise_for_status()
 
     await expect(event_page.locator(WAITLIST_REGION)).to_have_text(
-        "You are #1 on the waiting list."
+        "You are now #1 on the waiting list."
     )
     await expect(mine.locator(WAITLIST_REGION)).to_have_text(
         "You are now #1 on the waiting list for Sold-out pottery class."
     )
     await expect(mine.get_by_text("#1 on the waiting list", exact=True)).to_be_visible()
-    assert await _spoken(event_page) == ["You are #1 on the waiting list."]
+    assert await _spoken(event_page) == ["You are now #1 on the waiting list."]
     assert await _spoken(mine) == ["You are now #1 on the waiting list for Sold-out pottery class."]
     for page in pages:
         await page.context.close()
