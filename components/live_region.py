@@ -41,9 +41,12 @@ class LiveRegion(TextElement):
         self._pending: str | None = None
         self._timer: asyncio.TimerHandle | None = None
 
-    def announce(self, text: str) -> None:
-        """Have `text` read out now, or at the end of the quiet interval (latest text wins)."""
-        if self._timer is None and text == self._spoken:
+    def announce(self, text: str, *, again: bool = False) -> None:
+        """Have `text` read out now, or at the end of the quiet interval (latest text wins).
+
+        Text equal to what was last spoken is dropped, unless `again`: the door's second
+        "No valid ticket" in a row is a new answer the person needs to hear."""
+        if self._timer is None and text == self._spoken and not again:
             return
         wait = self._spoken_at + self.min_interval - self._clock()
         if wait <= 0:
@@ -61,7 +64,9 @@ class LiveRegion(TextElement):
 
     def _speak(self, text: str) -> None:
         self._spoken, self._spoken_at = text, self._clock()
-        self.text = text
+        # readers speak only a change of the DOM: the same text again gets a trailing
+        # no-break space (or loses it), which is heard as nothing
+        self.text = text + "\u00a0" if self.text == text else text
 
     def _handle_delete(self) -> None:
         if self._timer is not None:

@@ -28,6 +28,7 @@ from components.actions import require_user, run_as_viewer
 from components.assets import script
 from components.feedback import FAILED
 from components.frame import frame
+from components.live_region import LiveRegion
 from components.local_time import LocalTime, viewer_zone
 from components.not_found import event_not_found
 from components.text import Heading, Span
@@ -65,7 +66,12 @@ class Door:
             .classes(
                 f"w-full rounded-2xl p-6 text-center flex flex-col items-center gap-3 {NEUTRAL}"
             )
-            .props("data-testid=checkin-result role=status aria-live=assertive")
+            .props("data-testid=checkin-result")
+        )
+        # The answer is spoken at once, interrupting (the person at the door waits for it);
+        # the visible box is no live region itself, so its Undo button is not read out.
+        self.announcer = LiveRegion(assertive=True, min_interval=0).props(
+            "data-testid=checkin-announcer"
         )
         self.tone = NEUTRAL
         with self.result:
@@ -131,6 +137,7 @@ class Door:
         self.headline.text = headline
         self.detail.text = detail
         self.undo_button.set_visibility(ok and self.last_id is not None)
+        self.announcer.announce(f"{headline}. {detail}" if detail else headline, again=True)
 
     async def check(self, text: str) -> None:
         event_id = self.event.id
@@ -206,6 +213,9 @@ class Door:
         self.headline.text = f"Check-in of {row.user.name} undone"
         self.detail.text = ""
         self.undo_button.set_visibility(False)
+        self.announcer.announce(self.headline.text, again=True)
+        # the Undo button is gone: the keyboard goes back to where the next code is typed
+        self.code.run_method("focus")
         await self.find()
 
     # ---- camera --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from components.calendar_export import google_calendar_url, ics_bytes, ics_filen
 from components.feedback import FAILED
 from components.forms import busy
 from components.frame import frame
+from components.live_region import LiveRegion
 from components.local_time import LocalTime
 from components.not_found import event_not_found
 from components.text import Heading, Span
@@ -86,6 +87,13 @@ class EventDetails:
                 self.description.classes(add="text-muted")
 
 
+def waitlist_position(event: EventPublic) -> int | None:
+    """The viewer's place on the event's waiting list, if they are on it."""
+    if event.registration_status != RegistrationStatus.WAITLISTED:
+        return None
+    return event.waitlist_position
+
+
 class EventPanel:
     """Availability, fill bar, registered count, the waiting list and the register / cancel,
     join / leave buttons; the ticket link once registered."""
@@ -136,6 +144,9 @@ class EventPanel:
                 .classes("app-link touch self-start text-base font-semibold")
                 .mark("ticket-link")
             )
+            # the waiting-list position, heard when it moves (politely, throttled)
+            self.position_region = LiveRegion().props("data-testid=waitlist-announcer")
+        self._position = waitlist_position(event)
         self.show(event)
         live_updates.subscribe(self.on_change)
 
@@ -206,6 +217,11 @@ class EventPanel:
         self.waiting_line.set_visibility(event.is_full or event.waiting_count > 0)
         past = not is_upcoming(event.date_time, utcnow())
         waiting = event.registration_status == RegistrationStatus.WAITLISTED
+        position = waitlist_position(event)
+        if None not in (position, self._position) and position != self._position:
+            # a move, not the joining (that is the toast's to say)
+            self.position_region.announce(f"You are now #{position} on the waiting list.")
+        self._position = position
         can_join = self.signed_in and event.is_full and event.waitlist_open
         self.ticket.set_visibility(bool(event.is_registered) and self.registration_id is not None)
         if self.registration_id is not None:

@@ -16,6 +16,7 @@ from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability, repaint_availability
 from components.feedback import FAILED
 from components.frame import frame
+from components.live_region import LiveRegion
 from components.local_time import LocalTime
 from components.text import Heading
 from models.event import UserRegistrationRow
@@ -99,11 +100,23 @@ async def my_registrations_page() -> RedirectResponse | None:
         ).mark("mail-destination")
         upcoming_heading = Heading("Upcoming", level=2)
         upcoming_list = ui.column().classes("w-full gap-3")
+        # a waiting-list place that moves is heard (politely, throttled), not only seen
+        moves = LiveRegion().props("data-testid=waitlist-announcer")
         shown: list[UserRegistrationRow] = []
 
         def render(fresh: list[UserRegistrationRow]) -> None:
             now = utcnow()
+            before = waiting_places(shown)
             shown[:] = [r for r in fresh if is_upcoming(r.event.date_time, now)]
+            after = waiting_places(shown)
+            moved = [
+                f"You are now #{after[row.event.id]} on the waiting list for {row.event.title}."
+                for row in shown
+                if row.event.id in before.keys() & after.keys()
+                and before[row.event.id] != after[row.event.id]
+            ]
+            if moved:
+                moves.announce(" ".join(moved))
             upcoming_heading.text = f"Upcoming ({len(shown)})"
             upcoming_list.clear()
             with upcoming_list:
@@ -154,6 +167,11 @@ async def my_registrations_page() -> RedirectResponse | None:
                 for row in past:
                     registration_row(row)
     return None
+
+
+def waiting_places(rows: list[UserRegistrationRow]) -> dict[int, int | None]:
+    """Event id to the person's place on its waiting list."""
+    return {r.event.id: r.position for r in rows if r.status == RegistrationStatus.WAITLISTED}
 
 
 async def load_rows(user_id: int) -> list[UserRegistrationRow]:

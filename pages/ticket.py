@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from app.errors import NotFound
 from app.live import LiveBatch
@@ -58,9 +59,11 @@ async def ticket_page(registration_id: int, request: Request) -> RedirectRespons
     ui.page_title(f"Ticket · {ticket.event.title}")
     zone = viewer_zone()
     url = ticket_url(public_base(request), ticket.event.id, ticket.code)
-    with ui.element("main").classes("ticket"):
+    # Quasar's page is already the <main> landmark: the ticket is a plain column inside it
+    with ui.element("div").classes("ticket"):
         ui.link("← My registrations", "/me/registrations").classes("ticket-back touch")
-        ui.label(ticket.event.title).classes("ticket-title")
+        # the page's one <h1>, in the ticket's own type (ticket.css) rather than Heading's
+        TextElement(tag="h1", text=ticket.event.title).classes("ticket-title")
         LocalTime(ticket.event.date_time).classes("ticket-meta")
         ui.label(ticket.event.location).classes("ticket-meta")
         ui.label(ticket.holder).classes("ticket-holder").mark("ticket-holder")
@@ -70,7 +73,8 @@ async def ticket_page(registration_id: int, request: Request) -> RedirectRespons
             alt=f"QR code of the ticket for {ticket.event.title}",
         )
         ui.label(ticket.code).classes("ticket-code").mark("ticket-code")
-        status = ui.label().classes("ticket-status").mark("ticket-status")
+        # role=status: a check-in at the door is heard on the ticket's phone too (WCAG 4.1.3)
+        status = ui.label().classes("ticket-status").props("role=status").mark("ticket-status")
 
     def show(checked_in: Ticket) -> None:
         at = checked_in.checked_in_at

@@ -40,24 +40,30 @@ class Row:
 
     path: str
     who: Who
-    themed: bool = True  # follows light/dark; the kiosk has one dark board of its own
+    themed: bool = True  # follows light/dark; the kiosk and the ticket have one look of their own
+    reflows: bool = True  # a page to read; the kiosk is a fixed full-screen board for a lobby
 
 
 # Every page of the site. `{own}` is an event the signed-in member created, `{joined}` one she
-# is registered for, `{full}` one with no spot left, `{other}` one she can register for.
+# is registered for (`{ticket}` her registration's ticket), `{full}` one with no spot left
+# (signed in, she may join its waiting list), `{waiting}` a full one where she is #2 on the
+# waiting list, `{other}` one she can register for.
 PAGES = [
     Row("/", "both"),
     Row("/events/{joined}", "both"),
     Row("/events/{full}", "both"),
     Row("/login", "out"),
     Row("/signup", "out"),
-    Row("/kiosk", "out", themed=False),
-    Row("/kiosk/{full}", "out", themed=False),
+    Row("/kiosk", "out", themed=False, reflows=False),
+    Row("/kiosk/{full}", "out", themed=False, reflows=False),
     Row("/events/new", "in"),
     Row("/events/{own}/edit", "in"),
     Row("/me/registrations", "in"),
     Row("/dashboard", "in"),
     Row("/organizer", "in"),
+    Row("/me/tickets/{ticket}", "in", themed=False),  # one bright page for a scanner
+    Row("/events/{own}/door", "in"),
+    Row("/events/{waiting}", "in"),
 ]
 
 
@@ -120,11 +126,30 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         other = _event(base, host, "Lantern walk", 8, days=7)
         live = _event(base, host, "Choir rehearsal", 10, days=8)
         fans = [_account(base, f"Fan {n}") for n in range(3)]
-        _call(base, member, f"/events/{joined}/register")
+        ticket = _call(base, member, f"/events/{joined}/register")["registration"]["id"]
         _call(base, _account(base, "Fay Fan"), f"/events/{full}/register")
-        _call(base, _account(base, "Guy Guest"), f"/events/{own}/register")
-        ids = {"own": own, "joined": joined, "full": full, "other": other, "live": live}
-        yield {"url": base, "ids": ids, "fans": fans}
+        guest = _call(base, _account(base, "Guy Guest"), f"/events/{own}/register")
+        waiting = _event(base, host, "Sold-out dance class", 1, days=9)
+        _call(base, _account(base, "Dot Dancer"), f"/events/{waiting}/register")
+        _call(base, _account(base, "Wes Waiter"), f"/events/{waiting}/waitlist")
+        _call(base, member, f"/events/{waiting}/waitlist")
+        queue = _event(base, host, "Sold-out pottery class", 1, days=10)  # her place will move
+        _call(base, _account(base, "Pat Potter"), f"/events/{queue}/register")
+        ahead = _account(base, "Quin Queue")
+        _call(base, ahead, f"/events/{queue}/waitlist")
+        _call(base, member, f"/events/{queue}/waitlist")
+        ids = {
+            "own": own,
+            "joined": joined,
+            "full": full,
+            "other": other,
+            "live": live,
+            "ticket": ticket,
+            "waiting": waiting,
+            "queue": queue,
+        }
+        code = guest["registration"]["ticket_code"]
+        yield {"url": base, "ids": ids, "fans": fans, "ahead": ahead, "guest_code": code}
     finally:
         server.stop()
 
@@ -159,8 +184,8 @@ async def signed_in_state(chromium: Browser, site: dict) -> dict:
 
 # Set up in the page before anything changes: what the live region says and when, and every
 # title the kiosk shows with the number of animations running at that moment.
-RECORD_ANNOUNCEMENTS = """() => {
-  const said = () => document.querySelector('.sr-only[aria-live=polite]')?.textContent || '';
+RECORD_ANNOUNCEMENTS = """(region) => {
+  const said = () => document.querySelector(region)?.textContent || '';
   window.spoken = [];
   new MutationObserver(() => {
     const text = said();
@@ -169,6 +194,9 @@ RECORD_ANNOUNCEMENTS = """() => {
     }
   }).observe(document.body, {childList: true, characterData: true, subtree: true});
 }"""
+AVAILABILITY_REGION = ".sr-only[aria-live=polite]"  # the first on the event page
+WAITLIST_REGION = "[data-testid=waitlist-announcer]"
+DOOR_REGION = "[data-testid=checkin-announcer]"
 RECORD_KIOSK = """() => {
   const title = () => document.querySelector('.kiosk-title')?.innerText;
   window.shown = [{title: title(), moving: 0}];
@@ -196,7 +224,7 @@ async def watched(chromium: Browser, site: dict) -> AsyncIterator[dict[str, Page
     live = site["ids"]["live"]
     await event_page.goto(f"{site['url']}/events/{live}")
     await expect(event_page.get_by_test_id(f"available-spots-{live}")).to_have_text("10")
-    await event_page.evaluate(RECORD_ANNOUNCEMENTS)
+    await event_page.evaluate(RECORD_ANNOUNCEMENTS, AVAILABILITY_REGION)
     spots = event_page.get_by_test_id(f"available-spots-{live}")
     async with httpx.AsyncClient(base_url=f"{site['url']}/api") as api:
         for left, token in enumerate(site["fans"], start=1):  # three changes within 5 s
@@ -267,7 +295,7 @@ async def _sweep(
         await _settle(page)
         for viewport in (PHONE, DESKTOP):
             await page.set_viewport_size(viewport)
-            for scheme in ("light", "dark") if row.themed else ("kiosk",):
+            for scheme in ("light", "dark") if row.themed else ("fixed",):
                 if row.themed:
                     await _set_theme(page, scheme)
                 found: list[Violation] = await audit(
@@ -480,7 +508,7 @@ async def _reflow_sweep(browser: Browser, site: dict, state: dict | None) -> lis
     context = await _context(browser, NARROW, state)
     page = await context.new_page()
     for row in _rows(signed_in=state is not None):
-        if not row.themed:  # the kiosk is a fixed full-screen board for a lobby, not a page to read
+        if not row.reflows:
             continue
         path = row.path.format(**site["ids"])
         await page.set_viewport_size(NARROW)
@@ -547,6 +575,104 @@ async def test_reduced_motion_stops_transitions_but_not_the_kiosk(
     await kiosk.wait_for_function("() => window.shown.length >= 2", timeout=25_000)
     shown = await kiosk.evaluate("window.shown")
     assert all(step["moving"] == 0 for step in shown), shown
+
+
+async def _listening(chromium: Browser, state: dict, url: str, region: str) -> Page:
+    """A signed-in phone on `url`, recording what the live region `region` says."""
+    context = await _context(chromium, PHONE, state)
+    page = await context.new_page()
+    await page.goto(url)
+    await _settle(page)
+    await page.evaluate(RECORD_ANNOUNCEMENTS, region)
+    return page
+
+
+async def _spoken(page: Page) -> list[str]:
+    """What the recorded region said, in order (a repeated answer's trailing no-break space,
+    there only to make the same words heard again, dropped)."""
+    return [s["text"].rstrip("\u00a0") for s in await page.evaluate("window.spoken")]
+
+
+async def test_a_moving_waiting_list_place_is_announced_politely(
+    chromium: Browser, site: dict, signed_in_state: dict
+) -> None:
+    """The member is #2 on a waiting list; the person ahead leaves: the event page and
+    /me/registrations, both open, say her new place in their polite live region."""
+    queue = site["ids"]["queue"]
+    pages = [
+        await _listening(chromium, signed_in_state, f"{site['url']}{path}", WAITLIST_REGION)
+        for path in (f"/events/{queue}", "/me/registrations")
+    ]
+    event_page, mine = pages
+    for page in pages:
+        region = page.locator(WAITLIST_REGION)
+        await expect(region).to_have_attribute("aria-live", "polite")
+        await expect(region).to_have_text("")  # the place as first shown is read with the page
+    await expect(event_page.get_by_text("You are #2 on the waiting list.")).to_be_visible()
+
+    async with httpx.AsyncClient(base_url=f"{site['url']}/api") as api:
+        answer = await api.delete(
+            f"/events/{queue}/waitlist", headers={"authorization": f"Bearer {site['ahead']}"}
+        )
+        answer.raise_for_status()
+
+    await expect(event_page.locator(WAITLIST_REGION)).to_have_text(
+        "You are now #1 on the waiting list."
+    )
+    await expect(mine.locator(WAITLIST_REGION)).to_have_text(
+        "You are now #1 on the waiting list for Sold-out pottery class."
+    )
+    await expect(mine.get_by_text("#1 on the waiting list", exact=True)).to_be_visible()
+    assert await _spoken(event_page) == ["You are now #1 on the waiting list."]
+    assert await _spoken(mine) == ["You are now #1 on the waiting list for Sold-out pottery class."]
+    for page in pages:
+        await page.context.close()
+
+
+async def test_door_checks_in_by_keyboard_and_says_each_answer_at_once(
+    chromium: Browser, site: dict, signed_in_state: dict
+) -> None:
+    """At the door with the keyboard alone: type a code and Enter checks the person in, the
+    answer is spoken by the assertive region and the code box keeps the focus for the next
+    code; Undo is one Shift+Tab away and, once used, gives the focus back to the code box; the
+    same wrong code twice is answered (and heard) twice."""
+    own = site["ids"]["own"]
+    page = await _listening(
+        chromium, signed_in_state, f"{site['url']}/events/{own}/door", DOOR_REGION
+    )
+    region = page.locator(DOOR_REGION)
+    await expect(region).to_have_attribute("aria-live", "assertive")
+    await expect(region).to_have_attribute("role", "alert")
+
+    code = page.get_by_label("Ticket code")
+    await _tab_to(page, code)
+    await page.keyboard.type(site["guest_code"])
+    await page.keyboard.press("Enter")
+    await expect(region).to_have_text("Guy Guest. Checked in. Welcome!")
+    await expect(page.get_by_test_id(f"checked-in-count-{own}")).to_have_text("1")
+    await expect(code).to_be_focused()
+    await expect(code).to_have_value("")
+
+    undo = page.get_by_role("button", name="Undo")
+    await _tab_to(page, undo, backwards=True)
+    await page.keyboard.press("Enter")
+    await expect(region).to_have_text("Check-in of Guy Guest undone")
+    await expect(page.get_by_test_id(f"checked-in-count-{own}")).to_have_text("0")
+    await expect(undo).to_be_hidden()
+    await expect(code).to_be_focused()
+
+    for _ in range(2):
+        await page.keyboard.type("NOT-A-TICKET")
+        await page.keyboard.press("Enter")
+        await expect(code).to_have_value("")
+    wrong = page.get_by_test_id("checkin-result")
+    await expect(wrong).to_contain_text("No valid ticket")
+    await page.wait_for_function("() => window.spoken.length >= 4")
+    spoken = await _spoken(page)
+    assert spoken[:2] == ["Guy Guest. Checked in. Welcome!", "Check-in of Guy Guest undone"]
+    assert len(spoken) == 4 and spoken[2] == spoken[3], spoken
+    assert spoken[2].startswith("No valid ticket"), spoken
+    await page.context.close()
 
 
 # --- forms ------------------------------------------------------------------------------------

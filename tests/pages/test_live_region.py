@@ -48,3 +48,8 @@ async def test_changes_inside_the_interval_wait_and_only_the_latest_is_spoken(us
     door.announce("Checked in: Ada")
     door.announce("Already checked in: Ada")  # assertive and unthrottled: each answer at once
     assert door.text == "Already checked in: Ada"
+
+    door.announce("Already checked in: Ada", again=True)  # the same answer, heard again:
+    assert door.text == "Already checked in: Ada\u00a0"  # the region's text must change
+    door.announce("Already checked in: Ada", again=True)
+    assert door.text == "Already checked in: Ada"
