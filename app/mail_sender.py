@@ -45,7 +45,7 @@ from app import metrics
 from app.config import Settings, get_settings
 from app.db import Database, begin_write, get_database, within
 from app.messages import EventFacts, Letter, build_message, domain_of
-from app.services.mail import facts_of, schedule_reminders
+from app.services.mail import schedule_reminders
 from models.event import Event
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.registration import Registration, RegistrationStatus
@@ -294,7 +294,7 @@ class MailSender:
             events = (
                 await session.execute(select(Event).where(col(Event.id).in_(event_ids)))
             ).scalars()
-            facts = {e.id: facts_of(e) for e in events if e.id is not None}
+            facts = {e.id: EventFacts.of(e) for e in events if e.id is not None}
             statuses: dict[int, str] = {}
             if reminded:
                 found = await session.execute(

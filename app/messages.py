@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from icalendar import Calendar
@@ -31,6 +32,23 @@ from models.types import utcnow
 EVENT_DURATION = timedelta(hours=2)
 PRODUCT_ID = "-//Events//Event calendar export//EN"
 _WHITESPACE = re.compile(r"\s+")
+
+
+class EventLike(Protocol):
+    """What a message needs of an event: `models.event.Event` and `EventPublic` both fit."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def date_time(self) -> datetime: ...
+    @property
+    def end_time(self) -> datetime: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,19 @@ class EventFacts:
             "description": self.description,
             "end": self.end.isoformat() if self.end else None,
         }
+
+    @classmethod
+    def of(cls, event: EventLike) -> EventFacts:
+        """The facts of a stored event or of the API's view of one (both name them alike)."""
+        assert event.id is not None
+        return cls(
+            id=event.id,
+            title=event.title,
+            start=event.date_time,
+            location=event.location,
+            description=event.description,
+            end=event.end_time,
+        )
 
     @classmethod
     def from_snapshot(cls, data: dict[str, str | int | None]) -> EventFacts:

@@ -17,20 +17,9 @@ from models.event import EventPublic
 GOOGLE_TEMPLATE_URL = "https://calendar.google.com/calendar/render"
 
 
-def event_facts(event: EventPublic) -> EventFacts:
-    return EventFacts(
-        id=event.id,
-        title=event.title,
-        start=event.date_time,
-        location=event.location,
-        description=event.description,
-        end=event.end_time,
-    )
-
-
 def ics_bytes(event: EventPublic, url: str, uid_domain: str) -> bytes:
     """One VEVENT in a VCALENDAR; the UID is stable so re-importing updates, not duplicates."""
-    return event_ics(event_facts(event), url, uid_domain)
+    return event_ics(EventFacts.of(event), url, uid_domain)
 
 
 def ics_filename(event: EventPublic) -> str:

@@ -24,18 +24,17 @@ from app.outage import DATABASE_UNAVAILABLE
 from app.services import checkin
 from app.services.checkin import AlreadyCheckedIn
 from components import live_updates
-from components.actions import require_user, run_as_viewer
+from components.actions import run_as_viewer
 from components.assets import script
 from components.feedback import FAILED
 from components.frame import frame
 from components.live_region import LiveRegion
 from components.local_time import LocalTime, viewer_zone
-from components.not_found import event_not_found
 from components.text import Heading, Span
 from models.event import EventPublic
 from models.registration import EventRegistrationRow
 from models.user import User
-from pages.event_actions import load_event
+from pages.event_actions import member_event
 
 log = logging.getLogger("pages.door")
 READY = "Scan a ticket, type its code or find a name"
@@ -293,15 +292,10 @@ class Door:
 @ui.page("/events/{event_id:int}/door")
 async def door_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/door"
-    user = await require_user(path)
-    if not isinstance(user, User):
-        return user
-    try:
-        event = await load_event(event_id, user.id)
-    except NotFound:
-        with frame("Event not found", user=user, path=path):
-            event_not_found()
-        return None
+    found = await member_event(event_id, path)
+    if not isinstance(found, tuple):
+        return found
+    user, event = found
     with frame(f"Door · {event.title}", user=user, path=path):
         ui.link("← Back to the event", f"/events/{event_id}").classes(
             "app-link touch self-start text-sm"

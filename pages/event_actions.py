@@ -1,14 +1,18 @@
-"""What the event pages do to one event besides showing it: load it for a viewer, and delete
-it after asking (the event page and the edit form both offer Delete)."""
-
+"""What the event pages do to one event besides showing it: load it for a viewer, guard a
+members' page about one event, and delete it after asking (the event page and the edit form
+both offer Delete)."""
 from __future__ import annotations
 
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import NotFound
 from app.services import events, registrations
-from components.actions import act_as_viewer, read
+from components.actions import act_as_viewer, read, require_user
 from components.feedback import FAILED
+from components.frame import frame
+from components.not_found import event_not_found
 from components.session import flash
 from components.text import Heading
 from models.event import EventPublic
@@ -27,6 +31,24 @@ async def load_registration_id(event_id: int, user_id: int) -> int | None:
             session=session, event_id=event_id, user_id=user_id
         )
     )
+
+
+async def member_event(
+    event_id: int, path: str
+) -> tuple[User, EventPublic] | RedirectResponse | None:
+    """The guard of a members' page about one event (the edit form, the door): the person and
+    the event; or the login redirect the page returns; or None once the not-found page is
+    drawn."""
+    user = await require_user(path)
+    if not isinstance(user, User):
+        return user
+    try:
+        event = await load_event(event_id, user.id)
+    except NotFound:
+        with frame("Event not found", user=user, path=path):
+            event_not_found()
+        return None
+    return user, event
 
 
 def delete_button(event: EventPublic) -> ui.button:

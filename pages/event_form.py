@@ -7,19 +7,17 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
 from app.services import events
 from components.actions import act_as_viewer, require_user
 from components.event_form import EventForm, EventValues
 from components.feedback import FAILED
 from components.frame import frame
 from components.local_time import ensure_zone
-from components.not_found import event_not_found
 from components.session import flash
 from components.text import Heading
 from models.event import EventCreate, EventPublic, EventUpdate
 from models.user import User
-from pages.event_actions import delete_button, load_event
+from pages.event_actions import delete_button, member_event
 
 
 @ui.page("/events/new")
@@ -54,15 +52,10 @@ async def new_event_page() -> RedirectResponse | None:
 @ui.page("/events/{event_id:int}/edit")
 async def edit_event_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/edit"
-    user = await require_user(path)
-    if not isinstance(user, User):
-        return user
-    try:
-        event = await load_event(event_id, user.id)
-    except NotFound:
-        with frame("Event not found", user=user, path=path):
-            event_not_found()
-        return None
+    found = await member_event(event_id, path)
+    if not isinstance(found, tuple):
+        return found
+    user, event = found
 
     async def update(values: EventValues) -> None:
         async def save(session: AsyncSession, actor: User) -> EventPublic:

@@ -154,15 +154,7 @@ class KioskBoard:
             change = batch.availability.get(event.id)
             if change is None:
                 continue
-            self.events[i] = event.model_copy(
-                update={
-                    "current_registrations": change.registered,
-                    "max_capacity": change.capacity,
-                    "available_spots": change.available,
-                    "waiting_count": change.waiting,
-                    "checked_in_count": change.checked_in,
-                }
-            )
+            self.events[i] = live_updates.with_live_numbers(event, change)
             if i == self.index % len(self.events):
                 self.show_numbers(self.events[i])
 

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from app.db import lock_event, on_replica, write_transaction
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
+from app.messages import EventFacts
 from app.services import mail
 from models.event import (
     END_BEFORE_START,
@@ -330,7 +331,7 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
             MailKind.DELETED,
             event_id=event_id,
             statuses=mail.CONCERNED,
-            payload={"event": mail.facts_of(event).snapshot()},
+            payload={"event": EventFacts.of(event).snapshot()},
         )
         await session.execute(delete(Event).where(col(Event.id) == event_id))
     bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))

@@ -39,7 +39,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db import begin_write
-from app.messages import EventFacts
 from models.event import Event
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.registration import Registration, RegistrationStatus
@@ -112,18 +111,6 @@ async def enqueue_for_event(
         col(Registration.event_id) == event_id, col(Registration.status).in_(list(statuses))
     )
     await session.execute(insert(OutboxMessage).from_select(_COLUMNS, rows))
-
-
-def facts_of(event: Event) -> EventFacts:
-    assert event.id is not None
-    return EventFacts(
-        id=event.id,
-        title=event.title,
-        start=event.date_time,
-        location=event.location,
-        description=event.description,
-        end=event.end_time,
-    )
 
 
 def time_or_place_before(event: Event, changes: dict[str, Any]) -> dict[str, str]:
