@@ -1,6 +1,7 @@
 """What the event pages do to one event besides showing it: load it for a viewer, guard a
 members' page about one event, and delete it after asking (the event page and the edit form
 both offer Delete)."""
+
 from __future__ import annotations
 
 from fastapi.responses import RedirectResponse
