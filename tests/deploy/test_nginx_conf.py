@@ -7,9 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from deploy.cluster import Cluster, find_nginx, render_nginx_conf
+from tests.support.requirements import skip_or_fail
 
 
 def _socket_location(conf: str) -> str:
@@ -38,7 +37,9 @@ def test_the_socket_location_logs_its_path_without_the_query_string(tmp_path: Pa
 def test_nginx_accepts_the_rendered_configuration(tmp_path: Path):
     nginx = find_nginx()
     if nginx is None:
-        pytest.skip("nginx is not installed")
+        skip_or_fail(
+            "nginx", "nginx is not installed: the rendered configuration is checked with `nginx -t`"
+        )
     cluster = Cluster(run_dir=tmp_path, app_ports=[18081], port=18080)
     (tmp_path / "tmp").mkdir(exist_ok=True)
     conf = tmp_path / "nginx.conf"
