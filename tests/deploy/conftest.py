@@ -10,8 +10,10 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from deploy import cluster as deploy_cluster
 from tests.e2e.conftest import browser, console_errors  # noqa: F401  (fixtures for these tests)
@@ -54,3 +56,26 @@ def make_cluster(database, tmp_path: Path) -> Iterator[Callable[..., deploy_clus
     yield _make
     for cluster in started:
         deploy_cluster.stop(cluster.run_dir)
+
+
+async def confirmed_once_each(
+    database: Any, event_id: int, outcomes: dict[int, list[Any]]
+) -> dict[int, int]:
+    """Every guest's last answer was 201, or a 409 after an attempt that died with a killed
+    process (that attempt had committed); returns the confirmed registrations per guest,
+    for the caller to hold against who was sent."""
+    for guest_id, attempts in outcomes.items():
+        assert attempts[-1] in (201, 409), (guest_id, attempts)
+        if attempts[-1] == 409:
+            assert len(attempts) > 1, f"a first attempt answered 409: {attempts}"
+    async with database.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT user_id, count(*) FROM registrations "
+                    "WHERE event_id = :e AND status = 'confirmed' GROUP BY user_id"
+                ),
+                {"e": event_id},
+            )
+        ).all()
+    return {user_id: count for user_id, count in rows}

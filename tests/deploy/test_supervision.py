@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from deploy import cluster as deploy_cluster
 from deploy.cluster import alive, app_pid, port_free, process_info, status
+from tests.deploy.conftest import confirmed_once_each
 from tests.deploy.test_cluster import app_url, register_until_answered, sign_up
 
 RESTART_WITHIN = 15.0
@@ -130,21 +130,8 @@ async def test_a_killed_process_is_restarted_and_nothing_is_lost(make_cluster, d
     assert report[f"app-{victim}"].pid not in (None, pid)
     assert report[f"app-{survivor}"].restarts == 0 and report["nginx"].restarts == 0
 
-    for guest_id, attempts in outcomes.items():
-        assert attempts[-1] in (201, 409), (guest_id, attempts)
-        if attempts[-1] == 409:
-            assert len(attempts) > 1, f"a first attempt answered 409: {attempts}"
-    async with database.engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    "SELECT user_id, count(*) FROM registrations "
-                    "WHERE event_id = :e AND status = 'confirmed' GROUP BY user_id"
-                ),
-                {"e": event_id},
-            )
-        ).all()
-    assert dict(rows) == {g["id"]: 1 for g in guests}
+    confirmed = await confirmed_once_each(database, event_id, outcomes)
+    assert confirmed == {g["id"]: 1 for g in guests}
 
     # stop leaves nothing running
     pids = [m.pid for m in report.values() if m.pid]
