@@ -208,6 +208,7 @@ class LevelResult:
     pushes_received: int
     socket_messages: int
     disconnected: int
+    disconnect_reasons: dict[str, int]  # the simulated pages' own view of why they dropped
     build_seconds: float
     measure_seconds: float
     rss_mib: float
@@ -461,6 +462,7 @@ class Bench:
             pushes_received=len(receipt),
             socket_messages=report["messages"] - messages_before,
             disconnected=report["disconnected"],
+            disconnect_reasons=report["disconnect_reasons"],
             build_seconds=round(build_seconds, 1),
             measure_seconds=round(measure_seconds, 1),
             rss_mib=round(rss / 1024, 1),
@@ -602,6 +604,7 @@ async def measure(
     ratios = print_table(results, FLUSH_INTERVAL * 1000)
     problems = [
         f"N={r.n}: {r.pushes_expected - r.pushes_received} pushes to simulated pages missing"
+        f" ({r.disconnected} pages disconnected: {r.disconnect_reasons})"
         for r in results
         if r.pushes_received != r.pushes_expected
     ] + [f"N={r.n}: {r.dom.missed} browser changes missed" for r in results if r.dom.missed]

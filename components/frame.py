@@ -16,6 +16,7 @@ from nicegui import ElementFilter, context, ui
 from components.a11y import PAGE_SCRIPT
 from components.actions import leave_pages
 from components.local_time import watch_time_zone
+from components.page_lifetime import HIDDEN_PAGE_SCRIPT
 from components.promotion import announce_promotions
 from components.session import (
     flash,
@@ -97,32 +98,45 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
     person returns to after logging in from here.
     """
     dark = apply_theme()
-    ui.add_head_html(PAGE_SCRIPT)
+    ui.add_head_html(PAGE_SCRIPT + HIDDEN_PAGE_SCRIPT)
     ui.page_title(f"{title} · {APP_NAME}")
     items = _nav_items(user, path)
 
-    with (
-        ui.left_drawer(value=False)
-        .props("overlay behavior=mobile bordered")
-        .classes("p-3") as drawer,
-        ui.element("nav").classes("w-full flex flex-col gap-1").props('aria-label="Navigation"'),
-    ):
-        if user is not None:
-            ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
-                "drawer-user-name"
-            )
-        for item in items:
-            _nav_link(item, path, in_drawer=True)
-        if user is not None:
-            ui.button("Sign out", icon="logout", on_click=_sign_out).props(
-                "flat no-caps align=left padding='0 12px'"
-            ).classes("w-full text-base font-normal").mark("sign-out-drawer")
+    drawer = ui.left_drawer(value=False).props("overlay behavior=mobile bordered").classes("p-3")
+
+    def fill_drawer() -> None:
+        """The drawer's links, built when it first opens: most visitors (every wide screen)
+        never open it, and each element costs server memory for as long as the page is
+        open (bench/page_cost.py)."""
+        if drawer.default_slot.children:
+            return
+        with (
+            drawer,
+            ui.element("nav")
+            .classes("w-full flex flex-col gap-1")
+            .props('aria-label="Navigation"'),
+        ):
+            if user is not None:
+                ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
+                    "drawer-user-name"
+                )
+            for item in items:
+                _nav_link(item, path, in_drawer=True)
+            if user is not None:
+                ui.button("Sign out", icon="logout", on_click=_sign_out).props(
+                    "flat no-caps align=left padding='0 12px'"
+                ).classes("w-full text-base font-normal").mark("sign-out-drawer")
+
+    def toggle_drawer() -> None:
+        fill_drawer()
+        drawer.toggle()
 
     with ui.header().classes("items-center gap-1 px-2 md:px-6 py-1 bg-primary text-white"):
         menu = (
-            ui.button(icon="menu", on_click=drawer.toggle)
+            ui.button(icon="menu", on_click=toggle_drawer)
             .props('flat round color=white aria-label="Open navigation"')
             .classes("md:hidden")
+            .mark("menu")
         )
         ui.link(APP_NAME, "/").classes(
             "touch px-2 text-xl font-semibold text-white no-underline tracking-tight"
