@@ -73,7 +73,10 @@ def _sign_out() -> None:
 
 def _nav_link(item: NavItem, current_path: str, *, in_drawer: bool) -> None:
     active = item.path == current_path
-    link = ui.link(target=item.path).classes(
+    # In the header the label is the link's own text (one element, not two: every element
+    # costs server memory for as long as the page is open); the drawer's icon comes first,
+    # and an element's own text always renders before its children.
+    link = ui.link(text="" if in_drawer else item.label, target=item.path).classes(
         "touch gap-2 px-3 rounded no-underline "
         + (
             "w-full text-base hover:bg-sky-100/20 "
@@ -84,10 +87,10 @@ def _nav_link(item: NavItem, current_path: str, *, in_drawer: bool) -> None:
     )
     if active:
         link.props('aria-current="page"')
-    with link:
-        if in_drawer:
+    if in_drawer:
+        with link:
             ui.icon(item.icon, size="sm").props('aria-hidden="true"')
-        ui.label(item.label)
+            ui.label(item.label)
 
 
 @contextmanager
