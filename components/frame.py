@@ -105,6 +105,7 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
     ui.page_title(f"{title} · {APP_NAME}")
     items = _nav_items(user, path)
 
+    header_name: ui.label | None = None
     drawer = ui.left_drawer(value=False).props("overlay behavior=mobile bordered").classes("p-3")
 
     def fill_drawer() -> None:
@@ -120,7 +121,9 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
             .props('aria-label="Navigation"'),
         ):
             if user is not None:
-                ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
+                # the header's name, which `show_user_name` keeps current after a profile edit
+                name = header_name.text if header_name is not None else user.name
+                ui.label(f"Signed in as {name}").classes("text-sm text-muted px-3 py-2").mark(
                     "drawer-user-name"
                 )
             for item in items:
@@ -154,8 +157,10 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
         ui.space()
         theme_switch(dark)
         if user is not None:
-            ui.label(user.name).classes("max-md:hidden truncate max-w-48 px-2").mark(
-                "header-user-name"
+            header_name = (
+                ui.label(user.name)
+                .classes("max-md:hidden truncate max-w-48 px-2")
+                .mark("header-user-name")
             )
             ui.button("Sign out", on_click=_sign_out).props("flat no-caps color=white").classes(
                 "max-md:hidden"
