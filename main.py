@@ -29,7 +29,6 @@ from app.startup import (
 )
 from components.assets import serve_assets
 from components.error_page import show_page_error
-from components.page_lifetime import RECONNECT_TIMEOUT
 from components.theme import LANGUAGE, configure_quasar
 
 SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
@@ -104,5 +103,5 @@ if __name__ in {"__main__", "__mp_main__"}:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         # a page whose browser went away is deleted (its memory freed) this long after
-        reconnect_timeout=RECONNECT_TIMEOUT,
+        reconnect_timeout=settings.reconnect_timeout_seconds,
     )

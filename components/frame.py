@@ -16,7 +16,7 @@ from nicegui import ElementFilter, context, ui
 from components.a11y import PAGE_SCRIPT
 from components.actions import leave_pages
 from components.local_time import watch_time_zone
-from components.page_lifetime import HIDDEN_PAGE_SCRIPT
+from components.page_lifetime import hidden_page_script
 from components.promotion import announce_promotions
 from components.session import (
     flash,
@@ -101,7 +101,7 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
     person returns to after logging in from here.
     """
     dark = apply_theme()
-    ui.add_head_html(PAGE_SCRIPT + HIDDEN_PAGE_SCRIPT)
+    ui.add_head_html(PAGE_SCRIPT + hidden_page_script())
     ui.page_title(f"{title} · {APP_NAME}")
     items = _nav_items(user, path)
 
