@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from nicegui import Event
 
-from app.live import LiveBatch, bus
+from app.live import Availability, LiveBatch, bus
+from models.event import EventPublic
 
 changed: Event[[LiveBatch]] = Event()
 
@@ -22,3 +23,16 @@ def subscribe(callback: Callable[[LiveBatch], object]) -> None:
     if changed.emit not in bus.subscribers:  # once per bus life (tests reset the bus)
         bus.subscribe(changed.emit)
     changed.subscribe(callback)
+
+
+def with_live_numbers(event: EventPublic, change: Availability) -> EventPublic:
+    """`event` with the numbers of a live change (pages keep the event they show current)."""
+    return event.model_copy(
+        update={
+            "current_registrations": change.registered,
+            "max_capacity": change.capacity,
+            "available_spots": change.available,
+            "waiting_count": change.waiting,
+            "checked_in_count": change.checked_in,
+        }
+    )

@@ -157,17 +157,7 @@ class EventPanel:
         ):
             background_tasks.create(self.reload(), name="event page reload")
         elif change is not None:
-            self.show(
-                self.event.model_copy(
-                    update={
-                        "current_registrations": change.registered,
-                        "max_capacity": change.capacity,
-                        "available_spots": change.available,
-                        "waiting_count": change.waiting,
-                        "checked_in_count": change.checked_in,
-                    }
-                )
-            )
+            self.show(live_updates.with_live_numbers(self.event, change))
 
     async def reload(self) -> None:
         with self.button.client:  # a background task starts outside the page's UI context

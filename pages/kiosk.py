@@ -47,19 +47,6 @@ class KioskTime(LocalTime):
         super().show_in(zone)
 
 
-def _with_numbers(event: EventPublic, change: Availability) -> EventPublic:
-    """`event` with the numbers of a live change."""
-    return event.model_copy(
-        update={
-            "current_registrations": change.registered,
-            "max_capacity": change.capacity,
-            "available_spots": change.available,
-            "waiting_count": change.waiting,
-            "checked_in_count": change.checked_in,
-        }
-    )
-
-
 class KioskBoard:
     """The board's state: which events rotate, which one is shown, its live numbers."""
 
@@ -96,7 +83,9 @@ class KioskBoard:
             arrived, self._arrived = self._arrived, None
         # (a deleted event reports capacity 0; the reload its change asks for handles it)
         self.events = [
-            _with_numbers(e, arrived[e.id]) if e.id in arrived and arrived[e.id].capacity else e
+            live_updates.with_live_numbers(e, arrived[e.id])
+            if e.id in arrived and arrived[e.id].capacity
+            else e
             for e in fresh
         ]
 
@@ -184,7 +173,7 @@ class KioskBoard:
             change = batch.availability.get(event.id)
             if change is None:
                 continue
-            self.events[i] = _with_numbers(event, change)
+            self.events[i] = live_updates.with_live_numbers(event, change)
             if i == self.index % len(self.events):
                 self.show_numbers(self.events[i])
 
