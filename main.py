@@ -107,4 +107,6 @@ if __name__ in {"__main__", "__mp_main__"}:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        # a page whose browser went away is deleted (its memory freed) this long after
+        reconnect_timeout=settings.reconnect_timeout_seconds,
     )

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
     graceful_shutdown_seconds: int = Field(default=10, ge=1)
+    # Open pages (components/page_lifetime.py): how long one may stay hidden before it lets
+    # the server forget it, and how long the server waits for a browser that went away.
+    hidden_page_close_seconds: float = Field(default=600, gt=0)
+    reconnect_timeout_seconds: float = Field(default=10, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Origins allowed to call the API from a browser (comma-separated); none by default.
     cors_origins: str = ""

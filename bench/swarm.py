@@ -14,6 +14,7 @@ import random
 import re
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -22,7 +23,8 @@ from urllib.parse import urlencode
 import httpx
 import socketio
 
-RECONNECT_TIMEOUT = 3.0  # NiceGUI's default: a disconnected client is deleted after this
+from components.page_lifetime import RECONNECT_TIMEOUT  # noqa: F401  (re-exported: the app passes it to ui.run)
+
 QUERY_RE = re.compile(r"^\s*query: (\{.*\}),\s*$", re.MULTILINE)
 ZONE_JS = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 
@@ -41,6 +43,9 @@ class SimPage:
     next_message_id: int = 0
     acked: int = -1
     disconnected: bool = False
+    # why the socket closed ("transport close": the server closed it, e.g. a missed ping;
+    # "transport error"/"ping timeout": this side gave up), to tell who lost the pushes
+    disconnect_reason: str = ""
     acker: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
@@ -77,8 +82,9 @@ class SimPage:
     async def _on_other(self, _event: str, data: Any = None) -> None:
         self._count(data)
 
-    def _on_disconnect(self, *_: Any) -> None:
+    def _on_disconnect(self, reason: Any = None, *_: Any) -> None:
         self.disconnected = True
+        self.disconnect_reason = str(reason)
 
     async def open(self, base_url: str, path: str) -> None:
         # A fresh cookie jar per page: like separate kiosks, each is its own browser.
@@ -181,6 +187,9 @@ class Swarm:
             "seen": [p.seen for p in self.pages],
             "messages": sum(p.messages for p in self.pages),
             "disconnected": sum(p.disconnected for p in self.pages),
+            "disconnect_reasons": dict(
+                Counter(p.disconnect_reason for p in self.pages if p.disconnected)
+            ),
             "errors": self.errors[:5],
             "error_count": len(self.errors),
         }

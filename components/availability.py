@@ -1,8 +1,10 @@
 """How many spots are left, everywhere an event's availability is shown.
 
-The human text ("7 of 20 spots left", "Full") is made of separate spans so each number can
-carry its UI.md hook (`available-spots-{id}` holds the number alone) and be changed in place
-by live updates (`show(...)`) without rebuilding anything.
+The human text ("7 of 20 spots left", "Full") is made of as few spans as the hooks allow:
+each number that carries a UI.md hook (`available-spots-{id}` holds the number alone) is a
+span of its own, changed in place by live updates (`show(...)`); the words between and after
+them share one span whose text changes with the state. Every element costs a few KiB of
+server memory per open page (bench/page_cost.py), and lists show a dozen badges.
 """
 
 from __future__ import annotations
@@ -49,12 +51,13 @@ class Availability(ui.element):
         self.classes("font-semibold")
         with self:
             self.available = Span().props(f"data-testid=available-spots-{event_id}")
-            self.of = Span(" of ")
-            self.capacity = Span()
-            if hook_capacity:
-                self.capacity.props(f"data-testid=capacity-{event_id}")
-            self.suffix = Span(" spots left")  # "1 of 20 spots left": the plural is the 20's
-            self.full = Span("Full")
+            # With a capacity hook: number, " of ", capacity, " spots left" | "Full";
+            # without: number, " of 20 spots left" | "Full" (the capacity inside the words).
+            self.of = Span(" of ") if hook_capacity else None
+            self.capacity = (
+                Span().props(f"data-testid=capacity-{event_id}") if hook_capacity else None
+            )
+            self.words = Span()
         self.region = LiveRegion() if announce else None
         self._tone = ""
         self._shown: tuple[int, int] | None = None  # what is on screen: only changes are spoken
@@ -65,11 +68,16 @@ class Availability(ui.element):
         available = max(available, 0)
         is_full = available == 0
         self.available.text = str(available)
-        self.capacity.text = str(capacity)
         # The numbers stay in the DOM when full (hidden), so the hooks always read true.
-        for part in (self.available, self.of, self.capacity, self.suffix):
-            part.set_visibility(not is_full)
-        self.full.set_visibility(is_full)
+        self.available.set_visibility(not is_full)
+        if self.capacity is not None and self.of is not None:
+            self.capacity.text = str(capacity)
+            self.of.set_visibility(not is_full)
+            self.capacity.set_visibility(not is_full)
+            words = " spots left"  # "1 of 20 spots left": the plural is the 20's
+        else:
+            words = f" of {capacity} spots left"
+        self.words.text = "Full" if is_full else words
         tone = _tone(available, capacity)
         if self.region is not None and self._shown not in (None, (available, capacity)):
             self.region.announce("Full" if is_full else f"{available} of {capacity} spots left")

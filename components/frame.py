@@ -16,6 +16,7 @@ from nicegui import ElementFilter, context, ui
 from components.a11y import PAGE_SCRIPT
 from components.actions import leave_pages
 from components.local_time import watch_time_zone
+from components.page_lifetime import hidden_page_script
 from components.promotion import announce_promotions
 from components.session import (
     flash,
@@ -72,7 +73,10 @@ def _sign_out() -> None:
 
 def _nav_link(item: NavItem, current_path: str, *, in_drawer: bool) -> None:
     active = item.path == current_path
-    link = ui.link(target=item.path).classes(
+    # In the header the label is the link's own text (one element, not two: every element
+    # costs server memory for as long as the page is open); the drawer's icon comes first,
+    # and an element's own text always renders before its children.
+    link = ui.link(text="" if in_drawer else item.label, target=item.path).classes(
         "touch gap-2 px-3 rounded no-underline "
         + (
             "w-full text-base hover:bg-sky-100/20 "
@@ -83,10 +87,10 @@ def _nav_link(item: NavItem, current_path: str, *, in_drawer: bool) -> None:
     )
     if active:
         link.props('aria-current="page"')
-    with link:
-        if in_drawer:
+    if in_drawer:
+        with link:
             ui.icon(item.icon, size="sm").props('aria-hidden="true"')
-        ui.label(item.label)
+            ui.label(item.label)
 
 
 @contextmanager
@@ -97,32 +101,48 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
     person returns to after logging in from here.
     """
     dark = apply_theme()
-    ui.add_head_html(PAGE_SCRIPT)
+    ui.add_head_html(PAGE_SCRIPT + hidden_page_script())
     ui.page_title(f"{title} · {APP_NAME}")
     items = _nav_items(user, path)
 
-    with (
-        ui.left_drawer(value=False)
-        .props("overlay behavior=mobile bordered")
-        .classes("p-3") as drawer,
-        ui.element("nav").classes("w-full flex flex-col gap-1").props('aria-label="Navigation"'),
-    ):
-        if user is not None:
-            ui.label(f"Signed in as {user.name}").classes("text-sm text-muted px-3 py-2").mark(
-                "drawer-user-name"
-            )
-        for item in items:
-            _nav_link(item, path, in_drawer=True)
-        if user is not None:
-            ui.button("Sign out", icon="logout", on_click=_sign_out).props(
-                "flat no-caps align=left padding='0 12px'"
-            ).classes("w-full text-base font-normal").mark("sign-out-drawer")
+    header_name: ui.label | None = None
+    drawer = ui.left_drawer(value=False).props("overlay behavior=mobile bordered").classes("p-3")
+
+    def fill_drawer() -> None:
+        """The drawer's links, built when it first opens: most visitors (every wide screen)
+        never open it, and each element costs server memory for as long as the page is
+        open (bench/page_cost.py)."""
+        if drawer.default_slot.children:
+            return
+        with (
+            drawer,
+            ui.element("nav")
+            .classes("w-full flex flex-col gap-1")
+            .props('aria-label="Navigation"'),
+        ):
+            if user is not None:
+                # the header's name, which `show_user_name` keeps current after a profile edit
+                name = header_name.text if header_name is not None else user.name
+                ui.label(f"Signed in as {name}").classes("text-sm text-muted px-3 py-2").mark(
+                    "drawer-user-name"
+                )
+            for item in items:
+                _nav_link(item, path, in_drawer=True)
+            if user is not None:
+                ui.button("Sign out", icon="logout", on_click=_sign_out).props(
+                    "flat no-caps align=left padding='0 12px'"
+                ).classes("w-full text-base font-normal").mark("sign-out-drawer")
+
+    def toggle_drawer() -> None:
+        fill_drawer()
+        drawer.toggle()
 
     with ui.header().classes("items-center gap-1 px-2 md:px-6 py-1 bg-primary text-white"):
         menu = (
-            ui.button(icon="menu", on_click=drawer.toggle)
+            ui.button(icon="menu", on_click=toggle_drawer)
             .props('flat round color=white aria-label="Open navigation"')
             .classes("md:hidden")
+            .mark("menu")
         )
         ui.link(APP_NAME, "/").classes(
             "touch px-2 text-xl font-semibold text-white no-underline tracking-tight"
@@ -137,8 +157,10 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
         ui.space()
         theme_switch(dark)
         if user is not None:
-            ui.label(user.name).classes("max-md:hidden truncate max-w-48 px-2").mark(
-                "header-user-name"
+            header_name = (
+                ui.label(user.name)
+                .classes("max-md:hidden truncate max-w-48 px-2")
+                .mark("header-user-name")
             )
             ui.button("Sign out", on_click=_sign_out).props("flat no-caps color=white").classes(
                 "max-md:hidden"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from typing import Any
 
 from nicegui import background_tasks, ui
 from pydantic import ValidationError
@@ -44,6 +45,11 @@ def _parse_day(value: str | None) -> date | None:
     if not value:
         return None
     return date.fromisoformat(value)
+
+
+def _value(field: ui.input | ui.select | ui.switch | None) -> Any:
+    """A filter control's value, or None while the panel has not been built."""
+    return None if field is None else field.value
 
 
 def show_error(field: ui.input, message: str | None) -> None:
@@ -82,40 +88,19 @@ class EventBrowser:
         with self.search.add_slot("prepend"):
             ui.icon("search").props('aria-hidden="true"')
 
-        with ui.expansion("Filters and sort", icon="tune").classes(
-            "w-full rounded-lg border border-sky-100 dark:border-slate-700"
-        ) as self.filters:
-            with ui.grid().classes("w-full grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 gap-3 p-2"):
-                self.date_from = (
-                    ui.input("From date", on_change=self.changed)
-                    .props("type=date stack-label outlined")
-                    .mark("from-date")
-                )
-                self.date_to = (
-                    ui.input("To date", on_change=self.changed)
-                    .props("type=date stack-label outlined")
-                    .mark("to-date")
-                )
-                self.location = (
-                    ui.input("Location", on_change=self.changed)
-                    .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength={LOCATION_MAX}")
-                    .mark("location-filter")
-                )
-                self.sort = (
-                    ui.select(
-                        SORT_LABELS,
-                        label="Sort by",
-                        value=EventSort.DATE.value,
-                        on_change=self.changed,
-                    )
-                    .props("outlined")
-                    .mark("sort")
-                )
-            with ui.row().classes("w-full items-center justify-between gap-2 px-2 pb-2"):
-                self.available = ui.switch("Only with free spots", on_change=self.changed).mark(
-                    "only-available"
-                )
-                ui.button("Reset filters", on_click=self.reset).props("flat no-caps")
+        # The panel's controls are built when it first opens: most visitors never open it,
+        # and each element costs server memory for as long as the page is open
+        # (bench/page_cost.py). Until then every filter has its default value.
+        self.date_from: ui.input | None = None
+        self.date_to: ui.input | None = None
+        self.location: ui.input | None = None
+        self.sort: ui.select | None = None
+        self.available: ui.switch | None = None
+        self.filters = (
+            ui.expansion("Filters and sort", icon="tune", on_value_change=self._build_filters)
+            .classes("w-full rounded-lg border border-sky-100 dark:border-slate-700")
+            .mark("filters")
+        )
 
         with ui.row().classes("w-full items-center justify-between min-h-6"):
             self.count = ui.label().classes("text-sm text-muted").props('aria-live="polite"')
@@ -134,16 +119,59 @@ class EventBrowser:
             .mark("show-more")
         )
 
+    def _build_filters(self) -> None:
+        if self.available is not None:
+            return
+        with (
+            self.filters,
+            ui.grid().classes("w-full grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 gap-3 p-2"),
+        ):
+            self.date_from = (
+                ui.input("From date", on_change=self.changed)
+                .props("type=date stack-label outlined")
+                .mark("from-date")
+            )
+            self.date_to = (
+                ui.input("To date", on_change=self.changed)
+                .props("type=date stack-label outlined")
+                .mark("to-date")
+            )
+            self.location = (
+                ui.input("Location", on_change=self.changed)
+                .props(f"outlined clearable debounce={DEBOUNCE_MS} maxlength={LOCATION_MAX}")
+                .mark("location-filter")
+            )
+            self.sort = (
+                ui.select(
+                    SORT_LABELS,
+                    label="Sort by",
+                    value=EventSort.DATE.value,
+                    on_change=self.changed,
+                )
+                .props("outlined")
+                .mark("sort")
+            )
+        with (
+            self.filters,
+            ui.row().classes("w-full items-center justify-between gap-2 px-2 pb-2"),
+        ):
+            self.available = ui.switch("Only with free spots", on_change=self.changed).mark(
+                "only-available"
+            )
+            ui.button("Reset filters", on_click=self.reset).props("flat no-caps")
+
     def _filters_active(self) -> bool:
         return bool(
-            self.date_from.value
-            or self.date_to.value
-            or (self.location.value or "").strip()
-            or self.available.value
+            _value(self.date_from)
+            or _value(self.date_to)
+            or (_value(self.location) or "").strip()
+            or _value(self.available)
         )
 
-    def _day_bound(self, field: ui.input, pick: int) -> tuple[bool, datetime | None]:
+    def _day_bound(self, field: ui.input | None, pick: int) -> tuple[bool, datetime | None]:
         """(ok, bound): the first (pick=0) or last (pick=1) instant of the chosen local day."""
+        if field is None:
+            return True, None
         try:
             day = _parse_day(field.value)
         except ValueError:
@@ -161,20 +189,22 @@ class EventBrowser:
         try:
             query = EventQuery(
                 q=(self.search.value or "").strip() or None,
-                location=(self.location.value or "").strip() or None,
+                location=(_value(self.location) or "").strip() or None,
                 from_=start,
                 to=end,
-                available=bool(self.available.value),
-                sort=EventSort(self.sort.value or EventSort.DATE.value),
+                available=bool(_value(self.available)),
+                sort=EventSort(_value(self.sort) or EventSort.DATE.value),
                 limit=limit,
                 offset=offset,
             )
         except ValidationError as exc:
-            field = self.location if exc.errors()[0]["loc"][:1] == ("location",) else self.search
+            on_location = exc.errors()[0]["loc"][:1] == ("location",)
+            field = self.location if on_location and self.location else self.search
             show_error(field, first_validation_message(exc))
             return None
         show_error(self.search, None)
-        show_error(self.location, None)
+        if self.location is not None:
+            show_error(self.location, None)
         return query
 
     def changed(self) -> None:
@@ -200,9 +230,11 @@ class EventBrowser:
     def reset(self) -> None:
         """Clear every control; their change events coalesce into one search."""
         for field in (self.date_from, self.date_to, self.location, self.search):
-            field.set_value("")
-        self.available.set_value(False)
-        self.sort.set_value(EventSort.DATE.value)
+            if field is not None:
+                field.set_value("")
+        if self.available is not None and self.sort is not None:
+            self.available.set_value(False)
+            self.sort.set_value(EventSort.DATE.value)
 
     def on_change(self, batch: LiveBatch) -> None:
         """Live update: new numbers in place; when events appeared, vanished or were edited,
@@ -232,7 +264,7 @@ class EventBrowser:
                 session=session, query=query, viewer_id=self.viewer_id
             )
 
-        outcome = await act(search, fields={"to": self.date_to})
+        outcome = await act(search, fields={"to": self.date_to} if self.date_to else {})
         if generation != self.generation:
             return  # a newer search is on its way; its answer is the one to show
         self.loading.set_visibility(False)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui.testing import User
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import open_session
 from app.services import events, registrations
 from components import live_updates
-from models.event import EventUpdate
+from models.event import EventPublic, EventUpdate
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -72,3 +76,39 @@ async def test_closing_the_page_drops_its_subscription(screen, make_user, make_e
     assert len(live_updates.changed.callbacks) == before + 1
     screen.client.delete()
     assert len(live_updates.changed.callbacks) == before
+
+
+async def test_a_registration_during_a_resync_is_not_undone_by_it(screen, make_user, make_event):
+    """The race: the resync reads the database, a registration commits and is pushed, then
+    the resync's (older) answer is shown. The read is held open with a barrier, so the race
+    happens on every run, in this order."""
+    owner, guest = await make_user(), await make_user()
+    event = await make_event(owner, title="Lobby talk", max_capacity=5)
+    await screen.open(f"/kiosk/{event.id}")
+    await screen.should_see("spots left")
+    (board,) = [
+        c.func.__self__
+        for c in live_updates.changed.callbacks
+        # by name: importing pages.kiosk here would register its routes outside the test app
+        if type(getattr(c.func, "__self__", None)).__name__ == "KioskBoard"
+    ]
+    assert board.number is not None and board.number.text == "5"
+
+    has_read, release = asyncio.Event(), asyncio.Event()
+    read_events = board._shown
+
+    async def held_read(session: AsyncSession) -> list[EventPublic]:
+        found = await read_events(session)  # the database as it was: 5 left
+        has_read.set()
+        await release.wait()
+        return found
+
+    board._shown = held_read  # type: ignore[method-assign]
+    resync = asyncio.create_task(board.reload())
+    await has_read.wait()
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=guest.id)
+    await eventually(lambda: board.number is not None and board.number.text == "4")
+    release.set()
+    await resync
+    assert board.number is not None and board.number.text == "4"

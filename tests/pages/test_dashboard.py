@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nicegui import ui
 from nicegui.testing import User
 
 from app.db import open_session
@@ -51,6 +52,9 @@ async def test_change_name_and_email(visitor: User, sign_in, make_user):
     await visitor.should_see("Profile saved")
     (header_name,) = visitor.find(marker="header-user-name").elements
     assert header_name.text == "Ada Lovelace"  # type: ignore[attr-defined]
+    visitor.find(marker="menu").click()  # the drawer, built only now, has the new name too
+    with visitor.scope(kind=ui.left_drawer):
+        await visitor.should_see("Signed in as Ada Lovelace")
     assert value_of(visitor, "profile-email") == "ada@example.com"  # normalised like the API
     async with open_session() as session:
         saved = await users.get_user(session=session, user_id=me.id)

@@ -17,6 +17,13 @@ from tests.support.waiting import eventually
 PAGE_SIZE = 12
 
 
+def open_filters(visitor: User) -> None:
+    """Open "Filters and sort" (its controls are built when it first opens)."""
+    with visitor:
+        for panel in visitor.find(marker="filters").elements:
+            panel.open()  # type: ignore[attr-defined]
+
+
 async def test_cards_show_title_place_time_and_availability(visitor: User, make_user, make_event):
     owner = await make_user()
     when = datetime(2030, 1, 15, 17, 30, tzinfo=UTC)
@@ -84,6 +91,7 @@ async def test_only_with_free_spots(visitor: User, make_user, make_event):
         await registrations.register_attendee(session=session, event_id=tiny.id, user_id=guest.id)
     await visitor.open("/")
     await visitor.should_see("Tiny")
+    open_filters(visitor)
     visitor.find(marker="only-available").click()
     await visitor.should_not_see("Tiny")
     await visitor.should_see("Roomy")
@@ -96,6 +104,7 @@ async def test_location_and_date_filters(visitor: User, make_user, make_event):
     await make_event(owner, title="Berlin soon", location="Berlin", date_time=soon)
     await make_event(owner, title="Zurich later", location="Zurich", date_time=later)
     await visitor.open("/")
+    open_filters(visitor)
     visitor.find(marker="location-filter").type("zur")
     await visitor.should_not_see("Berlin soon")
     await visitor.should_see("Zurich later")
@@ -112,6 +121,7 @@ async def test_an_end_date_before_the_start_is_pointed_out(visitor: User, make_u
     owner = await make_user()
     await make_event(owner, title="Anything")
     await visitor.open("/")
+    open_filters(visitor)
     visitor.find(marker="from-date").type("2030-05-10")
     visitor.find(marker="to-date").type("2030-05-01")
     await visitor.should_see("Ends before the start date")
@@ -124,6 +134,7 @@ async def test_sort_by_title(visitor: User, make_user, make_event):
     await visitor.open("/")
     await visitor.should_see("Zebra talk")
     assert card_titles(visitor) == ["Zebra talk", "Aardvark talk"]  # soonest first
+    open_filters(visitor)
     visitor.find(marker="sort").click()  # opens the options
     visitor.find("Title A to Z").click()
     await eventually(lambda: card_titles(visitor) == ["Aardvark talk", "Zebra talk"])

@@ -14,12 +14,16 @@ from tests.pages.helpers import hooked
 
 async def test_navigation_for_visitors_and_members(visitor: User, sign_in, make_user):
     await visitor.open("/")
-    with visitor.scope(kind=ui.left_drawer):  # the phone menu
+    with visitor.scope(kind=ui.left_drawer):  # the phone menu: built when first opened
+        await visitor.should_not_see("Log in")
+    visitor.find(marker="menu").click()
+    with visitor.scope(kind=ui.left_drawer):
         await visitor.should_see("Log in")
         await visitor.should_see("Sign up")
         await visitor.should_not_see("Dashboard")
     await sign_in(await make_user("Ada"))
     await visitor.open("/")
+    visitor.find(marker="menu").click()
     with visitor.scope(kind=ui.left_drawer):
         await visitor.should_see("Signed in as Ada")
         for label in ("Events", "My registrations", "Dashboard", "New event", "Sign out"):
