@@ -284,14 +284,21 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None:
         return NotFound(EVENT_NOT_FOUND)
+    return await _over_or_held(session, event, user_id) or EventFull()
+
+
+async def _over_or_held(session: AsyncSession, event: Event, user_id: int) -> Exception | None:
+    """Why this person can neither register nor join the list, whatever the capacity: the
+    event has started, or they hold a place there already (confirmed or waiting)."""
     if not is_upcoming(event.date_time, utcnow()):
         return RuleViolation(PAST_EVENT)
-    held = await _held(session, event_id, user_id)
+    assert event.id is not None
+    held = await _held(session, event.id, user_id)
     if held is not None and held.status == RegistrationStatus.CONFIRMED:
         return AlreadyRegistered()
     if held is not None:
         return Conflict(f"{ALREADY_WAITING} (#{held.position})")
-    return EventFull()
+    return None
 
 
 async def _held(session: AsyncSession, event_id: int, user_id: int) -> Registration | None:
@@ -333,13 +340,9 @@ async def join_waitlist(
     """Puts the user at the end of a full event's waiting list (module doc, step 4)."""
     async with write_transaction(session):
         event = await _locked(session, event_id)
-        if not is_upcoming(event.date_time, utcnow()):
-            raise RuleViolation(PAST_EVENT)
-        held = await _held(session, event_id, user_id)
-        if held is not None and held.status == RegistrationStatus.CONFIRMED:
-            raise AlreadyRegistered()
-        if held is not None:
-            raise Conflict(f"{ALREADY_WAITING} (#{held.position})")
+        refusal = await _over_or_held(session, event, user_id)
+        if refusal is not None:
+            raise refusal
         if not event.waitlist_open:
             raise Conflict(LIST_CLOSED)
         if event.registered_count < event.max_capacity:
