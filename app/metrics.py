@@ -18,7 +18,7 @@ shows and why:
   leaving: see README "Email").
 - `eventhub_pages_connected`: NiceGUI clients with a live socket in this process, read from
   `Client.instances` at scrape time (no connect/disconnect hooks to drift or to be reset by the
-  test harness). Each one costs server memory: see NICEGUI.md's scale notes.
+  test harness). Each one costs server memory: see bench/README.md, "Page cost".
 - `eventhub_live_update_lag_seconds`: from the oldest change in a live batch (published right
   after its commit, or received from another process) to the flush that hands it to the pages
   (app/live.py). The floor is the bus's coalescing interval (0.2 s); more means a busy loop.
