@@ -25,7 +25,8 @@ from sqlmodel import col, select
 from app.db import lock_event, write_transaction
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.live import Availability, bus
-from app.services.events import EVENT_NOT_FOUND, contains
+from app.services.event_reads import EVENT_NOT_FOUND
+from app.services.events import contains
 from models.event import Event
 from models.registration import (
     TICKET_CODE_MAX,

@@ -81,7 +81,7 @@ from app.errors import (
 )
 from app.live import Activity, Availability, bus
 from app.services import mail
-from app.services.events import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
+from app.services.event_reads import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
 from models.event import Event, Ticket, UserRegistrationRow
 from models.outbox import MailKind
 from models.registration import (
