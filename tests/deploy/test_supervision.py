@@ -124,7 +124,13 @@ async def test_a_killed_process_is_restarted_and_nothing_is_lost(make_cluster, d
     assert after == {200}, f"nginx answered {after}"
     cut = [outcome for sent, outcome in reads if sent <= killed and outcome != 200]
     assert len(cut) <= 1 and set(cut) <= {"ReadError", "RemoteProtocolError"}, cut
-    report = status(cluster.run_dir)
+    # supervisord calls a process RUNNING once it has stayed up START_SECONDS; a restart that
+    # answers /health sooner than that is still STARTING for the rest of that time
+    deadline = killed + respawned + deploy_cluster.START_SECONDS + 5
+    report = await asyncio.to_thread(status, cluster.run_dir)
+    while report[f"app-{victim}"].state == "STARTING" and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        report = await asyncio.to_thread(status, cluster.run_dir)
     assert report[f"app-{victim}"].state == "RUNNING"
     assert report[f"app-{victim}"].restarts == 1
     assert report[f"app-{victim}"].pid not in (None, pid)
