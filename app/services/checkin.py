@@ -27,6 +27,7 @@ from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.live import Availability, bus
 from app.services.event_reads import EVENT_NOT_FOUND
 from app.services.events import contains
+from app.services.registrations import attendee_row
 from models.event import Event
 from models.registration import (
     TICKET_CODE_MAX,
@@ -96,17 +97,8 @@ async def _own_event(session: AsyncSession, actor: User, event_id: int) -> Event
 
 
 def _row(registration: Registration, user: User) -> EventRegistrationRow:
-    assert registration.id is not None and user.id is not None
-    return EventRegistrationRow(
-        id=registration.id,
-        status=RegistrationStatus(registration.status),
-        registration_date=registration.registration_date,
-        cancelled_at=registration.cancelled_at,
-        position=registration.position,
-        checked_in_at=registration.checked_in_at,
-        ticket_code=registration.ticket_code,
-        user=AttendeeUser(id=user.id, name=user.name, email=user.email),
-    )
+    assert user.id is not None
+    return attendee_row(registration, AttendeeUser(id=user.id, name=user.name, email=user.email))
 
 
 def _publish(event: Event) -> None:

@@ -558,18 +558,24 @@ async def list_event_registrations(
         )
     )
     return [
-        EventRegistrationRow(
-            id=reg.id,
-            status=RegistrationStatus(reg.status),
-            registration_date=reg.registration_date,
-            cancelled_at=reg.cancelled_at,
-            position=reg.position,
-            checked_in_at=reg.checked_in_at,
-            ticket_code=reg.ticket_code,
-            user=AttendeeUser(id=uid, name=name, email=email),
-        )
+        attendee_row(reg, AttendeeUser(id=uid, name=name, email=email))
         for reg, uid, name, email in rows.all()
     ]
+
+
+def attendee_row(registration: Registration, user: AttendeeUser) -> EventRegistrationRow:
+    """A registration as its event's creator sees it (the attendee list, the door)."""
+    assert registration.id is not None
+    return EventRegistrationRow(
+        id=registration.id,
+        status=RegistrationStatus(registration.status),
+        registration_date=registration.registration_date,
+        cancelled_at=registration.cancelled_at,
+        position=registration.position,
+        checked_in_at=registration.checked_in_at,
+        ticket_code=registration.ticket_code,
+        user=user,
+    )
 
 
 async def list_user_registrations(
