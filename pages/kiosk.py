@@ -23,6 +23,7 @@ from app.services import events as event_service
 from components import live_updates
 from components.actions import read
 from components.assets import stylesheet
+from components.live_numbers import LiveText
 from components.local_time import LocalTime, viewer_zone, watch_time_zone
 from components.qr import qr_data_uri
 from components.text import Span
@@ -58,12 +59,10 @@ class KioskBoard:
         self.zone: tzinfo = viewer_zone()  # built in the page request, where storage is readable
         # Quasar's page is already the one <main> landmark: the board is a plain box in it
         self.container = ui.element("div").classes("kiosk")
-        self.number: ui.label | None = None
-        self.caption: ui.label | None = None
-        self.registered: ui.label | None = None
-        self.capacity: ui.label | None = None
-        self.waiting: ui.label | None = None
-        self.qr_caption: ui.label | None = None
+        # live numbers newer than the last read, per event: shown by the next render (the
+        # elements on screen follow them by broadcast, and quietly on the server)
+        self._live: dict[int, Availability] = {}
+        self.number: LiveText | None = None  # the big number, for tests
         # while `load` reads: the newest live numbers per event that arrived meanwhile
         self._arrived: dict[int, Availability] | None = None
 
@@ -81,13 +80,10 @@ class KioskBoard:
             fresh = await read(self._shown)
         finally:
             arrived, self._arrived = self._arrived, None
-        # (a deleted event reports capacity 0; the reload its change asks for handles it)
-        self.events = [
-            live_updates.with_live_numbers(e, arrived[e.id])
-            if e.id in arrived and arrived[e.id].capacity
-            else e
-            for e in fresh
-        ]
+        self.events = fresh
+        # only what arrived during the read can be newer than it (a deleted event reports
+        # capacity 0; the reload its change asks for handles it)
+        self._live = {k: a for k, a in arrived.items() if a.capacity}
 
     async def _shown(self, session: AsyncSession) -> list[EventPublic]:
         if self.event_id is None:
@@ -102,9 +98,10 @@ class KioskBoard:
 
     def render(self) -> None:
         self.container.clear()
-        self.number = self.caption = self.registered = self.capacity = None
-        self.waiting = self.qr_caption = None
+        self.number = None
         event = self.current
+        if event is not None and event.id in self._live:
+            event = live_updates.with_live_numbers(event, self._live[event.id])
         with self.container:
             if event is None:
                 text = "No upcoming events" if self.event_id is None else "Event not available"
@@ -119,63 +116,54 @@ class KioskBoard:
                 with ui.row().classes("kiosk-meta gap-2 no-wrap"):
                     KioskTime(event.date_time, self)
                 ui.label(event.location).classes("kiosk-meta")
+                # the numbers follow live changes through one broadcast per change for all
+                # the kiosks of this event (components/live_numbers.py), not per page
                 self.number = (
-                    ui.label()
+                    LiveText(event, "available", full_class="full")
                     .classes("kiosk-number")
                     .props(f"data-testid=available-spots-{event.id}")
                 )
-                self.caption = ui.label().classes("kiosk-caption")
+                full_text = "Full · join the waiting list" if event.waitlist_open else "Full"
+                LiveText(event, "choice", choices=(full_text, "spot left", "spots left")).classes(
+                    "kiosk-caption"
+                )
                 with ui.element("div").classes("kiosk-counts"):
-                    self.registered = Span().props(f"data-testid=registered-count-{event.id}")
+                    LiveText(event, "registered", tag="span").props(
+                        f"data-testid=registered-count-{event.id}"
+                    )
                     Span(" registered · capacity ")
-                    self.capacity = Span().props(f"data-testid=capacity-{event.id}")
+                    LiveText(event, "capacity", tag="span").props(
+                        f"data-testid=capacity-{event.id}"
+                    )
                     Span(" · ")
-                    self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                    LiveText(event, "waiting", tag="span").props(
+                        f"data-testid=waiting-count-{event.id}"
+                    )
                     Span(" waiting")
             with ui.element("div").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")
                 qr._props.update(src=qr_data_uri(url), alt=f"QR code: {url}")
-                self.qr_caption = ui.label("Scan to register").classes("kiosk-qr-caption")
+                invite = (
+                    "Scan to join the waiting list" if event.waitlist_open else "Scan to register"
+                )
+                LiveText(
+                    event, "choice", choices=(invite, "Scan to register", "Scan to register")
+                ).classes("kiosk-qr-caption")
             with ui.element("footer").classes("kiosk-footer"):
                 ui.label("Live availability")
                 if len(self.events) > 1:
                     ui.label(f"{self.index % len(self.events) + 1} / {len(self.events)}")
-        self.show_numbers(event)
-
-    def show_numbers(self, event: EventPublic) -> None:
-        if self.number is None or self.caption is None:
-            return
-        full = event.is_full
-        self.number.text = str(event.available_spots)
-        self.number.classes(add="full") if full else self.number.classes(remove="full")
-        invite = full and event.waitlist_open
-        self.caption.text = (
-            ("Full · join the waiting list" if invite else "Full")
-            if full
-            else ("spot left" if event.available_spots == 1 else "spots left")
-        )
-        if self.qr_caption is not None:
-            self.qr_caption.text = "Scan to join the waiting list" if invite else "Scan to register"
-        if self.registered is not None and self.capacity is not None:
-            self.registered.text = str(event.current_registrations)
-            self.capacity.text = str(event.max_capacity)
-        if self.waiting is not None:
-            self.waiting.text = str(event.waiting_count)
 
     def on_change(self, batch: LiveBatch) -> None:
+        """Per page, per flush: kept to a few dict operations, since it runs for every open
+        kiosk; the numbers on screen are the broadcast's job (components/live_numbers.py)."""
         if self._arrived is not None:
             self._arrived.update(batch.availability)
         if batch.structure_changed:
             background_tasks.create(self.reload(), name="kiosk reload")
             return
-        for i, event in enumerate(self.events):
-            change = batch.availability.get(event.id)
-            if change is None:
-                continue
-            self.events[i] = live_updates.with_live_numbers(event, change)
-            if i == self.index % len(self.events):
-                self.show_numbers(self.events[i])
+        self._live.update(batch.availability)
 
     async def reload(self) -> None:
         shown = self.current.id if self.current else None
