@@ -121,9 +121,12 @@ class LiveText(TextElement):
                     self._classes.remove(self.full_class)
 
     def show(self, event: EventPublic) -> None:
-        """Show `event`'s numbers through the page's own update (a page's re-read)."""
+        """Show `event`'s numbers through the page's own update (a page's re-read), if they
+        change what this element shows."""
+        before = (self._text, list(self._classes))
         self.show_quietly(numbers_of(event))
-        self.update()
+        if (self._text, list(self._classes)) != before:
+            self.update()
 
 
 def use() -> None:
@@ -134,8 +137,9 @@ def use() -> None:
         return
     client._live_numbers = True  # type: ignore[attr-defined]
     script("live_numbers.js")
-    client.on_connect(lambda: _resend(client.id))
-    client.on_delete(lambda: _forget(client.id))
+    client_id = client.id  # (not the client: its handlers would hold it in a cycle)
+    client.on_connect(lambda: _resend(client_id))
+    client.on_delete(lambda: _forget(client_id))
     if broadcast not in bus.subscribers:  # once per bus life (tests reset the bus)
         bus.subscribe(broadcast)
 

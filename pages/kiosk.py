@@ -63,6 +63,8 @@ class KioskBoard:
         # elements on screen follow them by broadcast, and quietly on the server)
         self._live: dict[int, Availability] = {}
         self.number: LiveText | None = None  # the big number, for tests
+        self._numbers: list[LiveText] = []  # every live number on the board
+        self._look: tuple[object, ...] | None = None  # what the board shows, but the numbers
         # while `load` reads: the newest live numbers per event that arrived meanwhile
         self._arrived: dict[int, Availability] | None = None
 
@@ -98,10 +100,9 @@ class KioskBoard:
 
     def render(self) -> None:
         self.container.clear()
-        self.number = None
-        event = self.current
-        if event is not None and event.id in self._live:
-            event = live_updates.with_live_numbers(event, self._live[event.id])
+        self.number, self._numbers = None, []
+        self._look = self._look_now()
+        event = self._current_now()
         with self.container:
             if event is None:
                 text = "No upcoming events" if self.event_id is None else "Event not available"
@@ -124,19 +125,19 @@ class KioskBoard:
                     .props(f"data-testid=available-spots-{event.id}")
                 )
                 full_text = "Full · join the waiting list" if event.waitlist_open else "Full"
-                LiveText(event, "choice", choices=(full_text, "spot left", "spots left")).classes(
-                    "kiosk-caption"
-                )
+                caption = LiveText(
+                    event, "choice", choices=(full_text, "spot left", "spots left")
+                ).classes("kiosk-caption")
                 with ui.element("div").classes("kiosk-counts"):
-                    LiveText(event, "registered", tag="span").props(
+                    registered = LiveText(event, "registered", tag="span").props(
                         f"data-testid=registered-count-{event.id}"
                     )
                     Span(" registered · capacity ")
-                    LiveText(event, "capacity", tag="span").props(
+                    capacity = LiveText(event, "capacity", tag="span").props(
                         f"data-testid=capacity-{event.id}"
                     )
                     Span(" · ")
-                    LiveText(event, "waiting", tag="span").props(
+                    waiting = LiveText(event, "waiting", tag="span").props(
                         f"data-testid=waiting-count-{event.id}"
                     )
                     Span(" waiting")
@@ -147,9 +148,10 @@ class KioskBoard:
                 invite = (
                     "Scan to join the waiting list" if event.waitlist_open else "Scan to register"
                 )
-                LiveText(
+                qr_caption = LiveText(
                     event, "choice", choices=(invite, "Scan to register", "Scan to register")
                 ).classes("kiosk-qr-caption")
+            self._numbers = [self.number, caption, registered, capacity, waiting, qr_caption]
             with ui.element("footer").classes("kiosk-footer"):
                 ui.label("Live availability")
                 if len(self.events) > 1:
@@ -165,12 +167,38 @@ class KioskBoard:
             return
         self._live.update(batch.availability)
 
+    def _current_now(self) -> EventPublic | None:
+        """The shown event with the newest live numbers."""
+        event = self.current
+        if event is not None and event.id in self._live:
+            event = live_updates.with_live_numbers(event, self._live[event.id])
+        return event
+
+    def _look_now(self) -> tuple[object, ...]:
+        event = self.current
+        if event is None:
+            return (None,)
+        return (
+            (event.id, event.title, event.date_time, event.location, event.waitlist_open),
+            self.index % len(self.events),
+            len(self.events),
+        )
+
     async def reload(self) -> None:
+        """Re-read and show. When only the numbers differ (the usual minute's resync), the
+        board is not rebuilt: its number elements are corrected where they are wrong, so
+        thousands of kiosks resyncing do not rebuild thousands of boards a minute (the
+        garbage of that churn is what full collections at 2,000 kiosks were made of)."""
         shown = self.current.id if self.current else None
         await self.load()
         ids = [e.id for e in self.events]
         self.index = ids.index(shown) if shown in ids else 0
-        self.render()
+        event = self._current_now()
+        if event is None or self._look_now() != self._look or self.container.is_deleted:
+            self.render()
+            return
+        for element in self._numbers:
+            element.show(event)
 
     def rotate(self) -> None:
         if len(self.events) > 1:
