@@ -105,7 +105,19 @@ class LiveText(TextElement):
             if numbers["available"] <= 0:
                 self._classes.append(full_class)
         use()
-        _shown.setdefault(event.id, {}).setdefault(self.client.id, weakref.WeakSet()).add(self)
+        self._client_id = self.client.id
+        _shown.setdefault(event.id, {}).setdefault(self._client_id, weakref.WeakSet()).add(self)
+
+    def _handle_delete(self) -> None:
+        """Leave the broadcast's list as soon as the page drops the element (a re-render)."""
+        pages = _shown.get(self.event_id)
+        if pages is not None and (mine := pages.get(self._client_id)) is not None:
+            mine.discard(self)
+            if not mine:
+                del pages[self._client_id]
+                if not pages:
+                    del _shown[self.event_id]
+        super()._handle_delete()
 
     def show_quietly(self, numbers: Numbers) -> None:
         """Make the server's copy true without sending it (the broadcast does that)."""
@@ -145,7 +157,7 @@ def use() -> None:
 
 
 def _elements_of(client_id: str) -> list[LiveText]:
-    return [el for pages in _shown.values() for el in pages.get(client_id, ()) if not el.is_deleted]
+    return [el for pages in _shown.values() for el in pages.get(client_id, ())]
 
 
 def _resend(client_id: str) -> None:
@@ -173,16 +185,10 @@ def broadcast(batch: LiveBatch) -> Awaitable[Any] | None:
             continue
         numbers = numbers_of(change)
         rooms: list[str] = []  # NiceGUI's room per page: its client id
-        for client_id, elements in list(pages.items()):
-            live = False
+        for client_id, elements in pages.items():
             for element in elements:
-                if not element.is_deleted:
-                    element.show_quietly(numbers)
-                    live = True
-            if live:
-                rooms.append(client_id)
-            else:
-                del pages[client_id]  # the page re-rendered without this event
+                element.show_quietly(numbers)
+            rooms.append(client_id)
         if rooms:
             payload = {"events": {str(change.event_id): numbers}}
             sends.append(core.sio.emit(MESSAGE, payload, room=rooms))
