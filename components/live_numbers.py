@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any, Literal
@@ -38,8 +37,6 @@ from nicegui.elements.mixins.text_element import TextElement
 from app.live import Availability, ChangeKind, LiveBatch, bus
 from components.assets import script
 from models.event import EventPublic
-
-log = logging.getLogger("app.live")
 
 MESSAGE = "live_numbers"  # the socket.io event assets/live_numbers.js listens to
 Field = Literal["available", "registered", "capacity", "waiting", "choice"]
