@@ -9,7 +9,8 @@ What it measures (see bench/README.md for how to read the output):
   in `available-spots-{id}` changes in the DOM of real Chromium tabs (a MutationObserver
   stamps `Date.now()`; Python stamps `time.time()`: the same machine clock), p50 and p99;
 * the same from the moment the API returns to the moment each *simulated* page's socket
-  received the push (every one of the N pages, not just the browser sample);
+  received the push (a kiosk's `live_numbers` broadcast, or an element update, read as the
+  page's own script reads them) (every one of the N pages, not just the browser sample);
 * the server's resident memory per connected page.
 
 Why simulated pages: 500 Chromium tabs do not fit on a 2-core machine, but the server's cost
@@ -22,8 +23,9 @@ Each simulated page counts the availability pushes it receives, and the run warn
 non-zero if they did not all arrive: otherwise the N would be fake.
 
 Why the sample tabs are spread through the page order: the live bus runs subscribers in
-subscription order and each client's outbox is woken in that order, so the first page
-opened is served first. The browser tabs are therefore opened at evenly spaced positions
+subscription order, and the kiosk's broadcast (components/live_numbers.py) queues its one
+message for the pages' sockets in the order they opened, so the first page opened is served
+first. The browser tabs are therefore opened at evenly spaced positions
 among the N pages (every level is built from scratch), so their latency is a fair sample,
 not the best case.
 

@@ -51,6 +51,7 @@ class SimPage:
     def __post_init__(self) -> None:
         self.sio.on("update", self._on_update)
         self.sio.on("run_javascript", self._on_run_javascript)
+        self.sio.on("live_numbers", self._on_live_numbers)
         self.sio.on("*", self._on_other)
         self.sio.on("disconnect", self._on_disconnect)
 
@@ -68,6 +69,16 @@ class SimPage:
             props = element.get("props")
             if isinstance(props, dict) and props.get("data-testid") == self.testid:
                 self.seen.setdefault(str(element.get("text", "")).strip(), received)
+
+    async def _on_live_numbers(self, data: dict[str, Any]) -> None:
+        """One broadcast for all pages of an event (components/live_numbers.py), read as
+        assets/live_numbers.js does: the watched element shows its event's `available`."""
+        received = time.time()
+        self._count(data)
+        prefix, _, event_id = self.testid.rpartition("-")
+        numbers = (data.get("events") or {}).get(event_id)
+        if prefix == "available-spots" and isinstance(numbers, dict) and "available" in numbers:
+            self.seen.setdefault(str(numbers["available"]), received)
 
     async def _on_run_javascript(self, data: dict[str, Any]) -> None:
         """Answer like a browser in UTC would; the page asks for the time zone on connect."""

@@ -23,6 +23,7 @@ from app.services import events as event_service
 from components import live_updates
 from components.actions import read
 from components.assets import stylesheet
+from components.live_numbers import LiveText
 from components.local_time import LocalTime, viewer_zone, watch_time_zone
 from components.qr import qr_data_uri
 from components.text import Span
@@ -58,12 +59,12 @@ class KioskBoard:
         self.zone: tzinfo = viewer_zone()  # built in the page request, where storage is readable
         # Quasar's page is already the one <main> landmark: the board is a plain box in it
         self.container = ui.element("div").classes("kiosk")
-        self.number: ui.label | None = None
-        self.caption: ui.label | None = None
-        self.registered: ui.label | None = None
-        self.capacity: ui.label | None = None
-        self.waiting: ui.label | None = None
-        self.qr_caption: ui.label | None = None
+        # live numbers newer than the last read, per event: shown by the next render (the
+        # elements on screen follow them by broadcast, and quietly on the server)
+        self._live: dict[int, Availability] = {}
+        self.number: LiveText | None = None  # the big number, for tests
+        self._numbers: list[LiveText] = []  # every live number on the board
+        self._look: tuple[object, ...] | None = None  # what the board shows, but the numbers
         # while `load` reads: the newest live numbers per event that arrived meanwhile
         self._arrived: dict[int, Availability] | None = None
 
@@ -81,13 +82,10 @@ class KioskBoard:
             fresh = await read(self._shown)
         finally:
             arrived, self._arrived = self._arrived, None
-        # (a deleted event reports capacity 0; the reload its change asks for handles it)
-        self.events = [
-            live_updates.with_live_numbers(e, arrived[e.id])
-            if e.id in arrived and arrived[e.id].capacity
-            else e
-            for e in fresh
-        ]
+        self.events = fresh
+        # only what arrived during the read can be newer than it (a deleted event reports
+        # capacity 0; the reload its change asks for handles it)
+        self._live = {k: a for k, a in arrived.items() if a.capacity}
 
     async def _shown(self, session: AsyncSession) -> list[EventPublic]:
         if self.event_id is None:
@@ -102,9 +100,9 @@ class KioskBoard:
 
     def render(self) -> None:
         self.container.clear()
-        self.number = self.caption = self.registered = self.capacity = None
-        self.waiting = self.qr_caption = None
-        event = self.current
+        self.number, self._numbers = None, []
+        self._look = self._look_now()
+        event = self._current_now()
         with self.container:
             if event is None:
                 text = "No upcoming events" if self.event_id is None else "Event not available"
@@ -119,70 +117,88 @@ class KioskBoard:
                 with ui.row().classes("kiosk-meta gap-2 no-wrap"):
                     KioskTime(event.date_time, self)
                 ui.label(event.location).classes("kiosk-meta")
+                # the numbers follow live changes through one broadcast per change for all
+                # the kiosks of this event (components/live_numbers.py), not per page
                 self.number = (
-                    ui.label()
+                    LiveText(event, "available", full_class="full")
                     .classes("kiosk-number")
                     .props(f"data-testid=available-spots-{event.id}")
                 )
-                self.caption = ui.label().classes("kiosk-caption")
+                full_text = "Full · join the waiting list" if event.waitlist_open else "Full"
+                caption = LiveText(
+                    event, "choice", choices=(full_text, "spot left", "spots left")
+                ).classes("kiosk-caption")
                 with ui.element("div").classes("kiosk-counts"):
-                    self.registered = Span().props(f"data-testid=registered-count-{event.id}")
+                    registered = LiveText(event, "registered", tag="span").props(
+                        f"data-testid=registered-count-{event.id}"
+                    )
                     Span(" registered · capacity ")
-                    self.capacity = Span().props(f"data-testid=capacity-{event.id}")
+                    capacity = LiveText(event, "capacity", tag="span").props(
+                        f"data-testid=capacity-{event.id}"
+                    )
                     Span(" · ")
-                    self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+                    waiting = LiveText(event, "waiting", tag="span").props(
+                        f"data-testid=waiting-count-{event.id}"
+                    )
                     Span(" waiting")
             with ui.element("div").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")
                 qr._props.update(src=qr_data_uri(url), alt=f"QR code: {url}")
-                self.qr_caption = ui.label("Scan to register").classes("kiosk-qr-caption")
+                invite = (
+                    "Scan to join the waiting list" if event.waitlist_open else "Scan to register"
+                )
+                qr_caption = LiveText(
+                    event, "choice", choices=(invite, "Scan to register", "Scan to register")
+                ).classes("kiosk-qr-caption")
+            self._numbers = [self.number, caption, registered, capacity, waiting, qr_caption]
             with ui.element("footer").classes("kiosk-footer"):
                 ui.label("Live availability")
                 if len(self.events) > 1:
                     ui.label(f"{self.index % len(self.events) + 1} / {len(self.events)}")
-        self.show_numbers(event)
-
-    def show_numbers(self, event: EventPublic) -> None:
-        if self.number is None or self.caption is None:
-            return
-        full = event.is_full
-        self.number.text = str(event.available_spots)
-        self.number.classes(add="full") if full else self.number.classes(remove="full")
-        invite = full and event.waitlist_open
-        self.caption.text = (
-            ("Full · join the waiting list" if invite else "Full")
-            if full
-            else ("spot left" if event.available_spots == 1 else "spots left")
-        )
-        if self.qr_caption is not None:
-            self.qr_caption.text = "Scan to join the waiting list" if invite else "Scan to register"
-        if self.registered is not None and self.capacity is not None:
-            self.registered.text = str(event.current_registrations)
-            self.capacity.text = str(event.max_capacity)
-        if self.waiting is not None:
-            self.waiting.text = str(event.waiting_count)
 
     def on_change(self, batch: LiveBatch) -> None:
+        """Per page, per flush: kept to a few dict operations, since it runs for every open
+        kiosk; the numbers on screen are the broadcast's job (components/live_numbers.py)."""
         if self._arrived is not None:
             self._arrived.update(batch.availability)
         if batch.structure_changed:
             background_tasks.create(self.reload(), name="kiosk reload")
             return
-        for i, event in enumerate(self.events):
-            change = batch.availability.get(event.id)
-            if change is None:
-                continue
-            self.events[i] = live_updates.with_live_numbers(event, change)
-            if i == self.index % len(self.events):
-                self.show_numbers(self.events[i])
+        self._live.update(batch.availability)
+
+    def _current_now(self) -> EventPublic | None:
+        """The shown event with the newest live numbers."""
+        event = self.current
+        if event is not None and event.id in self._live:
+            event = live_updates.with_live_numbers(event, self._live[event.id])
+        return event
+
+    def _look_now(self) -> tuple[object, ...]:
+        event = self.current
+        if event is None:
+            return (None,)
+        return (
+            (event.id, event.title, event.date_time, event.location, event.waitlist_open),
+            self.index % len(self.events),
+            len(self.events),
+        )
 
     async def reload(self) -> None:
+        """Re-read and show. When only the numbers differ (the usual minute's resync), the
+        board is not rebuilt: its number elements are corrected where they are wrong, so
+        thousands of kiosks resyncing do not rebuild thousands of boards a minute (the
+        garbage of that churn is what full collections at 2,000 kiosks were made of)."""
         shown = self.current.id if self.current else None
         await self.load()
         ids = [e.id for e in self.events]
         self.index = ids.index(shown) if shown in ids else 0
-        self.render()
+        event = self._current_now()
+        if event is None or self._look_now() != self._look or self.container.is_deleted:
+            self.render()
+            return
+        for element in self._numbers:
+            element.show(event)
 
     def rotate(self) -> None:
         if len(self.events) > 1:

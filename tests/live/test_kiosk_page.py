@@ -9,6 +9,7 @@ from nicegui.testing import User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import open_session
+from app.live import bus
 from app.services import events, registrations
 from components import live_updates
 from models.event import EventPublic, EventUpdate
@@ -112,3 +113,31 @@ async def test_a_registration_during_a_resync_is_not_undone_by_it(screen, make_u
     release.set()
     await resync
     assert board.number is not None and board.number.text == "4"
+
+
+async def test_the_resync_corrects_a_missed_change_in_place(
+    screen, make_user, make_event, monkeypatch: pytest.MonkeyPatch
+):
+    """A change whose push never came (as when the relay lost a notification) is put right
+    by the minute's re-read, without rebuilding the board when only its numbers differ."""
+    owner, guest = await make_user(), await make_user()
+    event = await make_event(owner, title="Lobby talk", max_capacity=5)
+    await screen.open(f"/kiosk/{event.id}")
+    await screen.should_see("spots left")
+    (board,) = [
+        c.func.__self__
+        for c in live_updates.changed.callbacks
+        if type(getattr(c.func, "__self__", None)).__name__ == "KioskBoard"
+    ]
+    number = board.number
+    assert number is not None and number.text == "5"
+
+    monkeypatch.setattr(bus, "publish", lambda *_args, **_kwargs: None)  # the push is lost
+    async with open_session() as session:
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=guest.id)
+    await asyncio.sleep(0.1)
+    assert number.text == "5"
+
+    await board.reload()
+    assert board.number is number  # the same element, corrected in place
+    assert number.text == "4"
