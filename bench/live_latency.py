@@ -87,6 +87,7 @@ from bench.common import (
     sign_up,
     without_nan,
 )
+from bench.servers import Servers, Target
 from bench.swarm import RECONNECT_TIMEOUT, SwarmHandle
 from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 from tests.support.server import ServerProcess
@@ -197,6 +198,7 @@ class Options:
     database_url: str | None
     pin: bool
     output: Path
+    processes: int = 0  # 0: one `main.py`; N: the supervised set of N processes behind nginx
 
 
 @dataclass
@@ -216,6 +218,8 @@ class LevelResult:
     measure_seconds: float
     rss_mib: float
     rss_growth_mib: float
+    # each app process's RSS with the pages open (nginx spreads them: --processes)
+    rss_by_process_mib: list[float]
     kib_per_page: float
     gc_full_collections: int  # generation-2 collections in the server while measuring
     gc_max_pause_ms: float
@@ -261,12 +265,34 @@ def paused_ms(pauses: list[GcPause], start: float, end: float) -> float:
     )
 
 
+@dataclass
+class Served:
+    """What the run talks to: one `main.py`, or nginx in front of the supervised set
+    (`--processes`), where the pages are spread over the processes by nginx's sticky cookie
+    (each page is its own browser) and every push after the first process reaches the others
+    through the PostgreSQL relay."""
+
+    url: str
+    pids: list[int]  # the app processes, whose memory is "the server's"
+    logs: list[Path]
+
+    def log(self) -> str:
+        return "\n".join(path.read_text(errors="replace")[-4000:] for path in self.logs)
+
+    @classmethod
+    def of_process(cls, server: ServerProcess) -> Served:
+        assert server.process is not None
+        return cls(server.url, [server.process.pid], [server.log_path])
+
+    @classmethod
+    def of_cluster(cls, target: Target, processes: int) -> Served:
+        return cls(target.base_url, target.pids[:processes], target.logs)
+
+
 class Bench:
     """One server, one headless Chromium and the simulated pages: the steps of a run."""
 
-    def __init__(
-        self, options: Options, server: ServerProcess, browser: Browser, gc_log: Path
-    ) -> None:
+    def __init__(self, options: Options, server: Served, browser: Browser, gc_log: Path) -> None:
         self.options = options
         self.gc_log = gc_log
         self.server = server
@@ -277,10 +303,9 @@ class Bench:
         self.event_id = 0
         self.idle_rss_kib = 0
 
-    @property
-    def pid(self) -> int:
-        assert self.server.process is not None
-        return self.server.process.pid
+    def rss_kib(self) -> int:
+        """The resident memory of every app process (nginx left out)."""
+        return sum(rss_kib(pid) for pid in self.server.pids)
 
     @property
     def page_path(self) -> str:
@@ -361,7 +386,7 @@ class Bench:
         await tab.context.close()
         await self.swarm.call("close_all")
         await asyncio.sleep(RECONNECT_TIMEOUT + 2)
-        self.idle_rss_kib = rss_kib(self.pid)
+        self.idle_rss_kib = self.rss_kib()
 
     # -- one level
 
@@ -401,7 +426,8 @@ class Bench:
             )
         build_seconds = time.monotonic() - started
         await asyncio.sleep(2.0)  # first messages (time zone, initial render) settle
-        rss = rss_kib(self.pid)
+        rss_by_process = [rss_kib(pid) for pid in self.server.pids]
+        rss = sum(rss_by_process)
         messages_before = (await self.swarm.call("report"))["messages"]
 
         measuring = time.monotonic()
@@ -469,6 +495,7 @@ class Bench:
             build_seconds=round(build_seconds, 1),
             measure_seconds=round(measure_seconds, 1),
             rss_mib=round(rss / 1024, 1),
+            rss_by_process_mib=[round(r / 1024, 1) for r in rss_by_process],
             rss_growth_mib=round(growth, 1),
             kib_per_page=round(growth * 1024 / n, 1),
             gc_full_collections=sum(1 for p in window if p.generation == 2),
@@ -556,24 +583,38 @@ async def run(options: Options) -> dict[str, Any]:
             options.database_url, workdir, f"bench_live_{os.getpid()}"
         ) as database_url:
             gc_log = workdir / "gc.log"
-            with affinity({0} if pin else None), server_environment(gc_log):
-                server = ServerProcess(database_url, log_dir=workdir).start(timeout=60)
+            servers = Servers(database_url, workdir)
+            process: ServerProcess | None = None
             try:
-                with affinity({1} if pin else None):
-                    return await measure(options, server, pin, gc_log)
-            except BaseException:
-                print(f"server log (tail):\n{server.log()}", file=sys.stderr)
-                raise
+                with affinity({0} if pin else None), server_environment(gc_log):
+                    if options.processes:
+                        target = servers.start_cluster(
+                            f"nginx{options.processes}", options.processes
+                        )
+                        served = Served.of_cluster(target, options.processes)
+                    else:
+                        process = ServerProcess(database_url, log_dir=workdir).start(timeout=60)
+                        served = Served.of_process(process)
+                try:
+                    with affinity({1} if pin else None):
+                        return await measure(options, served, pin, gc_log)
+                except BaseException:
+                    print(f"server log (tail):\n{served.log()}", file=sys.stderr)
+                    raise
             finally:
-                server.stop()
+                if process is not None:
+                    process.stop()
+                servers.stop()
 
 
-async def measure(
-    options: Options, server: ServerProcess, pinned: bool, gc_log: Path
-) -> dict[str, Any]:
+async def measure(options: Options, server: Served, pinned: bool, gc_log: Path) -> dict[str, Any]:
     started = time.monotonic()
     backend = "postgresql" if options.database_url else "sqlite"
-    print(f"server {server.url} ({backend}), page {options.page}, pinned={pinned}", flush=True)
+    shape = f"{options.processes} processes behind nginx" if options.processes else "1 process"
+    print(
+        f"server {server.url} ({backend}, {shape}), page {options.page}, pinned={pinned}",
+        flush=True,
+    )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=chromium_executable(),
@@ -638,9 +679,18 @@ def parse_args() -> Options:
     )
     parser.add_argument("--pause", type=float, default=0.3, help="s between registrations")
     parser.add_argument("--page", choices=["kiosk", "event"], default="kiosk")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="run the supervised set of this many processes behind nginx (deploy/cluster.py; "
+        "needs --database-url, nginx and Redis) instead of one main.py",
+    )
     add_server_arguments(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
     check_server_arguments(parser, args)
+    if args.processes and not args.database_url:
+        parser.error("--processes needs --database-url: processes relay changes through it")
     levels = sorted(int(n) for n in args.levels.split(","))
     if any(n < args.tabs for n in levels):
         parser.error("every level must have at least --tabs pages")
@@ -654,6 +704,7 @@ def parse_args() -> Options:
         database_url=args.database_url,
         pin=not args.no_pin,
         output=args.output,
+        processes=args.processes,
     )
 
 

@@ -167,14 +167,15 @@ class Servers:
 
         run_dir = self.work_dir / f"cluster-{processes}"
         ports = [free_port() for _ in range(processes)]
+        port = free_port()
         env = server_environment(self.database_url) | {
+            # the site's own origin, which pages' sockets must come from (app/socket_guard.py)
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "NICEGUI_STORAGE_PATH": str(run_dir / "nicegui"),
             "REDIS_URL": REDIS_URL,
             "NICEGUI_REDIS_KEY_PREFIX": REDIS_PREFIX,
         }
-        members = deploy_cluster.Cluster(
-            run_dir=run_dir, app_ports=ports, port=free_port(), env=env
-        )
+        members = deploy_cluster.Cluster(run_dir=run_dir, app_ports=ports, port=port, env=env)
         self.clusters.append(run_dir)
         deploy_cluster.start(members)
         pids = [deploy_cluster.app_pid(members, p) for p in ports]
