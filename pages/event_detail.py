@@ -169,20 +169,28 @@ class EventPanel:
                 .classes("w-full")
                 .mark("register-button")
             )
-            self.waitlist_button = (
-                ui.button(on_click=self.toggle_waitlist)
-                .props("size=lg no-caps data-testid=waitlist-button")
-                .classes("w-full")
-                .mark("waitlist-button")
-            )
+            # The waiting list, the ticket and the place in the queue exist only for someone
+            # signed in: a visitor can never see them, and every element costs server
+            # memory while the page is open (bench/page_cost.py).
+            self.waitlist_button: ui.button | None = None
+            if self.signed_in:
+                self.waitlist_button = (
+                    ui.button(on_click=self.toggle_waitlist)
+                    .props("size=lg no-caps data-testid=waitlist-button")
+                    .classes("w-full")
+                    .mark("waitlist-button")
+                )
             self.note = ui.label().classes("text-sm text-muted").mark("register-note")
-            self.ticket = (
-                ui.link("Show my ticket", "#")
-                .classes("app-link touch self-start text-base font-semibold")
-                .mark("ticket-link")
-            )
-            # the waiting-list position, heard when it moves (politely, throttled)
-            self.position_region = LiveRegion().props("data-testid=waitlist-announcer")
+            self.ticket: ui.link | None = None
+            self.position_region: LiveRegion | None = None
+            if self.signed_in:
+                self.ticket = (
+                    ui.link("Show my ticket", "#")
+                    .classes("app-link touch self-start text-base font-semibold")
+                    .mark("ticket-link")
+                )
+                # the waiting-list position, heard when it moves (politely, throttled)
+                self.position_region = LiveRegion().props("data-testid=waitlist-announcer")
         self._position = waitlist_position(event)
         self.show(event)
         live_updates.subscribe(self.on_change)
@@ -227,9 +235,9 @@ class EventPanel:
 
     def show_deleted(self) -> None:
         self.deleted = True
-        self.button.set_visibility(False)
-        self.waitlist_button.set_visibility(False)
-        self.ticket.set_visibility(False)
+        for element in (self.button, self.waitlist_button, self.ticket):
+            if element is not None:
+                element.set_visibility(False)
         self.note.text = "This event has been deleted."
 
     def show(self, event: EventPublic) -> None:
@@ -245,18 +253,25 @@ class EventPanel:
         past = not is_upcoming(event.date_time, utcnow())
         waiting = event.registration_status == RegistrationStatus.WAITLISTED
         position = waitlist_position(event)
-        if None not in (position, self._position) and position != self._position:
+        if (
+            self.position_region is not None
+            and None not in (position, self._position)
+            and position != self._position
+        ):
             # a move, not the joining (that is the toast's to say)
             self.position_region.announce(f"You are now #{position} on the waiting list.")
         self._position = position
         can_join = self.signed_in and event.is_full and event.waitlist_open
-        self.ticket.set_visibility(bool(event.is_registered) and self.registration_id is not None)
-        if self.registration_id is not None:
-            self.ticket.props["href"] = f"/me/tickets/{self.registration_id}"
-        self.waitlist_button.set_visibility(
-            not past and (waiting or (can_join and not event.is_registered))
-        )
-        self.button.set_visibility(not past and not self.waitlist_button.visible)
+        if self.ticket is not None:
+            self.ticket.set_visibility(
+                bool(event.is_registered) and self.registration_id is not None
+            )
+            if self.registration_id is not None:
+                self.ticket.props["href"] = f"/me/tickets/{self.registration_id}"
+        join_or_leave = not past and (waiting or (can_join and not event.is_registered))
+        if self.waitlist_button is not None:
+            self.waitlist_button.set_visibility(join_or_leave)
+        self.button.set_visibility(not past and not join_or_leave)
         if past:
             self.note.text = "This event has already taken place."
         elif not self.signed_in:
@@ -267,11 +282,11 @@ class EventPanel:
             self.note.text = "You're registered. See you there!"
             self.button.text = "Cancel registration"
             self.button.props("outline color=negative", remove="unelevated")
-        elif waiting:
+        elif waiting and self.waitlist_button is not None:  # (only someone signed in waits)
             self.note.text = f"You are #{event.waitlist_position} on the waiting list."
             self.waitlist_button.text = "Leave the waiting list"
             self.waitlist_button.props("outline color=negative", remove="unelevated")
-        elif can_join:
+        elif can_join and self.waitlist_button is not None:  # (only someone signed in joins)
             self.note.text = (
                 "Registration is full. Join the waiting list: when a spot frees, the person "
                 "who has waited longest gets it."
@@ -298,6 +313,7 @@ class EventPanel:
             )
 
     async def toggle_waitlist(self) -> None:
+        assert self.waitlist_button is not None  # only someone signed in has the button
         if self.event.registration_status == RegistrationStatus.WAITLISTED:
             await self.act(
                 registrations.leave_waitlist, "You left the waiting list", self.waitlist_button
@@ -326,7 +342,8 @@ class EventPanel:
             )
 
         other = self.waitlist_button if pressed is self.button else self.button
-        other.disable()
+        if other is not None:  # a visitor has no waiting-list button
+            other.disable()
         try:
             with busy(pressed):
                 fresh = await act_as_viewer(run, success=success)
@@ -335,7 +352,8 @@ class EventPanel:
                 if isinstance(fresh, EventPublic):
                     await self.find_ticket(fresh)
         finally:
-            other.enable()
+            if other is not None:
+                other.enable()
         if isinstance(fresh, EventPublic):
             self.show(fresh)
 
