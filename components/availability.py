@@ -27,18 +27,24 @@ def _tone(available: int, capacity: int) -> str:
     return "text-positive"
 
 
-class Availability(ui.element):
-    """`7 of 20 spots left` / `Full` for one event.
+class ShowsAvailability:
+    """An element that shows one event's availability: live updates find it on the page
+    (`repaint_availability`) and call `show`."""
 
-    With `hook_capacity=True` (the event page) the capacity number also carries the
-    `capacity-{id}` hook; lists leave it off so a page never has the same hook twice.
-    With `announce=True` live changes are also spoken by screen readers (a polite, throttled
-    live region): for the one event a page is about, not for every card of a list.
-    The state never rests on colour alone: a full event says "Full" in words.
-    """
+    event_id: int
+
+    def show(self, available: int, capacity: int) -> None:
+        raise NotImplementedError
+
+
+class AvailabilityText:
+    """The spans of `7 of 20 spots left` / `Full`, added to `box`, which wears the tone
+    colour. `box` is a span of its own (`Availability`) or, on an event card, the card
+    itself, which saves an element per card."""
 
     def __init__(
         self,
+        box: ui.element,
         event_id: int,
         available: int,
         capacity: int,
@@ -46,10 +52,8 @@ class Availability(ui.element):
         hook_capacity: bool = False,
         announce: bool = False,
     ) -> None:
-        super().__init__("span")
-        self.event_id = event_id
-        self.classes("font-semibold")
-        with self:
+        self.box = box
+        with box:
             self.available = Span().props(f"data-testid=available-spots-{event_id}")
             # With a capacity hook: number, " of ", capacity, " spots left" | "Full";
             # without: number, " of 20 spots left" | "Full" (the capacity inside the words).
@@ -83,8 +87,39 @@ class Availability(ui.element):
             self.region.announce("Full" if is_full else f"{available} of {capacity} spots left")
         self._shown = (available, capacity)
         if tone != self._tone:
-            self.classes(remove=self._tone, add=tone)
+            self.box.classes(remove=self._tone, add=tone)
             self._tone = tone
+
+
+class Availability(ui.element, ShowsAvailability):
+    """`7 of 20 spots left` / `Full` for one event, in a span of its own.
+
+    With `hook_capacity=True` (the event page) the capacity number also carries the
+    `capacity-{id}` hook; lists leave it off so a page never has the same hook twice.
+    With `announce=True` live changes are also spoken by screen readers (a polite, throttled
+    live region): for the one event a page is about, not for every card of a list.
+    The state never rests on colour alone: a full event says "Full" in words.
+    """
+
+    def __init__(
+        self,
+        event_id: int,
+        available: int,
+        capacity: int,
+        *,
+        hook_capacity: bool = False,
+        announce: bool = False,
+    ) -> None:
+        super().__init__("span")
+        self.event_id = event_id
+        self.classes("font-semibold")
+        self.text_spans = AvailabilityText(
+            self, event_id, available, capacity, hook_capacity=hook_capacity, announce=announce
+        )
+
+    def show(self, available: int, capacity: int) -> None:
+        """Set the numbers (live updates call this)."""
+        self.text_spans.show(available, capacity)
 
 
 def repaint_availability(client: Client, batch: LiveBatch) -> None:
@@ -96,7 +131,7 @@ def repaint_availability(client: Client, batch: LiveBatch) -> None:
     if not batch.availability:
         return
     for element in client.layout.descendants():
-        if isinstance(element, Availability):
+        if isinstance(element, ShowsAvailability):
             change = batch.availability.get(element.event_id)
             if change is not None and change.capacity > 0:  # a deleted event reports 0
                 element.show(change.available, change.capacity)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from nicegui import ElementFilter, context, ui
 
 from components.a11y import PAGE_SCRIPT
@@ -27,6 +28,7 @@ from components.session import (
     signup_url,
     take_flash,
 )
+from components.text import StaticHtml
 from components.theme import apply_theme, theme_switch
 from models.user import User
 
@@ -71,26 +73,47 @@ def _sign_out() -> None:
     ui.navigate.to("/")
 
 
-def _nav_link(item: NavItem, current_path: str, *, in_drawer: bool) -> None:
-    active = item.path == current_path
-    # In the header the label is the link's own text (one element, not two: every element
-    # costs server memory for as long as the page is open); the drawer's icon comes first,
-    # and an element's own text always renders before its children.
-    link = ui.link(text="" if in_drawer else item.label, target=item.path).classes(
-        "touch gap-2 px-3 rounded no-underline "
-        + (
-            "w-full text-base hover:bg-sky-100/20 "
-            if in_drawer
-            else "text-white hover:bg-white/15 "
-        )
-        + ("font-semibold underline underline-offset-4" if active else "")
+def _nav_link(item: NavItem, current_path: str) -> None:
+    """A drawer entry: icon and label (the drawer is built only when first opened)."""
+    link = ui.link(target=item.path).classes(
+        "touch gap-2 px-3 rounded no-underline w-full text-base hover:bg-sky-100/20 "
+        + ("font-semibold underline underline-offset-4" if item.path == current_path else "")
     )
-    if active:
+    if item.path == current_path:
         link.props('aria-current="page"')
-    if in_drawer:
-        with link:
-            ui.icon(item.icon, size="sm").props('aria-hidden="true"')
-            ui.label(item.label)
+    with link:
+        ui.icon(item.icon, size="sm").props('aria-hidden="true"')
+        ui.label(item.label)
+
+
+HEADER_LINK = Markup(
+    '<a class="nicegui-link touch gap-2 px-3 rounded no-underline text-white '
+    'hover:bg-white/15{active}" href="{href}"{current}>{label}</a>'
+)
+ACTIVE = Markup(" font-semibold underline underline-offset-4")
+
+
+def _header_links(items: list[NavItem], current_path: str) -> StaticHtml:
+    """The app's name and the navigation as one element of markup: they never change while
+    the page is open, and every element costs server memory for as long as it is
+    (bench/page_cost.py). It grows to push what follows to the right."""
+    links = Markup("").join(
+        HEADER_LINK.format(
+            href=item.path,
+            label=item.label,
+            active=ACTIVE if item.path == current_path else "",
+            current=Markup(' aria-current="page"') if item.path == current_path else "",
+        )
+        for item in items
+    )
+    markup = Markup(
+        '<a class="nicegui-link touch px-2 text-xl font-semibold text-white no-underline '
+        'tracking-tight" href="/">{name}</a>'
+        '<nav class="max-md:hidden flex items-center gap-1 ml-2" aria-label="Main">{links}</nav>'
+    ).format(name=APP_NAME, links=links)
+    return StaticHtml(markup, [APP_NAME, *(item.label for item in items)]).classes(
+        "flex items-center gap-1 grow"
+    )
 
 
 @contextmanager
@@ -127,7 +150,7 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
                     "drawer-user-name"
                 )
             for item in items:
-                _nav_link(item, path, in_drawer=True)
+                _nav_link(item, path)
             if user is not None:
                 ui.button("Sign out", icon="logout", on_click=_sign_out).props(
                     "flat no-caps align=left padding='0 12px'"
@@ -144,17 +167,7 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
             .classes("md:hidden")
             .mark("menu")
         )
-        ui.link(APP_NAME, "/").classes(
-            "touch px-2 text-xl font-semibold text-white no-underline tracking-tight"
-        )
-        with (
-            ui.element("nav")
-            .classes("max-md:hidden flex items-center gap-1 ml-2")
-            .props('aria-label="Main"')
-        ):
-            for item in items:
-                _nav_link(item, path, in_drawer=False)
-        ui.space()
+        _header_links(items, path)
         theme_switch(dark)
         if user is not None:
             header_name = (

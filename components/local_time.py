@@ -70,7 +70,18 @@ def format_local(moment: datetime, zone: tzinfo) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {label}"
 
 
-class LocalTime(ui.label):
+class ZoneAware:
+    """An element showing times, re-rendered in place once the browser tells its zone.
+
+    `LocalTime` is one; markup that holds a time among other static text (an event card)
+    is another, so it can stay a single element (bench/page_cost.py).
+    """
+
+    def show_in(self, zone: tzinfo) -> None:
+        raise NotImplementedError
+
+
+class LocalTime(ui.label, ZoneAware):
     """A label showing an instant in the viewer's zone; re-renders when the zone is learnt."""
 
     zone: tzinfo = UTC
@@ -112,7 +123,7 @@ async def _refresh_zone(client: Client) -> None:
     app.storage.user[ZONE_KEY] = str(zone)
     _client_zones[client] = zone
     for element in client.layout.descendants():
-        if isinstance(element, LocalTime):
+        if isinstance(element, ZoneAware):
             element.show_in(zone)
 
 

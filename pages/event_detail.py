@@ -8,9 +8,11 @@ paints them. An edit elsewhere repaints the details; a deletion says so and hide
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, tzinfo
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from markupsafe import Markup
 from nicegui import background_tasks, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,9 +28,9 @@ from components.feedback import FAILED
 from components.forms import busy
 from components.frame import frame
 from components.live_region import LiveRegion
-from components.local_time import LocalTime
+from components.local_time import ZoneAware, format_local, viewer_zone
 from components.not_found import event_not_found
-from components.text import Heading, Span
+from components.text import Span, StaticHtml
 from models.event import EventPublic
 from models.registration import RegistrationStatus
 from models.rules import is_upcoming
@@ -36,14 +38,57 @@ from models.types import utcnow
 from models.user import User
 from pages.event_actions import delete_button, load_event, load_registration_id
 
+# Quasar's <q-icon size=sm> as plain markup (aria-hidden: decoration next to its text).
+META_ROW = Markup(
+    '<div class="nicegui-row row items-start gap-2 flex-nowrap text-base">'
+    '<i class="q-icon notranslate material-icons text-sky-700 dark:text-sky-300 mt-0.5" '
+    'aria-hidden="true" role="presentation" style="font-size: 24px;">{icon}</i>'
+    "<div{attrs}>{text}</div></div>"
+)
+SUMMARY = Markup(
+    '<h1 class="text-2xl sm:text-3xl font-bold leading-tight m-0 break-words">{title}</h1>'
+    "{time}{place}{host}"
+)
+ABOUT = Markup(
+    '<h2 class="text-xl font-semibold leading-tight m-0 break-words">About this event</h2>'
+    '<div class="whitespace-pre-line break-words{muted}">{description}</div>'
+)
+NO_DESCRIPTION = "The host has not added a description."
 
-def meta_row(icon: str) -> ui.row:
-    row = ui.row().classes("items-start gap-2 flex-nowrap text-base")
-    with row:
-        ui.icon(icon, size="sm").classes("text-sky-700 dark:text-sky-300 mt-0.5").props(
-            'aria-hidden="true"'
+
+class EventSummary(StaticHtml, ZoneAware):
+    """Title, time, place and host as one element of markup: none of it carries a hook,
+    and every element costs server memory while the page is open (bench/page_cost.py).
+    Repainted whole after an edit, and when the browser tells its time zone."""
+
+    def __init__(self, event: EventPublic) -> None:
+        self.event = event
+        self.zone = viewer_zone()
+        super().__init__(*self._render())
+        self.classes("flex flex-col items-start gap-3 w-full")
+
+    def _render(self) -> tuple[Markup, list[str]]:
+        event = self.event
+        time = format_local(event.date_time, self.zone)
+        host = f"Hosted by {event.creator_name}"
+        utc = f"{event.date_time.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        markup = SUMMARY.format(
+            title=event.title,
+            time=META_ROW.format(icon="event", attrs=Markup(' title="{}"').format(utc), text=time),
+            place=META_ROW.format(
+                icon="place", attrs=Markup(' class="break-words"'), text=event.location
+            ),
+            host=META_ROW.format(icon="person", attrs="", text=host),
         )
-    return row
+        return markup, [event.title, time, event.location, host]
+
+    def show_event(self, event: EventPublic) -> None:
+        self.event = event
+        self.set(*self._render())
+
+    def show_in(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self.set(*self._render())
 
 
 class EventDetails:
@@ -56,35 +101,27 @@ class EventDetails:
     def __init__(self, event: EventPublic) -> None:
         self.event = event
         with ui.card().classes("md:col-span-2 gap-3 p-5"):
-            self.title = Heading(event.title)
-            with meta_row("event"):
-                self.time = LocalTime(event.date_time).mark("event-time")
-            with meta_row("place"):
-                self.location = ui.label(event.location).classes("break-words")
-            with meta_row("person"):
-                ui.label(f"Hosted by {event.creator_name}")
-        self.description: ui.label | None = None
+            self.summary = EventSummary(event)
+        self.description: StaticHtml | None = None
         self.calendar: CalendarLinks | None = None
 
     def about(self) -> None:
         with ui.card().classes("md:col-span-2 gap-2 p-5"):
-            Heading("About this event", level=2)
-            self.description = ui.label().classes("whitespace-pre-line break-words")
+            self.description = StaticHtml(Markup("")).classes("flex flex-col gap-2 w-full")
         self.show(self.event)
 
     def show(self, event: EventPublic) -> None:
         self.event = event
-        self.title.text = event.title
-        if event.date_time != self.time.moment:
-            self.time.set_moment(event.date_time)
-        self.location.text = event.location
+        if event != self.summary.event:
+            self.summary.show_event(event)
         if self.calendar is not None:
             self.calendar.show(event)
         if self.description is not None:
-            self.description.text = event.description or "The host has not added a description."
-            self.description.classes(remove="text-muted")
-            if not event.description:
-                self.description.classes(add="text-muted")
+            text = event.description or NO_DESCRIPTION
+            self.description.set(
+                ABOUT.format(description=text, muted="" if event.description else " text-muted"),
+                ["About this event", text],
+            )
 
 
 def waitlist_position(event: EventPublic) -> int | None:
@@ -132,20 +169,28 @@ class EventPanel:
                 .classes("w-full")
                 .mark("register-button")
             )
-            self.waitlist_button = (
-                ui.button(on_click=self.toggle_waitlist)
-                .props("size=lg no-caps data-testid=waitlist-button")
-                .classes("w-full")
-                .mark("waitlist-button")
-            )
+            # The waiting list, the ticket and the place in the queue exist only for someone
+            # signed in: a visitor can never see them, and every element costs server
+            # memory while the page is open (bench/page_cost.py).
+            self.waitlist_button: ui.button | None = None
+            if self.signed_in:
+                self.waitlist_button = (
+                    ui.button(on_click=self.toggle_waitlist)
+                    .props("size=lg no-caps data-testid=waitlist-button")
+                    .classes("w-full")
+                    .mark("waitlist-button")
+                )
             self.note = ui.label().classes("text-sm text-muted").mark("register-note")
-            self.ticket = (
-                ui.link("Show my ticket", "#")
-                .classes("app-link touch self-start text-base font-semibold")
-                .mark("ticket-link")
-            )
-            # the waiting-list position, heard when it moves (politely, throttled)
-            self.position_region = LiveRegion().props("data-testid=waitlist-announcer")
+            self.ticket: ui.link | None = None
+            self.position_region: LiveRegion | None = None
+            if self.signed_in:
+                self.ticket = (
+                    ui.link("Show my ticket", "#")
+                    .classes("app-link touch self-start text-base font-semibold")
+                    .mark("ticket-link")
+                )
+                # the waiting-list position, heard when it moves (politely, throttled)
+                self.position_region = LiveRegion().props("data-testid=waitlist-announcer")
         self._position = waitlist_position(event)
         self.show(event)
         live_updates.subscribe(self.on_change)
@@ -190,9 +235,9 @@ class EventPanel:
 
     def show_deleted(self) -> None:
         self.deleted = True
-        self.button.set_visibility(False)
-        self.waitlist_button.set_visibility(False)
-        self.ticket.set_visibility(False)
+        for element in (self.button, self.waitlist_button, self.ticket):
+            if element is not None:
+                element.set_visibility(False)
         self.note.text = "This event has been deleted."
 
     def show(self, event: EventPublic) -> None:
@@ -208,18 +253,25 @@ class EventPanel:
         past = not is_upcoming(event.date_time, utcnow())
         waiting = event.registration_status == RegistrationStatus.WAITLISTED
         position = waitlist_position(event)
-        if None not in (position, self._position) and position != self._position:
+        if (
+            self.position_region is not None
+            and None not in (position, self._position)
+            and position != self._position
+        ):
             # a move, not the joining (that is the toast's to say)
             self.position_region.announce(f"You are now #{position} on the waiting list.")
         self._position = position
         can_join = self.signed_in and event.is_full and event.waitlist_open
-        self.ticket.set_visibility(bool(event.is_registered) and self.registration_id is not None)
-        if self.registration_id is not None:
-            self.ticket.props["href"] = f"/me/tickets/{self.registration_id}"
-        self.waitlist_button.set_visibility(
-            not past and (waiting or (can_join and not event.is_registered))
-        )
-        self.button.set_visibility(not past and not self.waitlist_button.visible)
+        if self.ticket is not None:
+            self.ticket.set_visibility(
+                bool(event.is_registered) and self.registration_id is not None
+            )
+            if self.registration_id is not None:
+                self.ticket.props["href"] = f"/me/tickets/{self.registration_id}"
+        join_or_leave = not past and (waiting or (can_join and not event.is_registered))
+        if self.waitlist_button is not None:
+            self.waitlist_button.set_visibility(join_or_leave)
+        self.button.set_visibility(not past and not join_or_leave)
         if past:
             self.note.text = "This event has already taken place."
         elif not self.signed_in:
@@ -230,11 +282,11 @@ class EventPanel:
             self.note.text = "You're registered. See you there!"
             self.button.text = "Cancel registration"
             self.button.props("outline color=negative", remove="unelevated")
-        elif waiting:
+        elif waiting and self.waitlist_button is not None:  # (only someone signed in waits)
             self.note.text = f"You are #{event.waitlist_position} on the waiting list."
             self.waitlist_button.text = "Leave the waiting list"
             self.waitlist_button.props("outline color=negative", remove="unelevated")
-        elif can_join:
+        elif can_join and self.waitlist_button is not None:  # (only someone signed in joins)
             self.note.text = (
                 "Registration is full. Join the waiting list: when a spot frees, the person "
                 "who has waited longest gets it."
@@ -261,6 +313,7 @@ class EventPanel:
             )
 
     async def toggle_waitlist(self) -> None:
+        assert self.waitlist_button is not None  # only someone signed in has the button
         if self.event.registration_status == RegistrationStatus.WAITLISTED:
             await self.act(
                 registrations.leave_waitlist, "You left the waiting list", self.waitlist_button
@@ -289,7 +342,8 @@ class EventPanel:
             )
 
         other = self.waitlist_button if pressed is self.button else self.button
-        other.disable()
+        if other is not None:  # a visitor has no waiting-list button
+            other.disable()
         try:
             with busy(pressed):
                 fresh = await act_as_viewer(run, success=success)
@@ -298,7 +352,8 @@ class EventPanel:
                 if isinstance(fresh, EventPublic):
                     await self.find_ticket(fresh)
         finally:
-            other.enable()
+            if other is not None:
+                other.enable()
         if isinstance(fresh, EventPublic):
             self.show(fresh)
 
@@ -311,21 +366,22 @@ class CalendarLinks:
         self.base = public_base(request)
         self.domain = urlsplit(self.base).hostname or "events.local"
         ui.label("Add to calendar").classes("text-sm font-semibold uppercase text-muted")
-        with ui.column().classes("w-full gap-2"):
-            ui.button("Download .ics file", icon="download", on_click=self.download).props(
-                "outline no-caps align=left"
-            ).classes("w-full").mark("ics")
-            with (
-                ui.link(target="#", new_tab=True)
-                .props('rel="noopener noreferrer"')
-                .classes(
-                    "touch w-full gap-2 px-4 rounded border border-current text-primary "
-                    "no-underline font-medium"
-                )
-                .mark("google-calendar") as self.google
-            ):
-                ui.icon("open_in_new", size="xs").props('aria-hidden="true"')
-                ui.label("Google Calendar (new tab)")
+        ui.button("Download .ics file", icon="download", on_click=self.download).props(
+            "outline no-caps align=left"
+        ).classes("w-full").mark("ics")
+        # The label is the link's own text, which renders before its children: the row is
+        # reversed so the (hidden from readers) icon still shows first. -mt-1: 8 px from the
+        # button, as in the column these two used to share (one element fewer).
+        with (
+            ui.link("Google Calendar (new tab)", target="#", new_tab=True)
+            .props('rel="noopener noreferrer"')
+            .classes(
+                "touch w-full gap-2 px-4 rounded border border-current text-primary "
+                "no-underline font-medium flex-row-reverse justify-end -mt-1"
+            )
+            .mark("google-calendar") as self.google
+        ):
+            ui.icon("open_in_new", size="xs").props('aria-hidden="true"')
         self.show(event)
 
     @property

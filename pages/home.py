@@ -102,8 +102,12 @@ class EventBrowser:
             .mark("filters")
         )
 
-        with ui.row().classes("w-full items-center justify-between min-h-6"):
-            self.count = ui.label().classes("text-sm text-muted").props('aria-live="polite"')
+        # a flex label of its own, not a label in a row: one element fewer per open page
+        self.count = (
+            ui.label()
+            .classes("w-full flex items-center min-h-6 text-sm text-muted")
+            .props('aria-live="polite"')
+        )
         self.loading = ui.linear_progress(show_value=False).props("indeterminate rounded")
         self.loading.classes("w-full").set_visibility(False)
 
@@ -324,9 +328,11 @@ class EventBrowser:
 async def home_page() -> None:
     user = await current_user()
     with frame("Upcoming events", user=user, path="/"):
-        with ui.row().classes("w-full items-center justify-between gap-3"):
+        if user is None:  # the heading alone needs no row around it
             Heading("Upcoming events")
-            if user is not None:
+        else:
+            with ui.row().classes("w-full items-center justify-between gap-3"):
+                Heading("Upcoming events")
                 ui.button(
                     "New event", icon="add", on_click=lambda: ui.navigate.to("/events/new")
                 ).props("no-caps")

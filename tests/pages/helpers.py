@@ -9,6 +9,7 @@ from nicegui.testing import User
 from sqlalchemy import update
 
 from app.db import open_session
+from components.event_card import EventCard
 from models.event import Event
 from tests.support.waiting import eventually
 
@@ -38,11 +39,7 @@ async def hook_becomes(user: User, testid: str, text: str) -> None:
 def card_titles(user: User) -> list[str]:
     """The titles of the event cards on the page, top to bottom."""
     with user:
-        return [
-            e.text  # type: ignore[attr-defined]
-            for e in user.current_layout.descendants()
-            if "stretch-link" in e.classes
-        ]
+        return [e.title for e in user.current_layout.descendants() if isinstance(e, EventCard)]
 
 
 def value_of(user: User, marker: str) -> object:
