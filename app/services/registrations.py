@@ -124,6 +124,7 @@ _EVENT_ID = bindparam("event_id", type_=Integer)
 _USER_ID = bindparam("user_id", type_=Integer)
 _NOW = bindparam("now", type_=UTCDateTime)
 _CODE = bindparam("ticket_code", type_=String)
+_REGISTRATION_ID = bindparam("registration_id", type_=Integer)  # SQLite: the row just written
 
 
 class Numbers(NamedTuple):
@@ -174,19 +175,32 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
             registration_date=_NOW,
             ticket_code=_CODE,
         )
-        return [reserve, _upsert_registration(insert)]
+        created = (
+            sa_select(col(Registration.id), col(Registration.event_id), col(Registration.user_id))
+            .where(col(Registration.id) == _REGISTRATION_ID)
+            .subquery("created")
+        )
+        confirmation = mail.outbox_rows_from(created, MailKind.CONFIRMED, _NOW)
+        return [reserve, _upsert_registration(insert), confirmation]
     reserved = reserve.returning(col(Event.id), *numbers).cte("reserved")
     insert = postgresql.insert(Registration).from_select(
         ["event_id", "user_id", "status", "registration_date", "ticket_code"],
         sa_select(reserved.c.id, _USER_ID, literal(status), _NOW, _CODE),
     )
     registered = _upsert_registration(insert).cte("registered")
-    both = select(
-        reserved.c.registered_count,
-        reserved.c.max_capacity,
-        reserved.c.checked_in_count,
-        *(registered.c[column.key] for column in _REGISTRATION_COLUMNS),
-    ).select_from(reserved.outerjoin(registered, true()))
+    # The confirmation email's outbox row (app/services/mail.py), written by the same
+    # statement: a CTE nobody reads still runs, and writes only when `registered` has a row.
+    confirmation = mail.outbox_rows_from(registered, MailKind.CONFIRMED, _NOW).cte("confirmation")
+    both = (
+        select(
+            reserved.c.registered_count,
+            reserved.c.max_capacity,
+            reserved.c.checked_in_count,
+            *(registered.c[column.key] for column in _REGISTRATION_COLUMNS),
+        )
+        .select_from(reserved.outerjoin(registered, true()))
+        .add_cte(confirmation)
+    )
     return [both]
 
 
@@ -194,7 +208,8 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
 def registration_statements(dialect_name: str) -> list[Any]:
     """The registration's statements (module doc), with the parameters of
     `registration_parameters`: on PostgreSQL one, the reservation as a CTE feeding the
-    upsert; on SQLite the two in turn. Built once per dialect: building them (and their
+    upsert, which feeds the confirmation email's outbox row; on SQLite the three in turn
+    (the third also takes the new registration's id as `registration_id`). Built once per dialect: building them (and their
     cache keys) at every registration cost as much Python as the rest of the transaction.
     The benchmark's baselines (bench/registration_throughput.py) run exactly these."""
     return _build_registration_statements(dialect_name)
@@ -212,9 +227,10 @@ def registration_parameters(*, event_id: int, user_id: int) -> dict[str, Any]:
 async def reserve_and_register(
     *, session: AsyncSession, event_id: int, user_id: int
 ) -> tuple[Numbers | None, tuple[Any, ...] | None]:
-    """Steps 1 and 2 in the open write transaction, nothing committed or rolled back:
-    (the event's numbers, or None when no spot was reserved; the registration's
-    `_REGISTRATION_COLUMNS`, or None when a confirmed one already existed)."""
+    """Steps 1 and 2 and the confirmation email's outbox row in the open write transaction,
+    nothing committed or rolled back: (the event's numbers, or None when no spot was
+    reserved; the registration's `_REGISTRATION_COLUMNS`, or None when a confirmed one
+    already existed, and then no message was queued either)."""
     statements = registration_statements(session.get_bind().dialect.name)
     parameters = registration_parameters(event_id=event_id, user_id=user_id)
     if len(statements) == 1:
@@ -222,12 +238,15 @@ async def reserve_and_register(
         if row is None:
             return None, None
         return Numbers(*row[:3]), (None if row[3] is None else tuple(row[3:]))
-    reserve, upsert = statements
+    reserve, upsert, confirmation = statements
     numbers = (await session.execute(reserve, parameters)).first()
     if numbers is None:
         return None, None
     registration = (await session.execute(upsert, parameters)).first()
-    return Numbers(*numbers), (None if registration is None else tuple(registration))
+    if registration is None:
+        return Numbers(*numbers), None
+    await session.execute(confirmation, {**parameters, "registration_id": registration[0]})
+    return Numbers(*numbers), tuple(registration)
 
 
 async def register_attendee(
@@ -246,7 +265,6 @@ async def register_attendee(
             await session.rollback()  # also gives back the spot reserved above
             metrics.record_refusal("duplicate")
             raise AlreadyRegistered()
-        await mail.enqueue(session, MailKind.CONFIRMED, registration_id=row[0])
     metrics.REGISTRATIONS.inc()
     reg_id, ev_id, u_id, when, status, code = row
     bus.publish(
