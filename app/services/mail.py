@@ -36,11 +36,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from functools import cache
-
-from sqlalchemy import Integer, String, bindparam, cast, exists, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    cast,
+    exists,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -52,6 +61,9 @@ from models.registration import Registration, RegistrationStatus
 from models.types import UTCDateTime, utcnow
 from models.user import User
 
+# The outbox's table, not the ORM entity: an ORM-enabled INSERT cannot take the rows of a
+# subquery or of bound parameters (the statements built once below).
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 # Everyone an event's deletion concerns: confirmed and waiting.
 CONCERNED = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 CONFIRMED_ONLY = (RegistrationStatus.CONFIRMED.value,)
@@ -109,8 +121,7 @@ def outbox_rows_from(registrations: Any, kind: MailKind, now: Any) -> Any:
         now,
         literal(0),
     ).join_from(registrations, User, col(User.id) == registrations.c.user_id)
-    # the table, not the ORM entity: an ORM-enabled INSERT cannot take a subquery's rows
-    return insert(OutboxMessage.__table__).from_select(_COLUMNS, rows)
+    return insert(_OUTBOX).from_select(_COLUMNS, rows)
 
 
 @cache
@@ -131,7 +142,7 @@ def _enqueue_statement() -> Any:
         literal(0),
     ).join(User, col(User.id) == col(Registration.user_id))
     rows = rows.where(col(Registration.id) == bindparam("registration_id", type_=Integer))
-    return insert(OutboxMessage.__table__).from_select(_COLUMNS, rows)
+    return insert(_OUTBOX).from_select(_COLUMNS, rows)
 
 
 async def enqueue(
