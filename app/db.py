@@ -331,6 +331,12 @@ def driver_statement(
     return DriverStatement(str(compiled), constants)
 
 
+def runs_on_psycopg(session: AsyncSession) -> bool:
+    """Whether `fetch_one_on_driver` can run on `session` (PostgreSQL through psycopg)."""
+    dialect = session.get_bind().dialect
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
 async def fetch_one_on_driver(
     session: AsyncSession, statement: DriverStatement, parameters: dict[str, Any]
 ) -> tuple[Any, ...] | None:

@@ -77,6 +77,7 @@ from app.db import (
     driver_statement,
     fetch_one_on_driver,
     lock_event,
+    runs_on_psycopg,
     write_transaction,
 )
 from app.errors import (
@@ -249,7 +250,7 @@ async def reserve_and_register(
     already existed, and then no message was queued either)."""
     dialect = session.get_bind().dialect
     parameters = registration_parameters(event_id=event_id, user_id=user_id)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+    if runs_on_psycopg(session):
         # straight to psycopg: SQLAlchemy's execution cost more than the statement itself
         row = await fetch_one_on_driver(session, _postgres_registration(dialect), parameters)
         if row is None:
