@@ -31,7 +31,8 @@ shows and why:
   Every pool gauge carries `database="primary"` or, with a read replica configured
   (DATABASE_READ_URL), a second series `database="replica"`.
 - `eventhub_db_queries_total{database}`: statements sent to the primary and to the replica
-  (counted by an engine event in app/db.py); `eventhub_replica_fallbacks_total`: reads meant
+  (counted by an engine event in app/db.py, and by `fetch_one_on_driver` for the statements
+  it sends past SQLAlchemy); `eventhub_replica_fallbacks_total`: reads meant
   for the replica that ran on the primary because it did not answer, and
   `eventhub_replica_available` (1/0): whether reads go to the replica now.
 

@@ -1,11 +1,15 @@
 """The web stack's floor for bench/registration_throughput.py: a bare FastAPI app whose one
 endpoint runs the registration transaction of app/services/registrations.py (its
-`reserve_and_register`: the guarded UPDATE of events.registered_count and the INSERT ... ON
-CONFLICT, then COMMIT, or ROLLBACK when refused) through an engine built
+`reserve_and_register`: the guarded UPDATE of events.registered_count, the INSERT ... ON
+CONFLICT and the confirmation's mail outbox row, one statement on PostgreSQL, then COMMIT,
+or ROLLBACK when refused) through an engine built
 by app/db.py's `create_database` (same pool, timeouts and checkout ping as the app), with no
 auth, no middleware, no metrics, no live updates and no access log.
 
     DATABASE_URL=postgresql://... uv run uvicorn bare_endpoint:app --app-dir bench --port 8200
+
+uvicorn's defaults pick uvloop and httptools (installed with NiceGUI's `uvicorn[standard]`),
+as `ui.run` does for the app: both targets run on the same event loop and HTTP parser.
 
 So "app / bare" in the benchmark is what our own stack costs on top of FastAPI + uvicorn +
 SQLAlchemy: NiceGUI's middleware, ours (access log, security headers, body limit, metrics),

@@ -8,6 +8,11 @@ server afterwards. The sender (app/mail_sender.py) delivers rows later, outside 
 
 Both are one `INSERT ... SELECT` from the registration and its user: no extra round trip to
 read the address first, and no Python objects per recipient even for an event of 100,000.
+`enqueue`'s statement is built once with bound parameters (building and caching a statement
+per call cost more Python than the rest of a registration). A registration on PostgreSQL does
+not even call it: its confirmation is a data-modifying CTE of the registration's own
+statement (`outbox_rows_from`, app/services/registrations.py), one round trip for all three
+writes.
 
 The message's event details are read when it is sent, from the event row (a confirmation
 queued a second before a change of time shows the new time; the "changed" message follows).
@@ -31,9 +36,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, cast, exists, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    cast,
+    exists,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -45,6 +61,9 @@ from models.registration import Registration, RegistrationStatus
 from models.types import UTCDateTime, utcnow
 from models.user import User
 
+# The outbox's table, not the ORM entity: an ORM-enabled INSERT cannot take the rows of a
+# subquery or of bound parameters (the statements built once below).
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 # Everyone an event's deletion concerns: confirmed and waiting.
 CONCERNED = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 CONFIRMED_ONLY = (RegistrationStatus.CONFIRMED.value,)
@@ -84,6 +103,48 @@ def _rows_for(kind: MailKind, payload: dict[str, Any], dedupe: Any = None) -> An
     ).join(User, col(User.id) == col(Registration.user_id))
 
 
+def outbox_rows_from(registrations: Any, kind: MailKind, now: Any) -> Any:
+    """INSERT of one `kind` message (empty payload) for each row of `registrations` (a CTE or
+    subquery with the registrations' `id`, `event_id` and `user_id` columns), created at
+    `now` (a bound parameter): for statements built once that write the registration and
+    its message together."""
+    rows = select(
+        literal(kind.value),
+        col(User.email),
+        col(User.name),
+        registrations.c.event_id,
+        registrations.c.id,
+        literal("{}"),
+        literal(None),
+        literal(MailStatus.PENDING.value),
+        now,
+        now,
+        literal(0),
+    ).join_from(registrations, User, col(User.id) == registrations.c.user_id)
+    return insert(_OUTBOX).from_select(_COLUMNS, rows)
+
+
+@cache
+def _enqueue_statement() -> Any:
+    """`enqueue`'s INSERT ... SELECT with bound parameters (module doc)."""
+    now = bindparam("now", type_=UTCDateTime)
+    rows = select(
+        bindparam("kind", type_=String),
+        col(User.email),
+        col(User.name),
+        col(Registration.event_id),
+        col(Registration.id),
+        bindparam("payload", type_=String),
+        literal(None),
+        literal(MailStatus.PENDING.value),
+        now,
+        now,
+        literal(0),
+    ).join(User, col(User.id) == col(Registration.user_id))
+    rows = rows.where(col(Registration.id) == bindparam("registration_id", type_=Integer))
+    return insert(_OUTBOX).from_select(_COLUMNS, rows)
+
+
 async def enqueue(
     session: AsyncSession,
     kind: MailKind,
@@ -93,8 +154,15 @@ async def enqueue(
 ) -> None:
     """One message to the registration's person, in `session`'s open write transaction."""
     payload: dict[str, Any] = {} if position is None else {"position": position}
-    rows = _rows_for(kind, payload).where(col(Registration.id) == registration_id)
-    await session.execute(insert(OutboxMessage).from_select(_COLUMNS, rows))
+    await session.execute(
+        _enqueue_statement(),
+        {
+            "kind": kind.value,
+            "payload": json.dumps(payload, separators=(",", ":")),
+            "now": utcnow(),
+            "registration_id": registration_id,
+        },
+    )
 
 
 async def enqueue_for_event(

@@ -60,17 +60,26 @@ why `register_attendee` can never jump the queue.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC
 from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, String, bindparam, case, delete, func, literal, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import metrics
-from app.db import lock_event, write_transaction
+from app.db import (
+    DriverStatement,
+    driver_statement,
+    fetch_one_on_driver,
+    lock_event,
+    runs_on_psycopg,
+    write_transaction,
+)
 from app.errors import (
     AlreadyRegistered,
     Conflict,
@@ -124,6 +133,7 @@ _EVENT_ID = bindparam("event_id", type_=Integer)
 _USER_ID = bindparam("user_id", type_=Integer)
 _NOW = bindparam("now", type_=UTCDateTime)
 _CODE = bindparam("ticket_code", type_=String)
+_REGISTRATION_ID = bindparam("registration_id", type_=Integer)  # SQLite: the row just written
 
 
 class Numbers(NamedTuple):
@@ -174,19 +184,32 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
             registration_date=_NOW,
             ticket_code=_CODE,
         )
-        return [reserve, _upsert_registration(insert)]
+        created = (
+            sa_select(col(Registration.id), col(Registration.event_id), col(Registration.user_id))
+            .where(col(Registration.id) == _REGISTRATION_ID)
+            .subquery("created")
+        )
+        confirmation = mail.outbox_rows_from(created, MailKind.CONFIRMED, _NOW)
+        return [reserve, _upsert_registration(insert), confirmation]
     reserved = reserve.returning(col(Event.id), *numbers).cte("reserved")
     insert = postgresql.insert(Registration).from_select(
         ["event_id", "user_id", "status", "registration_date", "ticket_code"],
         sa_select(reserved.c.id, _USER_ID, literal(status), _NOW, _CODE),
     )
     registered = _upsert_registration(insert).cte("registered")
-    both = select(
-        reserved.c.registered_count,
-        reserved.c.max_capacity,
-        reserved.c.checked_in_count,
-        *(registered.c[column.key] for column in _REGISTRATION_COLUMNS),
-    ).select_from(reserved.outerjoin(registered, true()))
+    # The confirmation email's outbox row (app/services/mail.py), written by the same
+    # statement: a CTE nobody reads still runs, and writes only when `registered` has a row.
+    confirmation = mail.outbox_rows_from(registered, MailKind.CONFIRMED, _NOW).cte("confirmation")
+    both = (
+        select(
+            reserved.c.registered_count,
+            reserved.c.max_capacity,
+            reserved.c.checked_in_count,
+            *(registered.c[column.key] for column in _REGISTRATION_COLUMNS),
+        )
+        .select_from(reserved.outerjoin(registered, true()))
+        .add_cte(confirmation)
+    )
     return [both]
 
 
@@ -194,10 +217,19 @@ def _build_registration_statements(dialect_name: str) -> list[Any]:
 def registration_statements(dialect_name: str) -> list[Any]:
     """The registration's statements (module doc), with the parameters of
     `registration_parameters`: on PostgreSQL one, the reservation as a CTE feeding the
-    upsert; on SQLite the two in turn. Built once per dialect: building them (and their
+    upsert, which feeds the confirmation email's outbox row; on SQLite the three in turn
+    (the third also takes the new registration's id as `registration_id`). Built once per dialect: building them (and their
     cache keys) at every registration cost as much Python as the rest of the transaction.
     The benchmark's baselines (bench/registration_throughput.py) run exactly these."""
     return _build_registration_statements(dialect_name)
+
+
+@cache
+def _postgres_registration(dialect: Dialect) -> DriverStatement:
+    """PostgreSQL's registration statement as psycopg runs it (`reserve_and_register`),
+    compiled once per engine dialect."""
+    parameters = registration_parameters(event_id=0, user_id=0)
+    return driver_statement(registration_statements("postgresql")[0], dialect, parameters)
 
 
 def registration_parameters(*, event_id: int, user_id: int) -> dict[str, Any]:
@@ -212,22 +244,37 @@ def registration_parameters(*, event_id: int, user_id: int) -> dict[str, Any]:
 async def reserve_and_register(
     *, session: AsyncSession, event_id: int, user_id: int
 ) -> tuple[Numbers | None, tuple[Any, ...] | None]:
-    """Steps 1 and 2 in the open write transaction, nothing committed or rolled back:
-    (the event's numbers, or None when no spot was reserved; the registration's
-    `_REGISTRATION_COLUMNS`, or None when a confirmed one already existed)."""
-    statements = registration_statements(session.get_bind().dialect.name)
+    """Steps 1 and 2 and the confirmation email's outbox row in the open write transaction,
+    nothing committed or rolled back: (the event's numbers, or None when no spot was
+    reserved; the registration's `_REGISTRATION_COLUMNS`, or None when a confirmed one
+    already existed, and then no message was queued either)."""
+    dialect = session.get_bind().dialect
     parameters = registration_parameters(event_id=event_id, user_id=user_id)
+    if runs_on_psycopg(session):
+        # straight to psycopg: SQLAlchemy's execution cost more than the statement itself
+        row = await fetch_one_on_driver(session, _postgres_registration(dialect), parameters)
+        if row is None:
+            return None, None
+        if row[3] is None:
+            return Numbers(*row[:3]), None
+        reg_id, ev_id, u_id, when, status, code = row[3:]
+        # what UTCDateTime does for the ORM: psycopg answers in the session's time zone
+        return Numbers(*row[:3]), (reg_id, ev_id, u_id, when.astimezone(UTC), status, code)
+    statements = registration_statements(dialect.name)
     if len(statements) == 1:
         row = (await session.execute(statements[0], parameters)).first()
         if row is None:
             return None, None
         return Numbers(*row[:3]), (None if row[3] is None else tuple(row[3:]))
-    reserve, upsert = statements
+    reserve, upsert, confirmation = statements
     numbers = (await session.execute(reserve, parameters)).first()
     if numbers is None:
         return None, None
     registration = (await session.execute(upsert, parameters)).first()
-    return Numbers(*numbers), (None if registration is None else tuple(registration))
+    if registration is None:
+        return Numbers(*numbers), None
+    await session.execute(confirmation, {**parameters, "registration_id": registration[0]})
+    return Numbers(*numbers), tuple(registration)
 
 
 async def register_attendee(
@@ -246,7 +293,6 @@ async def register_attendee(
             await session.rollback()  # also gives back the spot reserved above
             metrics.record_refusal("duplicate")
             raise AlreadyRegistered()
-        await mail.enqueue(session, MailKind.CONFIRMED, registration_id=row[0])
     metrics.REGISTRATIONS.inc()
     reg_id, ev_id, u_id, when, status, code = row
     bus.publish(
