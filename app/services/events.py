@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Text, and_, column, delete, func, table
+from sqlalchemy import DateTime, Integer, Text, and_, bindparam, column, delete, func, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -83,7 +83,12 @@ def _document_contains(text: str) -> Any:
     """PostgreSQL: the stored lower-cased document contains `text`. In a multi-byte encoding
     `ILIKE` is `lower(string) LIKE lower(pattern)`, so this matches exactly what `contains`
     on search_document() matches, without lowering every document on every search."""
-    return EVENT_SEARCH.c.document.like(func.lower(_like_pattern(text)), escape="\\")
+    # The pattern goes into the SQL text (quoted by SQLAlchemy), not as a parameter: psycopg
+    # prepares a statement run five times on a connection, and PostgreSQL's generic plan
+    # for `LIKE $1` assumes a rare word and walks the trigram index, three times slower than
+    # reading the table when most events match (bench/README.md, issue 16).
+    pattern = bindparam(None, _like_pattern(text), type_=Text, literal_execute=True)
+    return EVENT_SEARCH.c.document.like(func.lower(pattern), escape="\\")
 
 
 def _date_conditions(query: EventQuery, date_time: Any, now: datetime) -> list[Any]:
