@@ -56,6 +56,8 @@ class Event(SQLModel, table=True):
         ),
         Index("ix_events_date_time", "date_time"),
         Index("ix_events_created_by_date_time", "created_by", "date_time"),
+        # sort=availability: spots left never exceed the capacity (app/services/events.py)
+        Index("ix_events_capacity_date_time", "max_capacity", "date_time"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,10 +8,11 @@ outer join on the viewer's confirmed registration, so a page of 20 events is one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func
+from sqlalchemy import DateTime, Integer, Text, and_, bindparam, column, delete, func, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -44,9 +45,24 @@ REVERSED_RANGE = "Ends before the start date"
 
 
 def search_document() -> Any:
-    """The text that free-text search looks in. PostgreSQL has a trigram index on exactly
-    this expression (see the migration), so keep the two in step."""
+    """The text that free-text search looks in. On PostgreSQL the `event_search` table holds
+    it lower-cased (migration 0005 builds it with the same expression: keep them in step)."""
     return Event.title + " " + func.coalesce(Event.description, "") + " " + Event.location
+
+
+# PostgreSQL only (migration 0005): each event's search document, lower-cased when the event
+# is written (a trigger), and its date. Narrow, so a count over most upcoming events reads a
+# third of what the event rows take, and pre-lowered, so the match is a plain LIKE.
+EVENT_SEARCH = table(
+    "event_search",
+    column("event_id", Integer),
+    column("date_time", DateTime(timezone=True)),
+    column("document", Text),
+)
+# sort=availability looks for its threshold among this many events per row of the page
+_CANDIDATES_PER_ROW = 2
+# beyond this many rows (offset + limit) the threshold would read more than it saves
+_THRESHOLD_MAX_ROWS = 1_000
 
 
 def _like_pattern(text: str) -> str:
@@ -63,32 +79,68 @@ def contains(expression: Any, text: str, dialect: str) -> Any:
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 
 
-def _filters(
-    query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime, dialect: str
-) -> list[Any]:
+def _document_contains(text: str) -> Any:
+    """PostgreSQL: the stored lower-cased document contains `text`. In a multi-byte encoding
+    `ILIKE` is `lower(string) LIKE lower(pattern)`, so this matches exactly what `contains`
+    on search_document() matches, without lowering every document on every search."""
+    # The pattern goes into the SQL text (quoted by SQLAlchemy), not as a parameter: psycopg
+    # prepares a statement run five times on a connection, and PostgreSQL's generic plan
+    # for `LIKE $1` assumes a rare word and walks the trigram index, three times slower than
+    # reading the table when most events match (bench/README.md, issue 16).
+    pattern = bindparam(None, _like_pattern(text), type_=Text, literal_execute=True)
+    return EVENT_SEARCH.c.document.like(func.lower(pattern), escape="\\")
+
+
+def _date_conditions(query: EventQuery, date_time: Any, now: datetime) -> list[Any]:
     conditions: list[Any] = []
     if not query.include_past:
-        conditions.append(is_upcoming(col(Event.date_time), now))
-    if query.q:
-        document = search_document()
-        for word in query.q.split():
-            conditions.append(contains(document, word, dialect))
-    if query.location and query.location.strip():
-        conditions.append(contains(Event.location, query.location.strip(), dialect))
+        conditions.append(is_upcoming(date_time, now))
     if query.from_ is not None:
-        conditions.append(Event.date_time >= query.from_)
+        conditions.append(date_time >= query.from_)
     if query.to is not None:
-        conditions.append(Event.date_time <= query.to)
+        conditions.append(date_time <= query.to)
+    return conditions
+
+
+@dataclass
+class _Filters:
+    """`conditions` select the events (page and count); `search_count`, when set, counts the
+    same events from `event_search` alone (PostgreSQL, only date and word filters), which
+    never has to touch the wide event rows."""
+
+    conditions: list[Any]
+    search_count: Any | None = None
+
+
+def _filters(
+    query: EventQuery, viewer_id: int | None, mine_alias: Any, now: datetime, dialect: str
+) -> _Filters:
+    conditions = _date_conditions(query, col(Event.date_time), now)
+    search_count = None
+    words = query.q.split() if query.q else []
+    if words and dialect == "postgresql":
+        in_search = [
+            *_date_conditions(query, EVENT_SEARCH.c.date_time, now),
+            *(_document_contains(word) for word in words),
+        ]
+        conditions.append(col(Event.id).in_(select(EVENT_SEARCH.c.event_id).where(*in_search)))
+        search_count = select(func.count()).select_from(EVENT_SEARCH).where(*in_search)
+    elif words:
+        document = search_document()
+        conditions.extend(contains(document, word, dialect) for word in words)
+    others: list[Any] = []
+    if query.location and query.location.strip():
+        others.append(contains(Event.location, query.location.strip(), dialect))
     if query.available:
-        conditions.append(spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0)
+        others.append(spots_left(col(Event.max_capacity), col(Event.registered_count)) > 0)
     if query.mine is not None:
         if viewer_id is None:
             raise NotAuthenticated("Sign in to filter by your own events")
         if query.mine == MineFilter.CREATED:
-            conditions.append(Event.created_by == viewer_id)
+            others.append(Event.created_by == viewer_id)
         else:
-            conditions.append(mine_alias.status == RegistrationStatus.CONFIRMED)
-    return conditions
+            others.append(mine_alias.status == RegistrationStatus.CONFIRMED)
+    return _Filters(conditions + others, None if others else search_count)
 
 
 _ORDERINGS: dict[EventSort, list[Any]] = {
@@ -122,18 +174,12 @@ async def search_events(
     return await on_replica(lambda s: _search_events(s, query, viewer_id), primary=session)
 
 
-async def _search_events(
-    session: AsyncSession, query: EventQuery, viewer_id: int | None
-) -> tuple[list[EventPublic], int]:
-    stmt, mine = event_select(viewer_id)
-    dialect = session.get_bind().dialect.name
-    conditions = _filters(query, viewer_id, mine, utcnow(), dialect)
-    page = stmt.where(*conditions).order_by(*_ORDERINGS[query.sort])
-    rows = (await session.execute(page.limit(query.limit).offset(query.offset))).all()
-
-    count_stmt = select(func.count()).select_from(Event)
+def _from_events(stmt: Any, query: EventQuery, viewer_id: int | None, mine: Any) -> Any:
+    """`stmt` over the events, joined with the viewer's confirmed registrations for
+    `mine=registered` (the page's own select already has that join)."""
+    stmt = stmt.select_from(Event)
     if query.mine == MineFilter.REGISTERED:
-        count_stmt = count_stmt.join(
+        stmt = stmt.join(
             mine,
             and_(
                 mine.event_id == Event.id,
@@ -141,7 +187,68 @@ async def _search_events(
                 mine.status == RegistrationStatus.CONFIRMED,
             ),
         )
-    total = (await session.execute(count_stmt.where(*conditions))).scalar_one()
+    return stmt
+
+
+async def _spots_threshold(
+    session: AsyncSession,
+    query: EventQuery,
+    viewer_id: int | None,
+    mine: Any,
+    conditions: list[Any],
+) -> int | None:
+    """For sort=availability: a number of spots left that at least `offset + limit` matching
+    events have, or None when it would not help.
+
+    Spots left never exceed the capacity, so every event of the page has a capacity of at
+    least this threshold, and the page reads only those (`ix_events_capacity_date_time`)
+    instead of sorting every upcoming event by a value no index holds (`registered_count`
+    stays out of every index, see migration 0002). The threshold comes from the events
+    with the most capacity, read from the same index: the `rows`-th most spots among the
+    first `2 * rows` of them."""
+    rows = query.offset + query.limit
+    if rows > _THRESHOLD_MAX_ROWS:
+        return None
+    spots = spots_left(col(Event.max_capacity), col(Event.registered_count))
+    candidates = (
+        _from_events(select(spots.label("spots")), query, viewer_id, mine)
+        .where(*conditions)
+        .order_by(col(Event.max_capacity).desc())
+        .limit(rows * _CANDIDATES_PER_ROW)
+        .subquery()
+    )
+    threshold = select(candidates.c.spots).order_by(candidates.c.spots.desc())
+    found = await session.execute(threshold.offset(rows - 1).limit(1))
+    spots_at_row: int | None = found.scalar_one_or_none()
+    return spots_at_row  # None: fewer than `rows` events match at all
+
+
+async def _search_events(
+    session: AsyncSession, query: EventQuery, viewer_id: int | None
+) -> tuple[list[EventPublic], int]:
+    stmt, mine = event_select(viewer_id)
+    dialect = session.get_bind().dialect.name
+    filters = _filters(query, viewer_id, mine, utcnow(), dialect)
+    page = stmt.where(*filters.conditions).order_by(*_ORDERINGS[query.sort])
+    threshold = None
+    if query.sort == EventSort.AVAILABILITY:
+        threshold = await _spots_threshold(session, query, viewer_id, mine, filters.conditions)
+    if threshold is not None:
+        bounded = page.where(col(Event.max_capacity) >= threshold)
+        rows = (await session.execute(bounded.limit(query.limit).offset(query.offset))).all()
+    else:
+        rows = (await session.execute(page.limit(query.limit).offset(query.offset))).all()
+
+    if filters.search_count is not None:
+        count_stmt = filters.search_count
+    else:
+        count_stmt = _from_events(select(func.count()), query, viewer_id, mine)
+        count_stmt = count_stmt.where(*filters.conditions)
+    total = (await session.execute(count_stmt)).scalar_one()
+    if threshold is not None and len(rows) < query.limit and query.offset + len(rows) < total:
+        # registrations between the two statements took events below the threshold: a short
+        # page would be wrong, so read this one the slow way
+        rows = (await session.execute(page.limit(query.limit).offset(query.offset))).all()
     return [row_to_public(row, viewer_id) for row in rows], total
 
 

@@ -236,3 +236,70 @@ async def test_listing_tells_each_viewer_their_own_state(session, catalogue):
     assert state["Python Meetup"] == (True, False)
     full = next(e for e in found if e.id == made["jazz"].id)
     assert (full.current_registrations, full.available_spots, full.is_full) == (1, 0, True)
+
+
+async def test_availability_order_holds_on_every_page(session, make_user, make_event):
+    """Most spots left first, then the earliest, on every page and with filters: the pages
+    together are the whole list in that order, whatever the capacities and registrations."""
+    owner = await make_user()
+    soon = utcnow() + timedelta(days=1)
+    capacities = [5, 5, 3, 8, 8, 2, 8, 1, 5, 3, 8, 4, 6, 2]
+    made = [
+        await make_event(
+            owner,
+            title=f"{'Choir' if n % 2 else 'Chess'} {n}",
+            date_time=soon + timedelta(hours=n % 5, minutes=n),
+            max_capacity=capacity,
+        )
+        for n, capacity in enumerate(capacities)
+    ]
+    for index, guests in ((3, 3), (4, 1), (0, 2), (7, 1), (12, 2), (10, 8)):
+        for _ in range(guests):
+            guest = await make_user()
+            await registrations.register_attendee(
+                session=session, event_id=made[index].id, user_id=guest.id
+            )
+
+    async def every_page(**query) -> tuple[list[int], int]:
+        seen: list[int] = []
+        while True:
+            found, total = await events.search_events(
+                session=session,
+                query=EventQuery(sort=EventSort.AVAILABILITY, limit=3, offset=len(seen), **query),
+            )
+            seen.extend(e.id for e in found)
+            if len(found) < 3:
+                return seen, total
+
+    listed = [await events.get_event(session=session, event_id=e.id) for e in made]
+    by_spots = sorted(listed, key=lambda e: (-e.available_spots, e.date_time, e.id))
+    assert await every_page() == ([e.id for e in by_spots], len(made))
+    choirs = [e.id for e in by_spots if e.title.startswith("Choir") and e.available_spots > 0]
+    assert await every_page(q="CHOIR", available=True) == (choirs, len(choirs))
+
+
+async def test_search_follows_edits_and_deletions(session, make_user, make_event):
+    """What search finds, and its total, follow a changed title, description or place at
+    once, and a deleted event is gone from both."""
+    owner = await make_user()
+    event = await make_event(owner, title="Pottery class", location="Atelier Ünter")
+    other = await make_event(owner, title="Pottery fair", description="Glazes")
+
+    async def search(words: str) -> tuple[list[int], int]:
+        found, total = await events.search_events(session=session, query=EventQuery(q=words))
+        return [e.id for e in found], total
+
+    found, total = await search("POTTERY")
+    assert sorted(found) == sorted([event.id, other.id]) and total == 2
+    assert await search("ünter") == ([event.id], 1)
+    await events.update_event(
+        session=session,
+        actor=owner,
+        event_id=event.id,
+        data=EventUpdate(title="Weaving class", description="Looms", location="Hall"),
+    )
+    assert await search("pottery") == ([other.id], 1)
+    assert await search("ünter") == ([], 0)
+    assert await search("WEAVING looms hall") == ([event.id], 1)
+    await events.delete_event(session=session, actor=owner, event_id=other.id)
+    assert await search("glazes") == ([], 0)
