@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Text, and_, bindparam, column, delete, func, table
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    table,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -59,6 +70,11 @@ EVENT_SEARCH = table(
     column("date_time", DateTime(timezone=True)),
     column("document", Text),
 )
+# psycopg prepares a statement run five times on one connection, and PostgreSQL's generic plan
+# for `document LIKE $1` assumes a rare word and walks the trigram index: three times slower
+# than reading the table when most events match (bench/README.md, issue 16). A search with
+# words is planned for its own words instead, for the rest of its (read) transaction.
+CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 # sort=availability looks for its threshold among this many events per row of the page
 _CANDIDATES_PER_ROW = 2
 # beyond this many rows (offset + limit) the threshold would read more than it saves
@@ -83,11 +99,9 @@ def _document_contains(text: str) -> Any:
     """PostgreSQL: the stored lower-cased document contains `text`. In a multi-byte encoding
     `ILIKE` is `lower(string) LIKE lower(pattern)`, so this matches exactly what `contains`
     on search_document() matches, without lowering every document on every search."""
-    # The pattern goes into the SQL text (quoted by SQLAlchemy), not as a parameter: psycopg
-    # prepares a statement run five times on a connection, and PostgreSQL's generic plan
-    # for `LIKE $1` assumes a rare word and walks the trigram index, three times slower than
-    # reading the table when most events match (bench/README.md, issue 16).
-    pattern = bindparam(None, _like_pattern(text), type_=Text, literal_execute=True)
+    # A bound parameter like every value we send; `_search_events` asks PostgreSQL to plan
+    # it for its actual value (CUSTOM_PLANS), since a generic plan assumes a rare word.
+    pattern = bindparam(None, _like_pattern(text), type_=Text)
     return EVENT_SEARCH.c.document.like(func.lower(pattern), escape="\\")
 
 
@@ -229,6 +243,8 @@ async def _search_events(
     stmt, mine = event_select(viewer_id)
     dialect = session.get_bind().dialect.name
     filters = _filters(query, viewer_id, mine, utcnow(), dialect)
+    if filters.search_count is not None:  # words matched in event_search (PostgreSQL)
+        await session.execute(CUSTOM_PLANS)
     page = stmt.where(*filters.conditions).order_by(*_ORDERINGS[query.sort])
     threshold = None
     if query.sort == EventSort.AVAILABILITY:
@@ -245,9 +261,13 @@ async def _search_events(
         count_stmt = _from_events(select(func.count()), query, viewer_id, mine)
         count_stmt = count_stmt.where(*filters.conditions)
     total = (await session.execute(count_stmt)).scalar_one()
-    if threshold is not None and len(rows) < query.limit and query.offset + len(rows) < total:
+    if threshold is not None and (
+        (len(rows) < query.limit and query.offset + len(rows) < total)
+        or any(spots_left(r[0].max_capacity, r[0].registered_count) < threshold for r in rows)
+    ):
         # registrations between the two statements took events below the threshold: a short
-        # page would be wrong, so read this one the slow way
+        # page, or one showing an event under it (an event of less capacity might belong
+        # before it), would be wrong, so read this one the slow way
         rows = (await session.execute(page.limit(query.limit).offset(query.offset))).all()
     return [row_to_public(row, viewer_id) for row in rows], total
 
