@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from nicegui.testing import User
@@ -79,6 +80,17 @@ async def test_closing_the_page_drops_its_subscription(screen, make_user, make_e
     assert len(live_updates.changed.callbacks) == before
 
 
+def open_board() -> Any:
+    """The one open kiosk's board, found through its live-update subscription (by class
+    name: importing pages.kiosk here would register its routes outside the test app)."""
+    (board,) = [
+        c.func.__self__
+        for c in live_updates.changed.callbacks
+        if type(getattr(c.func, "__self__", None)).__name__ == "KioskBoard"
+    ]
+    return board
+
+
 async def test_a_registration_during_a_resync_is_not_undone_by_it(screen, make_user, make_event):
     """The race: the resync reads the database, a registration commits and is pushed, then
     the resync's (older) answer is shown. The read is held open with a barrier, so the race
@@ -87,12 +99,7 @@ async def test_a_registration_during_a_resync_is_not_undone_by_it(screen, make_u
     event = await make_event(owner, title="Lobby talk", max_capacity=5)
     await screen.open(f"/kiosk/{event.id}")
     await screen.should_see("spots left")
-    (board,) = [
-        c.func.__self__
-        for c in live_updates.changed.callbacks
-        # by name: importing pages.kiosk here would register its routes outside the test app
-        if type(getattr(c.func, "__self__", None)).__name__ == "KioskBoard"
-    ]
+    board = open_board()
     assert board.number is not None and board.number.text == "5"
 
     has_read, release = asyncio.Event(), asyncio.Event()
@@ -124,11 +131,7 @@ async def test_the_resync_corrects_a_missed_change_in_place(
     event = await make_event(owner, title="Lobby talk", max_capacity=5)
     await screen.open(f"/kiosk/{event.id}")
     await screen.should_see("spots left")
-    (board,) = [
-        c.func.__self__
-        for c in live_updates.changed.callbacks
-        if type(getattr(c.func, "__self__", None)).__name__ == "KioskBoard"
-    ]
+    board = open_board()
     number = board.number
     assert number is not None and number.text == "5"
 
