@@ -336,8 +336,11 @@ def measure_sql(url: str, statements_per_request: list[list[tuple[str, Any]]]) -
     with psycopg.connect(url, autocommit=True) as conn:
         for i, statements in enumerate(statements_per_request):
             began = time.perf_counter()
-            for sql, params in statements:
-                conn.execute(sql, params).fetchall()
+            with conn.transaction():  # as the app runs them (a SET LOCAL holds until its end)
+                for sql, params in statements:
+                    cursor = conn.execute(sql, params)
+                    if cursor.description is not None:  # a SET answers no rows
+                        cursor.fetchall()
             if i >= 5:
                 latencies.append(time.perf_counter() - began)
     return latencies
@@ -345,8 +348,11 @@ def measure_sql(url: str, statements_per_request: list[list[tuple[str, Any]]]) -
 
 def explain(url: str, statements: list[tuple[str, Any]]) -> list[str]:
     plans = []
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         for sql, params in statements:
+            if sql.lstrip().upper().startswith("SET "):  # a setting for what follows
+                conn.execute(sql, params)
+                continue
             rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
             plans.append("\n".join(r[0] for r in rows))
     return plans
