@@ -227,11 +227,13 @@ class EventPanel:
             background_tasks.create(self.reload(), name="event page reload")
         elif change is not None:
             # the numbers on screen are the broadcast's; here only what is this page's own:
-            # the spoken announcement and the buttons (which change only when it fills up
-            # or frees a spot)
+            # the spoken announcement and the buttons, which a count change moves only when
+            # the event fills up or frees a spot (this runs for every open page per change)
+            was_full = self.event.is_full
             self.event = live_updates.with_live_numbers(self.event, change)
             self.availability.text_spans.announce(numbers_of(self.event))
-            self.show_actions(self.event)
+            if self.event.is_full != was_full:
+                self.show_actions(self.event)
 
     async def reload(self) -> None:
         with self.button.client:  # a background task starts outside the page's UI context
