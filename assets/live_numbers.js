@@ -1,16 +1,53 @@
 // Live public numbers of events (components/live_numbers.py). The server sends each change
 // once for all pages that show the event: {events: {"<event id>": {available, registered,
-// capacity, waiting}}}. Here every element of this page bound to that event (props
-// data-live-event, data-live, and data-live-choices / data-live-full-class) gets its new text
-// and class in NiceGUI's own copy of the element, so Vue renders it and a later update from
-// the server patches from the true state. The formatting is text_for() in the Python module.
+// capacity, waiting}}}. Here every element of this page bound to that event (prop
+// data-live-event, and data-live / -choices / -full-class / -tones / -few-share / -visible /
+// -share-prop) gets its new text, classes and props in NiceGUI's own copy of the element, so
+// Vue renders it and a later update from the server patches from the true state. The rules
+// are text_for(), tone_for(), visible_for() and share_taken() in the Python module.
 (() => {
   function textFor(field, numbers, choices) {
     if (field === 'choice') {
       const left = numbers.available;
-      return left <= 0 ? choices[0] : left === 1 ? choices[1] : choices[2];
+      const choice = left <= 0 ? choices[0] : left === 1 ? choices[1] : choices[2];
+      return choice.replace(/\{(\w+)\}/g, (whole, name) =>
+        name in numbers ? String(numbers[name]) : whole,
+      );
     }
     return String(numbers[field]);
+  }
+
+  function toneFor(tones, fewShare, numbers) {
+    const left = numbers.available;
+    if (left <= 0) return tones[0];
+    return left <= Math.max(1, Math.trunc(numbers.capacity * fewShare)) ? tones[1] : tones[2];
+  }
+
+  function visibleFor(rule, numbers) {
+    const full = numbers.available <= 0;
+    return rule === 'open' ? !full : full || numbers.waiting > 0;
+  }
+
+  function shareTaken(numbers) {
+    const share = Math.min(numbers.registered / Math.max(numbers.capacity, 1), 1);
+    return Math.round(share * 10000) / 10000;
+  }
+
+  function classesFor(props, numbers, current) {
+    let classes = current;
+    const toggle = (name, on) => {
+      const has = classes.includes(name);
+      if (on && !has) classes = [...classes, name];
+      else if (!on && has) classes = classes.filter((c) => c !== name);
+    };
+    if (props['data-live-full-class']) toggle(props['data-live-full-class'], numbers.available <= 0);
+    if (props['data-live-tones']) {
+      const tones = JSON.parse(props['data-live-tones']);
+      const tone = toneFor(tones, Number(props['data-live-few-share']), numbers);
+      for (const each of tones) toggle(each, each === tone);
+    }
+    if (props['data-live-visible']) toggle('hidden', !visibleFor(props['data-live-visible'], numbers));
+    return classes;
   }
 
   function apply(message) {
@@ -24,15 +61,17 @@
       const numbers = message.events[eventId];
       if (!numbers) continue;
       const field = props['data-live'];
-      const choices = props['data-live-choices'] ? JSON.parse(props['data-live-choices']) : [];
-      const text = textFor(field, numbers, choices);
-      if (element.text !== text) element.text = text;
-      const fullClass = props['data-live-full-class'];
-      if (fullClass) {
-        const full = numbers.available <= 0;
-        const has = element.class.includes(fullClass);
-        if (full && !has) element.class = [...element.class, fullClass];
-        else if (!full && has) element.class = element.class.filter((c) => c !== fullClass);
+      if (field) {
+        const choices = props['data-live-choices'] ? JSON.parse(props['data-live-choices']) : [];
+        const text = textFor(field, numbers, choices);
+        if (element.text !== text) element.text = text;
+      }
+      const classes = classesFor(props, numbers, element.class);
+      if (classes !== element.class) element.class = classes;
+      const shareProp = props['data-live-share-prop'];
+      if (shareProp) {
+        const share = shareTaken(numbers);
+        if (props[shareProp] !== share) element.props = { ...props, [shareProp]: share };
       }
     }
   }

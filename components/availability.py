@@ -2,39 +2,31 @@
 
 The human text ("7 of 20 spots left", "Full") is made of as few spans as the hooks allow:
 each number that carries a UI.md hook (`available-spots-{id}` holds the number alone) is a
-span of its own, changed in place by live updates (`show(...)`); the words between and after
-them share one span whose text changes with the state. Every element costs a few KiB of
-server memory per open page (bench/page_cost.py), and lists show a dozen badges.
+span of its own; the words after them are one span whose text changes with the state. Every
+element costs a few KiB of server memory per open page (bench/page_cost.py), and lists show
+a dozen badges.
+
+The numbers, the words, the "Full" state (the numbers hidden, still in the DOM) and the tone
+colour of the box follow count changes through the one broadcast per change
+(components/live_numbers.py), not through each page's own updates: pages only re-read on
+structure changes. Only the spoken announcement (`announce=True`, one per event page,
+throttled) stays on the page's own path.
 """
 
 from __future__ import annotations
 
-from nicegui import ui
-from nicegui.client import Client
-
-from app.live import LiveBatch
+from components.live_numbers import LiveBound, LiveText, Numbers, numbers_of
 from components.live_region import LiveRegion
-from components.text import Span
+from models.event import EventPublic
 
 FEW_LEFT_SHARE = 0.2  # at or below a fifth of the capacity left, the badge turns amber
+TONES = ("text-negative", "text-warning", "text-positive")  # full, few left, plenty left
 
 
-def _tone(available: int, capacity: int) -> str:
-    if available <= 0:
-        return "text-negative"
-    if available <= max(1, int(capacity * FEW_LEFT_SHARE)):
-        return "text-warning"
-    return "text-positive"
-
-
-class ShowsAvailability:
-    """An element that shows one event's availability: live updates find it on the page
-    (`repaint_availability`) and call `show`."""
-
-    event_id: int
-
-    def show(self, available: int, capacity: int) -> None:
-        raise NotImplementedError
+def spoken(numbers: Numbers) -> str:
+    """What a screen reader hears of the availability."""
+    available = max(numbers["available"], 0)
+    return "Full" if available == 0 else f"{available} of {numbers['capacity']} spots left"
 
 
 class AvailabilityText:
@@ -44,54 +36,60 @@ class AvailabilityText:
 
     def __init__(
         self,
-        box: ui.element,
-        event_id: int,
-        available: int,
-        capacity: int,
+        box: LiveBound,
+        event: EventPublic,
         *,
         hook_capacity: bool = False,
         announce: bool = False,
     ) -> None:
         self.box = box
+        box.bind_live(event, tones=TONES, few_share=FEW_LEFT_SHARE)
         with box:
-            self.available = Span().props(f"data-testid=available-spots-{event_id}")
-            # With a capacity hook: number, " of ", capacity, " spots left" | "Full";
-            # without: number, " of 20 spots left" | "Full" (the capacity inside the words).
-            self.of = Span(" of ") if hook_capacity else None
-            self.capacity = (
-                Span().props(f"data-testid=capacity-{event_id}") if hook_capacity else None
+            # The numbers stay in the DOM when full (hidden), so the hooks always read true.
+            self.available = LiveText(event, "available", tag="span", visible_when="open").props(
+                f"data-testid=available-spots-{event.id}"
             )
-            self.words = Span()
+            self.spans: list[LiveText] = [self.available]
+            self.capacity: LiveText | None = None
+            if hook_capacity:
+                # number, " of ", capacity, " spots left" | "Full" ("1 of 20 spots left": the
+                # plural is the 20's)
+                self.spans.append(
+                    LiveText(event, "choice", tag="span", choices=("", " of ", " of "))
+                )
+                self.capacity = LiveText(event, "capacity", tag="span", visible_when="open").props(
+                    f"data-testid=capacity-{event.id}"
+                )
+                self.spans.append(self.capacity)
+                words = ("Full", " spots left", " spots left")
+            else:  # number, " of 20 spots left" | "Full" (the capacity inside the words)
+                words = ("Full", " of {capacity} spots left", " of {capacity} spots left")
+            self.words = LiveText(event, "choice", tag="span", choices=words)
+            self.spans.append(self.words)
         self.region = LiveRegion() if announce else None
-        self._tone = ""
-        self._shown: tuple[int, int] | None = None  # what is on screen: only changes are spoken
-        self.show(available, capacity)
+        self._spoken = spoken(numbers_of(event))  # what is on screen: only changes are spoken
 
-    def show(self, available: int, capacity: int) -> None:
-        """Set the numbers (live updates call this)."""
-        available = max(available, 0)
-        is_full = available == 0
-        self.available.text = str(available)
-        # The numbers stay in the DOM when full (hidden), so the hooks always read true.
-        self.available.set_visibility(not is_full)
-        if self.capacity is not None and self.of is not None:
-            self.capacity.text = str(capacity)
-            self.of.set_visibility(not is_full)
-            self.capacity.set_visibility(not is_full)
-            words = " spots left"  # "1 of 20 spots left": the plural is the 20's
-        else:
-            words = f" of {capacity} spots left"
-        self.words.text = "Full" if is_full else words
-        tone = _tone(available, capacity)
-        if self.region is not None and self._shown not in (None, (available, capacity)):
-            self.region.announce("Full" if is_full else f"{available} of {capacity} spots left")
-        self._shown = (available, capacity)
-        if tone != self._tone:
-            self.box.classes(remove=self._tone, add=tone)
-            self._tone = tone
+    def show(self, event: EventPublic) -> None:
+        """`show_numbers` of `event`."""
+        self.show_numbers(numbers_of(event))
+
+    def show_numbers(self, numbers: Numbers) -> None:
+        """Show the numbers through the page's own update (a re-read, the viewer's own
+        action), where they differ from what the broadcast already set."""
+        LiveBound.show_numbers(self.box, numbers)  # (the box's own tone, not the badge's)
+        for span in self.spans:
+            span.show_numbers(numbers)
+        self.announce(numbers)
+
+    def announce(self, numbers: Numbers) -> None:
+        """Have a change read out (with `announce=True`): per page, throttled."""
+        text = spoken(numbers)
+        if self.region is not None and text != self._spoken:
+            self.region.announce(text)
+        self._spoken = text
 
 
-class Availability(ui.element, ShowsAvailability):
+class Availability(LiveBound):
     """`7 of 20 spots left` / `Full` for one event, in a span of its own.
 
     With `hook_capacity=True` (the event page) the capacity number also carries the
@@ -102,36 +100,14 @@ class Availability(ui.element, ShowsAvailability):
     """
 
     def __init__(
-        self,
-        event_id: int,
-        available: int,
-        capacity: int,
-        *,
-        hook_capacity: bool = False,
-        announce: bool = False,
+        self, event: EventPublic, *, hook_capacity: bool = False, announce: bool = False
     ) -> None:
         super().__init__("span")
-        self.event_id = event_id
         self.classes("font-semibold")
         self.text_spans = AvailabilityText(
-            self, event_id, available, capacity, hook_capacity=hook_capacity, announce=announce
+            self, event, hook_capacity=hook_capacity, announce=announce
         )
 
-    def show(self, available: int, capacity: int) -> None:
-        """Set the numbers (live updates call this)."""
-        self.text_spans.show(available, capacity)
-
-
-def repaint_availability(client: Client, batch: LiveBatch) -> None:
-    """Show the numbers of `batch` on every availability badge of `client`'s page.
-
-    Called from live-update subscriptions; walking a lean page's elements is cheaper than
-    keeping a registry in step with cards that come and go.
-    """
-    if not batch.availability:
-        return
-    for element in client.layout.descendants():
-        if isinstance(element, ShowsAvailability):
-            change = batch.availability.get(element.event_id)
-            if change is not None and change.capacity > 0:  # a deleted event reports 0
-                element.show(change.available, change.capacity)
+    def show_numbers(self, numbers: Numbers) -> None:
+        """New numbers through the page's own update (see `AvailabilityText.show_numbers`)."""
+        self.text_spans.show_numbers(numbers)

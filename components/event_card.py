@@ -17,7 +17,8 @@ from datetime import UTC, tzinfo
 from markupsafe import Markup
 from nicegui import ui
 
-from components.availability import AvailabilityText, ShowsAvailability
+from components.availability import AvailabilityText
+from components.live_numbers import LiveBound
 from components.local_time import ZoneAware, format_local, viewer_zone
 from components.text import StaticHtml
 from models.event import EventPublic
@@ -35,8 +36,9 @@ GOING = Markup(
 )
 
 
-class EventCard(ui.card, ShowsAvailability, ZoneAware):
-    """One event's card; live updates repaint its availability, a learnt time zone its time."""
+class EventCard(LiveBound, ui.card, ZoneAware):
+    """One event's card; its availability and tone follow the live numbers' broadcast
+    (components/live_numbers.py), a learnt time zone its time."""
 
     def __init__(self, event: EventPublic) -> None:
         super().__init__()
@@ -50,9 +52,7 @@ class EventCard(ui.card, ShowsAvailability, ZoneAware):
             self.body = StaticHtml(*self._body(viewer_zone())).classes(
                 "flex flex-col items-start gap-1 w-full mb-2 font-normal"
             )
-        self.availability = AvailabilityText(
-            self, event.id, event.available_spots, event.max_capacity
-        )
+        self.availability = AvailabilityText(self, event)
 
     def _body(self, zone: tzinfo) -> tuple[Markup, list[str]]:
         event = self.event
@@ -69,10 +69,6 @@ class EventCard(ui.card, ShowsAvailability, ZoneAware):
             markup += GOING
             texts.append("You're going")
         return markup, texts
-
-    def show(self, available: int, capacity: int) -> None:
-        """New numbers (live updates)."""
-        self.availability.show(available, capacity)
 
     def show_in(self, zone: tzinfo) -> None:
         """The time in the zone the browser just told us."""

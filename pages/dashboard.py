@@ -14,7 +14,7 @@ from app.request_info import client_address
 from app.services import events, stats, users
 from components import live_updates
 from components.actions import act_as_viewer, read, require_user
-from components.availability import Availability, repaint_availability
+from components.availability import Availability
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame, show_user_name
 from components.local_time import LocalTime
@@ -89,7 +89,7 @@ def my_upcoming_events(created: list[EventPublic]) -> None:
                         "touch font-semibold text-primary no-underline hover:underline break-words"
                     )
                     LocalTime(event.date_time).classes("text-sm text-muted")
-                Availability(event.id, event.available_spots, event.max_capacity).classes("text-sm")
+                Availability(event).classes("text-sm")
 
 
 # (session, the signed-in person, the fields' values by name) -> the updated person
@@ -233,7 +233,6 @@ async def dashboard_page() -> RedirectResponse | None:
         mine = {e.id for e in created}
 
         async def on_change(batch: LiveBatch) -> None:
-            repaint_availability(client, batch)
             concerns_me = bool(mine & batch.availability.keys()) or any(
                 a.user_id == user.id for a in batch.activity
             )

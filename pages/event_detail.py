@@ -27,6 +27,7 @@ from components.calendar_export import google_calendar_url, ics_bytes, ics_filen
 from components.feedback import FAILED
 from components.forms import busy
 from components.frame import frame
+from components.live_numbers import LiveBound, LiveElement, LiveText, numbers_of
 from components.live_region import LiveRegion
 from components.local_time import ZoneAware, format_local, viewer_zone
 from components.not_found import event_not_found
@@ -91,6 +92,15 @@ class EventSummary(StaticHtml, ZoneAware):
         self.set(*self._render())
 
 
+class LiveProgress(LiveBound, ui.linear_progress):
+    """The fill bar: registered of capacity, following the live numbers' broadcast."""
+
+    def __init__(self, event: EventPublic) -> None:
+        super().__init__(show_value=False, size="10px")
+        self.props('rounded color=primary track-color=blue-1 aria-label="Spots taken"')
+        self.bind_live(event, share_prop="value")
+
+
 class EventDetails:
     """Title, time, place, host and description; repainted in place after an edit.
 
@@ -147,21 +157,24 @@ class EventPanel:
         self.registration_id: int | None = None
         with ui.card().classes("w-full gap-3 p-5"):
             ui.label("Availability").classes("text-sm font-semibold uppercase text-muted")
-            self.availability = Availability(
-                event.id,
-                event.available_spots,
-                event.max_capacity,
-                hook_capacity=True,
-                announce=True,
-            ).classes("text-2xl")
-            self.bar = ui.linear_progress(show_value=False, size="10px").props(
-                'rounded color=primary track-color=blue-1 aria-label="Spots taken"'
+            # The numbers, the "Full" state, the tone, the bar and the waiting line follow
+            # count changes through one broadcast for every page showing the event
+            # (components/live_numbers.py), not through this page's own updates.
+            self.availability = Availability(event, hook_capacity=True, announce=True).classes(
+                "text-2xl"
             )
+            self.bar = LiveProgress(event)
             with ui.element("p").classes("text-sm text-muted m-0"):
-                self.registered = Span().props(f"data-testid=registered-count-{event.id}")
+                self.registered = LiveText(event, "registered", tag="span").props(
+                    f"data-testid=registered-count-{event.id}"
+                )
                 Span(" registered")
-            with ui.element("p").classes("text-sm text-muted m-0") as self.waiting_line:
-                self.waiting = Span().props(f"data-testid=waiting-count-{event.id}")
+            with LiveElement(event, "p", visible_when="full_or_waiting").classes(
+                "text-sm text-muted m-0"
+            ) as self.waiting_line:
+                self.waiting = LiveText(event, "waiting", tag="span").props(
+                    f"data-testid=waiting-count-{event.id}"
+                )
                 Span(" on the waiting list")
             self.button = (
                 ui.button(on_click=self.toggle)
@@ -213,7 +226,14 @@ class EventPanel:
         ):
             background_tasks.create(self.reload(), name="event page reload")
         elif change is not None:
-            self.show(live_updates.with_live_numbers(self.event, change))
+            # the numbers on screen are the broadcast's; here only what is this page's own:
+            # the spoken announcement and the buttons, which a count change moves only when
+            # the event fills up or frees a spot (this runs for every open page per change)
+            was_full = self.event.is_full
+            self.event = live_updates.with_live_numbers(self.event, change)
+            self.availability.text_spans.announce(numbers_of(self.event))
+            if self.event.is_full != was_full:
+                self.show_actions(self.event)
 
     async def reload(self) -> None:
         with self.button.client:  # a background task starts outside the page's UI context
@@ -245,11 +265,17 @@ class EventPanel:
         if self.deleted:
             return
         self.event = event
-        self.availability.show(event.available_spots, event.max_capacity)
-        self.bar.set_value(min(event.current_registrations / max(event.max_capacity, 1), 1.0))
-        self.registered.text = str(event.current_registrations)
-        self.waiting.text = str(event.waiting_count)
-        self.waiting_line.set_visibility(event.is_full or event.waiting_count > 0)
+        numbers = numbers_of(event)
+        self.availability.show_numbers(numbers)
+        for element in (self.bar, self.registered, self.waiting_line, self.waiting):
+            element.show_numbers(numbers)
+        self.show_actions(event)
+
+    def show_actions(self, event: EventPublic) -> None:
+        """The buttons, the note, the ticket and the waiting place for this viewer: only
+        what changed is sent (a count change reaches here on every registration)."""
+        if self.deleted:
+            return
         past = not is_upcoming(event.date_time, utcnow())
         waiting = event.registration_status == RegistrationStatus.WAITLISTED
         position = waitlist_position(event)
@@ -266,8 +292,9 @@ class EventPanel:
             self.ticket.set_visibility(
                 bool(event.is_registered) and self.registration_id is not None
             )
-            if self.registration_id is not None:
-                self.ticket.props["href"] = f"/me/tickets/{self.registration_id}"
+            href = f"/me/tickets/{self.registration_id}"
+            if self.registration_id is not None and self.ticket.props.get("href") != href:
+                self.ticket.props["href"] = href
         join_or_leave = not past and (waiting or (can_join and not event.is_registered))
         if self.waitlist_button is not None:
             self.waitlist_button.set_visibility(join_or_leave)

@@ -20,7 +20,6 @@ from app.live import LiveBatch
 from app.services import events
 from components import live_updates
 from components.actions import act, current_user
-from components.availability import repaint_availability
 from components.event_card import event_card
 from components.feedback import FAILED, first_validation_message
 from components.frame import frame
@@ -241,12 +240,11 @@ class EventBrowser:
             self.sort.set_value(EventSort.DATE.value)
 
     def on_change(self, batch: LiveBatch) -> None:
-        """Live update: new numbers in place; when events appeared, vanished or were edited,
-        re-run the search for what is on screen (quietly, keeping "Show more" pages)."""
+        """Live update: when events appeared, vanished or were edited, re-run the search for
+        what is on screen (quietly, keeping "Show more" pages). New numbers need nothing
+        here: the cards follow the live numbers' broadcast (components/live_numbers.py)."""
         if batch.structure_changed:
             background_tasks.create(self._resync(), name="event list resync")
-        else:
-            repaint_availability(self.client, batch)
 
     async def _resync(self) -> None:
         with self.client:  # a background task starts outside the page's UI context

@@ -13,7 +13,7 @@ from app.live import LiveBatch
 from app.services import registrations
 from components import live_updates
 from components.actions import act_as_viewer, read, require_user
-from components.availability import Availability, repaint_availability
+from components.availability import Availability
 from components.feedback import FAILED
 from components.frame import frame
 from components.live_region import LiveRegion
@@ -51,7 +51,7 @@ def registration_row(row: UserRegistrationRow, *, on_cancel: CancelHandler | Non
                     "text-sm font-semibold text-warning"
                 ).mark(f"waitlist-position-{event.id}")
             elif on_cancel is not None:
-                Availability(event.id, event.available_spots, event.max_capacity).classes("text-sm")
+                Availability(event).classes("text-sm")
         if on_cancel is not None and not waiting:
             ui.link("Ticket", f"/me/tickets/{row.id}").classes("app-link touch font-semibold").mark(
                 f"ticket-{event.id}"
@@ -148,8 +148,8 @@ async def my_registrations_page() -> RedirectResponse | None:
                 render(await load_rows(user_id))
 
         def on_change(batch: LiveBatch) -> None:
-            """Numbers in place; a waiting place (its position, or a promotion) re-reads."""
-            repaint_availability(upcoming_list.client, batch)
+            """A waiting place (its position, or a promotion) re-reads; the badges' numbers
+            follow the live numbers' broadcast (components/live_numbers.py)."""
             waiting = {r.event.id for r in shown if r.status == RegistrationStatus.WAITLISTED}
             mine = any(a.user_id == user_id for a in batch.activity)
             if batch.refresh_all or mine or waiting & batch.availability.keys():

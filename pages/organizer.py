@@ -49,9 +49,7 @@ class EventRow:
                 ui.link(event.title, f"{PATH}?event={event.id}").classes(
                     "touch font-semibold text-primary no-underline hover:underline break-words"
                 )
-                self.availability = Availability(
-                    event.id, event.available_spots, event.max_capacity
-                ).classes("text-sm")
+                self.availability = Availability(event).classes("text-sm")
             self.bar = ui.linear_progress(value=0, show_value=False, size="10px").props(
                 'rounded color=primary aria-label="Registrations of capacity"'
             )
@@ -82,7 +80,14 @@ class EventRow:
         self.waiting.text = str(waiting)
         self.checked_in.text = str(checked_in)
         self.bar.value = round(registered / capacity, 4) if capacity else 0
-        self.availability.show(spots_left(capacity, registered), capacity)
+        self.availability.show_numbers(
+            {
+                "available": spots_left(capacity, registered),
+                "registered": registered,
+                "capacity": capacity,
+                "waiting": waiting,
+            }
+        )
 
 
 class SelectedEvent:
