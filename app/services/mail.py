@@ -64,6 +64,7 @@ from models.user import User
 # The outbox's table, not the ORM entity: an ORM-enabled INSERT cannot take the rows of a
 # subquery or of bound parameters (the statements built once below).
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_REGISTRATIONS: Table = Registration.__table__  # type: ignore[attr-defined]
 # Everyone an event's deletion concerns: confirmed and waiting.
 CONCERNED = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value)
 CONFIRMED_ONLY = (RegistrationStatus.CONFIRMED.value,)
@@ -85,22 +86,36 @@ _COLUMNS = [
 ]
 
 
-def _rows_for(kind: MailKind, payload: dict[str, Any], dedupe: Any = None) -> Any:
-    """SELECT of one outbox row per registration (filters added by the caller)."""
-    now = utcnow()
+def _outbox_rows(
+    registrations: Any, *, kind: Any, payload: Any, now: Any, dedupe: Any = None
+) -> Any:
+    """SELECT of one outbox row per row of `registrations` (the registrations table, or a CTE
+    or subquery with its `id`, `event_id` and `user_id`), with its person's address: the
+    one shape of a queued message, whichever statement queues it."""
     return select(
-        literal(kind.value),
+        kind,
         col(User.email),
         col(User.name),
-        col(Registration.event_id),
-        col(Registration.id),
-        literal(json.dumps(payload, separators=(",", ":"))),
+        registrations.c.event_id,
+        registrations.c.id,
+        payload,
         literal(None) if dedupe is None else dedupe,
         literal(MailStatus.PENDING.value),
-        literal(now, UTCDateTime()),
-        literal(now, UTCDateTime()),
+        now,
+        now,
         literal(0),
-    ).join(User, col(User.id) == col(Registration.user_id))
+    ).join_from(registrations, User, col(User.id) == registrations.c.user_id)
+
+
+def _rows_for(kind: MailKind, payload: dict[str, Any], dedupe: Any = None) -> Any:
+    """SELECT of one outbox row per registration (filters added by the caller)."""
+    return _outbox_rows(
+        _REGISTRATIONS,
+        kind=literal(kind.value),
+        payload=literal(json.dumps(payload, separators=(",", ":"))),
+        now=literal(utcnow(), UTCDateTime()),
+        dedupe=dedupe,
+    )
 
 
 def outbox_rows_from(registrations: Any, kind: MailKind, now: Any) -> Any:
@@ -108,40 +123,19 @@ def outbox_rows_from(registrations: Any, kind: MailKind, now: Any) -> Any:
     subquery with the registrations' `id`, `event_id` and `user_id` columns), created at
     `now` (a bound parameter): for statements built once that write the registration and
     its message together."""
-    rows = select(
-        literal(kind.value),
-        col(User.email),
-        col(User.name),
-        registrations.c.event_id,
-        registrations.c.id,
-        literal("{}"),
-        literal(None),
-        literal(MailStatus.PENDING.value),
-        now,
-        now,
-        literal(0),
-    ).join_from(registrations, User, col(User.id) == registrations.c.user_id)
+    rows = _outbox_rows(registrations, kind=literal(kind.value), payload=literal("{}"), now=now)
     return insert(_OUTBOX).from_select(_COLUMNS, rows)
 
 
 @cache
 def _enqueue_statement() -> Any:
     """`enqueue`'s INSERT ... SELECT with bound parameters (module doc)."""
-    now = bindparam("now", type_=UTCDateTime)
-    rows = select(
-        bindparam("kind", type_=String),
-        col(User.email),
-        col(User.name),
-        col(Registration.event_id),
-        col(Registration.id),
-        bindparam("payload", type_=String),
-        literal(None),
-        literal(MailStatus.PENDING.value),
-        now,
-        now,
-        literal(0),
-    ).join(User, col(User.id) == col(Registration.user_id))
-    rows = rows.where(col(Registration.id) == bindparam("registration_id", type_=Integer))
+    rows = _outbox_rows(
+        _REGISTRATIONS,
+        kind=bindparam("kind", type_=String),
+        payload=bindparam("payload", type_=String),
+        now=bindparam("now", type_=UTCDateTime),
+    ).where(col(Registration.id) == bindparam("registration_id", type_=Integer))
     return insert(_OUTBOX).from_select(_COLUMNS, rows)
 
 
