@@ -237,6 +237,9 @@ class LiveText(LiveBound, TextElement):
         visible_when: Visibility | None = None,
     ) -> None:
         super().__init__(tag=tag, text="")
+        self.field: Field = field
+        self.choices = tuple(choices)
+        self.full_class = full_class
         self.bind_live(
             event, field=field, choices=choices, full_class=full_class, visible_when=visible_when
         )
