@@ -16,13 +16,14 @@ from starlette.routing import Mount
 import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import api_mount
 from app.config import get_settings
-from app.health import router as health_router
-from app.mail_sender import MailSender, start_mail_sender
-from app.metrics import install_metrics
-from app.middleware import install_http_middleware, route_api_past_page_middleware
-from app.outage import install_outage_log_filter
-from app.socket_guard import install_socket_guard
-from app.startup import (
+from app.mail.sender import MailSender, start_mail_sender
+from app.web.health import router as health_router
+from app.web.metrics import install_metrics
+from app.web.middleware import install_http_middleware, route_api_past_page_middleware
+from app.web.nicegui_hooks import check_nicegui_version
+from app.web.outage import install_outage_log_filter
+from app.web.socket_guard import install_socket_guard
+from app.web.startup import (
     freeze_startup_objects,
     load_demo_data_if_asked,
     migrate_before_serving,
@@ -36,6 +37,7 @@ SESSION_MAX_AGE = 14 * 24 * 3600  # seconds a browser session cookie lives
 
 
 def wire(*, demo: bool = False) -> None:
+    check_nicegui_version()  # the framework hooks (app/web/nicegui_hooks.py) were tested on it
     # NiceGUI's test harness re-runs this file for every test on the same app object:
     # replace the API mount rather than stacking another one.
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "/api")]

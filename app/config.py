@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     # firewalls, proxies (PgBouncer) or a server's idle_session_timeout. -1: never.
     db_pool_recycle: float = Field(default=1800.0, ge=-1)
     # A PostgreSQL streaming replica of DATABASE_URL for lists, search and statistics
-    # (app/db.py, "Read replica"). Empty: everything reads the primary.
+    # (app/db/, "Read replica"). Empty: everything reads the primary.
     database_read_url: str = ""
     # While the replica is away, how often (seconds) a background task asks whether it is back.
     replica_check_interval: float = Field(default=2.0, gt=0)

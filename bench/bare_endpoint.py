@@ -3,7 +3,7 @@ endpoint runs the registration transaction of app/services/registrations.py (its
 `reserve_and_register`: the guarded UPDATE of events.registered_count, the INSERT ... ON
 CONFLICT and the confirmation's mail outbox row, one statement on PostgreSQL, then COMMIT,
 or ROLLBACK when refused) through an engine built
-by app/db.py's `create_database` (same pool, timeouts and checkout ping as the app), with no
+by app/db/'s `create_database` (same pool, timeouts and checkout ping as the app), with no
 auth, no middleware, no metrics, no live updates and no access log.
 
     DATABASE_URL=postgresql://... uv run uvicorn bare_endpoint:app --app-dir bench --port 8200

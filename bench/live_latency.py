@@ -558,7 +558,7 @@ def print_table(results: list[LevelResult], flush_ms: float) -> dict[str, Any]:
     print(
         "p50/p99: API response -> DOM change in real Chromium tabs, per (registration, tab).\n"
         f"The live bus flushes a lone change at once; only changes within {flush_ms:.0f} ms "
-        f"of the previous flush wait (app/live.py FLUSH_INTERVAL).\n"
+        f"of the previous flush wait (app/live/bus.py FLUSH_INTERVAL).\n"
         f"x, +ms: ratio to / difference from the N = {results[0].n} baseline of this run.\n"
         "all pages: API response -> push received on the socket of every simulated page "
         "(includes the load generator's own queueing).\n"

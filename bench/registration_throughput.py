@@ -140,7 +140,7 @@ class BenchDatabase:
 
     def create(self) -> None:
         create_database(self.admin, self.name)
-        from app.migrate import upgrade_to_head
+        from app.db.migrate import upgrade_to_head
 
         upgrade_to_head(self.url)
 

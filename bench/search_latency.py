@@ -397,7 +397,7 @@ def plan_summary(plan: str) -> str:
 def set_revision(url: str, revision: str) -> None:
     from alembic import command
 
-    from app.migrate import alembic_config
+    from app.db.migrate import alembic_config
 
     current = current_revision(url)
     if current == revision:
@@ -559,7 +559,7 @@ def main() -> int:
     os.environ["SECRET_KEY"] = SECRET_KEY
     import bcrypt
 
-    from app.migrate import upgrade_to_head
+    from app.db.migrate import upgrade_to_head
     from app.security import create_access_token
 
     admin = plain_url(args.admin_url)

@@ -169,7 +169,7 @@ class Servers:
         ports = [free_port() for _ in range(processes)]
         port = free_port()
         env = server_environment(self.database_url) | {
-            # the site's own origin, which pages' sockets must come from (app/socket_guard.py)
+            # the site's own origin, which pages' sockets must come from (app/web/socket_guard.py)
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "NICEGUI_STORAGE_PATH": str(run_dir / "nicegui"),
             "REDIS_URL": REDIS_URL,

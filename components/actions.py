@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi.responses import RedirectResponse
-from nicegui import Client, context, storage, ui
+from nicegui import Client, context, ui
 from nicegui.elements.mixins.validation_element import ValidationElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from app.db import open_session
 from app.errors import NotFound, ValidationFailed
 from app.live import LiveBatch, bus
 from app.services import users
+from app.web.nicegui_hooks import as_page_request
 from components.feedback import FAILED, Failed, attempt, notify_error
 from components.session import forget_sign_in, login_url, signed_in_identity
 from models.user import User
@@ -186,11 +187,8 @@ async def run_as_viewer(
 async def _page_viewer(session: AsyncSession, page: Client) -> User | None:
     """The person `page` was built for, if still signed in there (its own browser session,
     also from a live update, outside the page's event handlers)."""
-    token = storage.request_contextvar.set(page.request)
-    try:
+    with as_page_request(page):
         return await _identified_user(session)
-    finally:
-        storage.request_contextvar.reset(token)
 
 
 class _SignedOut(Exception):
@@ -241,7 +239,7 @@ def _after_password_change(user_id: int) -> None:
 
 
 def _leave_after_remote_change(batch: LiveBatch) -> None:
-    """A password changed in another process (app/live.py `credentials_changed`): that
+    """A password changed in another process (app/live/bus.py `credentials_changed`): that
     person's open pages in this process leave too."""
     for user_id in batch.signed_out:
         count = leave_pages(user_id)

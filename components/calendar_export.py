@@ -1,4 +1,4 @@
-"""An event as a calendar entry: an .ics file (built in app/messages.py, shared with the
+"""An event as a calendar entry: an .ics file (built in app/mail/messages.py, shared with the
 emails) and a Google Calendar "add event" link.
 
 Entries run from the event's start to its end (`end_time`). Times go out in UTC (`...Z`),
@@ -11,7 +11,7 @@ import re
 from datetime import UTC
 from urllib.parse import urlencode
 
-from app.messages import EventFacts, describe, event_ics
+from app.mail.messages import EventFacts, describe, event_ics
 from models.event import EventPublic
 
 GOOGLE_TEMPLATE_URL = "https://calendar.google.com/calendar/render"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from app.outage import is_database_unavailable
+from app.web.outage import is_database_unavailable
 from components.theme import apply_theme
 
 RETRY_SECONDS = 5.0

@@ -16,7 +16,7 @@ from nicegui import ui
 from pydantic import ValidationError
 
 from app.errors import DomainError, ServiceUnavailable, ValidationFailed
-from app.outage import DATABASE_UNAVAILABLE
+from app.web.outage import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("components.feedback")
 

@@ -36,12 +36,21 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from nicegui import context, core
+from nicegui import context
 from nicegui.element import Element
 from nicegui.elements.mixins.text_element import TextElement
 from nicegui.elements.mixins.value_element import ValueElement
 
 from app.live import Availability, ChangeKind, LiveBatch, bus
+from app.web.nicegui_hooks import (
+    broadcast_to_pages,
+    element_text,
+    mark_page_once,
+    quietly,
+    set_text_quietly,
+    set_value_quietly,
+    set_visible_quietly,
+)
 from components.assets import script
 from models.event import EventPublic
 
@@ -142,7 +151,7 @@ class LiveBound(Element):
         )
         self.event_id = event.id
         # what the browser script needs to recompute this element from a broadcast
-        props = self._props
+        props = self.props
         props["data-live-event"] = str(event.id)
         if field is not None:
             props["data-live"] = field
@@ -178,10 +187,8 @@ class LiveBound(Element):
         """Make the server's copy true without sending it (the broadcast does that)."""
         live = self._live
         if live.field is not None and isinstance(self, TextElement):
-            text = text_for(live.field, numbers, live.choices)
-            setattr(self, "___text", text)  # BindableProperty's storage: no handler, no update
-            self._text_to_model_text(text)
-        with self._classes.suspend_updates():
+            set_text_quietly(self, text_for(live.field, numbers, live.choices))
+        with quietly(self):
             if live.full_class:
                 self._toggle_class(live.full_class, numbers["available"] <= 0)
             if live.tones:
@@ -190,24 +197,25 @@ class LiveBound(Element):
                     self._toggle_class(each, each == tone)
             if live.visible_when is not None:
                 visible = visible_for(live.visible_when, numbers)
-                setattr(self, "___visible", visible)  # (Visibility's storage, as above)
+                set_visible_quietly(self, visible)
                 self._toggle_class("hidden", not visible)
-        if live.share_prop:
-            share = share_taken(numbers)
-            self._props[live.share_prop] = share  # (the dict itself: no update)
-            if isinstance(self, ValueElement) and live.share_prop == self.VALUE_PROP:
-                setattr(self, "___value", share)
+            if live.share_prop:
+                share = share_taken(numbers)
+                if isinstance(self, ValueElement) and live.share_prop == self.VALUE_PROP:
+                    set_value_quietly(self, share)
+                else:
+                    self.props[live.share_prop] = share
 
     def _toggle_class(self, name: str, on: bool) -> None:
-        if on and name not in self._classes:
-            self._classes.append(name)
-        elif not on and name in self._classes:
-            self._classes.remove(name)
+        if on and name not in self.classes:
+            self.classes.append(name)
+        elif not on and name in self.classes:
+            self.classes.remove(name)
 
     def _live_state(self) -> tuple[object, ...]:
-        text = self._text if isinstance(self, TextElement) else None
-        share = self._props.get(self._live.share_prop) if self._live.share_prop else None
-        return (text, list(self._classes), share)
+        text = element_text(self) if isinstance(self, TextElement) else None
+        share = self.props.get(self._live.share_prop) if self._live.share_prop else None
+        return (text, list(self.classes), share)
 
     def show_numbers(self, numbers: Numbers) -> None:
         """Show `numbers` through the page's own update (a page's re-read, its own action),
@@ -258,9 +266,8 @@ def use() -> None:
     """Wire the current page for broadcasts: the browser script, and a resend on (re)connect
     (idempotent per page)."""
     client = context.client
-    if getattr(client, "_live_numbers", False):
+    if not mark_page_once(client, "live_numbers"):
         return
-    client._live_numbers = True  # type: ignore[attr-defined]
     script("live_numbers.js")
     client_id = client.id  # (not the client: its handlers would hold it in a cycle)
     client.on_connect(lambda: _resend(client_id))
@@ -304,5 +311,5 @@ def broadcast(batch: LiveBatch) -> Awaitable[Any] | None:
             rooms.append(client_id)
         if rooms:
             payload = {"events": {str(change.event_id): numbers}}
-            sends.append(core.sio.emit(MESSAGE, payload, room=rooms))
+            sends.append(broadcast_to_pages(MESSAGE, payload, rooms))
     return asyncio.gather(*sends) if sends else None

@@ -1,4 +1,4 @@
-"""Pages subscribe to the live bus through here: the NiceGUI side of `app/live.py`.
+"""Pages subscribe to the live bus through here: the NiceGUI side of `app/live/bus.py`.
 
 The bus is framework-free (services publish to it and must not depend on the UI). This
 adapter forwards every flushed batch to one `nicegui.Event`, and a page's subscription to

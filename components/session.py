@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import Request
 from nicegui import app
 
+from app.web.nicegui_hooks import rotate_session_storage
 from models.user import User
 
 USER_ID_KEY = "user_id"
@@ -77,7 +78,7 @@ async def complete_sign_in(request: Request, nonce: str) -> str | None:
     request.session["id"] = new_id  # SessionMiddleware sends the new cookie with the answer
     # NiceGUI creates a session's storage in its request middleware, which already ran for
     # this request with the old id; create the new one the same way.
-    await app.storage._create_user_storage(new_id)
+    await rotate_session_storage(new_id)
     app.storage.user.update(carried)
     app.storage.user[USER_ID_KEY] = pending["user_id"]
     app.storage.user[TOKEN_VERSION_KEY] = pending["version"]

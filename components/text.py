@@ -8,11 +8,12 @@ its own `data-testid` hook and can be updated in place.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from markupsafe import Markup
 from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
+
+from app.web.nicegui_hooks import DisplayedTexts
 
 
 class Span(TextElement):
@@ -34,7 +35,7 @@ class Heading(TextElement):
         self.classes(f"{size} leading-tight m-0 break-words")
 
 
-class StaticHtml(ui.html):
+class StaticHtml(DisplayedTexts, ui.html):
     """Text that never carries a hook nor an event, rendered as one element.
 
     Every NiceGUI element costs the server ~4.5 KiB for as long as its page is open
@@ -56,6 +57,3 @@ class StaticHtml(ui.html):
         """Show new markup (an edited event), sent only if it differs."""
         self.texts = list(texts)
         self.content = str(markup)
-
-    def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
-        return list(self.texts)

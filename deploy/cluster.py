@@ -191,7 +191,7 @@ def app_environment(cluster: Cluster, port: int | None = None) -> dict[str, str]
 
 
 def migrate(env: dict[str, str]) -> None:
-    code = "from app.config import get_settings; from app.migrate import upgrade_to_head; "
+    code = "from app.config import get_settings; from app.db.migrate import upgrade_to_head; "
     code += "upgrade_to_head(get_settings().database_url)"
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, check=True)
 

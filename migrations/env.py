@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers the tables on the metadata)
-from app.migrate import sync_url
+from app.db.migrate import sync_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

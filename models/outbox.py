@@ -1,5 +1,5 @@
 """The mail outbox: one row per message to send, written in the transaction of the change it
-reports (app/services/mail.py) and delivered afterwards by the sender (app/mail_sender.py).
+reports (app/services/mail.py) and delivered afterwards by the sender (app/mail/sender.py).
 
 No foreign keys on `event_id` and `registration_id`: a message about a deleted event must
 outlive the event (its row carries a snapshot of it in `payload`).

@@ -16,8 +16,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.request_info import client_address
 from app.services import users
+from app.web.request_info import client_address
 from components.actions import act, current_user
 from components.feedback import FAILED
 from components.forms import all_valid, busy, required, text_field

@@ -10,8 +10,8 @@ from nicegui import Client, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live import LiveBatch
-from app.request_info import client_address
 from app.services import events, stats, users
+from app.web.request_info import client_address
 from components import live_updates
 from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability

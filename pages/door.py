@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError, NotFound, ServiceUnavailable
 from app.live import LiveBatch
-from app.outage import DATABASE_UNAVAILABLE
 from app.services import checkin
 from app.services.checkin import AlreadyCheckedIn
+from app.web.outage import DATABASE_UNAVAILABLE
 from components import live_updates
 from components.actions import run_as_viewer
 from components.assets import script

@@ -1,7 +1,7 @@
 """`/events/{id}`: everything about one event, and the one-tap register / cancel.
 
 The numbers and the button are updated in place after every action and on every live update
-(app/live.py), whoever made the change: `EventPanel.show(event)` is the single place that
+(app/live/bus.py), whoever made the change: `EventPanel.show(event)` is the single place that
 paints them. An edit elsewhere repaints the details; a deletion says so and hides the button.
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.live import ChangeKind, LiveBatch
-from app.request_info import public_base
 from app.services import events, registrations
+from app.web.request_info import public_base
 from components import live_updates
 from components.actions import act, act_as_viewer, current_user
 from components.availability import Availability

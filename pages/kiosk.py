@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.live import Availability, LiveBatch
-from app.request_info import public_base
 from app.services import events as event_service
+from app.web.request_info import public_base
 from components import live_updates
 from components.actions import read
 from components.assets import stylesheet
@@ -144,7 +144,7 @@ class KioskBoard:
             with ui.element("div").classes("kiosk-qr"):
                 url = f"{self.base_url}/events/{event.id}"
                 qr = ui.element("img").classes("kiosk-qr-code")
-                qr._props.update(src=qr_data_uri(url), alt=f"QR code: {url}")
+                qr.props.update(src=qr_data_uri(url), alt=f"QR code: {url}")
                 invite = (
                     "Scan to join the waiting list" if event.waitlist_open else "Scan to register"
                 )

@@ -3,7 +3,7 @@
 Each event shows a fill bar and its numbers; the selected one (`?event=ID`) also shows
 registrations over time, the attendee list with search and a CSV export. A feed lists
 registrations and cancellations across all the person's events as they happen. Live batches
-(app/live.py) update the numbers in place; the selected event's list and chart are re-read
+(app/live/bus.py) update the numbers in place; the selected event's list and chart are re-read
 from the database when it had activity (at most a few times a second, as the bus flushes).
 """
 

@@ -16,9 +16,9 @@ from nicegui.elements.mixins.text_element import TextElement
 
 from app.errors import NotFound
 from app.live import LiveBatch
-from app.request_info import public_base
 from app.services import registrations
 from app.services.checkin import ticket_url
+from app.web.request_info import public_base
 from components import live_updates
 from components.actions import read, require_user
 from components.assets import stylesheet
@@ -68,7 +68,7 @@ async def ticket_page(registration_id: int, request: Request) -> RedirectRespons
         ui.label(ticket.event.location).classes("ticket-meta")
         ui.label(ticket.holder).classes("ticket-holder").mark("ticket-holder")
         qr = ui.element("img").classes("ticket-qr").props("data-testid=ticket-qr")
-        qr._props.update(
+        qr.props.update(
             src=qr_data_uri(url, dark="#000000", light="#ffffff"),
             alt=f"QR code of the ticket for {ticket.event.title}",
         )

@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 
 from app import db as app_db
 from app.config import get_settings
+from app.db.migrate import upgrade_to_head
 from app.live import bus
-from app.migrate import upgrade_to_head
 from app.rate_limit import get_rate_limits
 from components import live_updates
 from tests.support.databases import postgres_url

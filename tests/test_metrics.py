@@ -19,8 +19,10 @@ from sqlalchemy import text
 
 from app import db as app_db
 from app.config import get_settings
+from app.db.pool_stats import pool_waiting
 from app.live import bus
-from app.metrics import REGISTRY, UNMATCHED, pool_waiting
+from app.metrics import REGISTRY
+from app.web.metrics import UNMATCHED
 from tests.support.waiting import eventually
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

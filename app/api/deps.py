@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import open_session
 from app.errors import NotAuthenticated
-from app.middleware import current_user_id
 from app.rate_limit import get_rate_limits
-from app.request_info import client_address
 from app.security import TokenClaims, decode_access_token
 from app.services import users
+from app.web.middleware import current_user_id
+from app.web.request_info import client_address
 from models.user import User
 from models.validation import ID_MAX, ID_MIN
 

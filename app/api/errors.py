@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app import errors
-from app.outage import DATABASE_UNAVAILABLE
+from app.web.outage import DATABASE_UNAVAILABLE
 
 log = logging.getLogger("app.api")
 BUSY = "The service is busy, please try again in a moment"

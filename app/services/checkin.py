@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.db import lock_event, write_transaction
+from app.db import write_transaction
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.live import Availability, bus
+from app.services.access import lock_event
 from app.services.event_reads import EVENT_NOT_FOUND
 from app.services.events import contains
 from app.services.registrations import attendee_row

@@ -27,11 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.db import lock_event, on_replica, write_transaction
+from app.db import on_replica, write_transaction
 from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
-from app.messages import EventFacts
+from app.mail.messages import EventFacts
 from app.services import mail
+from app.services.access import lock_event
 from app.services.event_reads import EVENT_NOT_FOUND as EVENT_NOT_FOUND  # re-exported:
 from app.services.event_reads import event_select, row_to_public, to_public
 from app.services.event_reads import get_event as get_event  # callers read events here
@@ -90,7 +91,7 @@ def contains(expression: Any, text: str, dialect: str) -> Any:
     """`expression` contains `text`, ignoring case (Unicode, not only ASCII); `%` and `_`
     in `text` are plain characters."""
     pattern = _like_pattern(text)
-    if dialect == "sqlite":  # SQLite's ILIKE folds ASCII only; see app/db.py
+    if dialect == "sqlite":  # SQLite's ILIKE folds ASCII only; see app/db/
         return func.unicode_lower(expression).like(pattern.lower(), escape="\\")
     return expression.ilike(pattern, escape="\\")  # PostgreSQL: uses the trigram indexes
 

@@ -4,7 +4,7 @@ A service that makes a change calls `enqueue` (one person, by registration) or
 `enqueue_for_event` (everyone concerned) before it commits. The row is then part of the
 change: a refused or rolled-back registration leaves nothing to send, and a committed one is
 on disk before anyone is told "registered", whatever happens to the process or the mail
-server afterwards. The sender (app/mail_sender.py) delivers rows later, outside any request.
+server afterwards. The sender (app/mail/sender.py) delivers rows later, outside any request.
 
 Both are one `INSERT ... SELECT` from the registration and its user: no extra round trip to
 read the address first, and no Python objects per recipient even for an event of 100,000.

@@ -8,7 +8,7 @@ How capacity is kept (PostgreSQL and SQLite alike):
    event's row lock; a concurrent registration waits for that lock and then re-evaluates
    the WHERE clause against the committed count (READ COMMITTED's re-check of updated
    rows), so the count can never pass the capacity. SQLite serialises writers with
-   `BEGIN IMMEDIATE` (app/db.py), which gives the same guarantee.
+   `BEGIN IMMEDIATE` (app/db/), which gives the same guarantee.
 2. `INSERT ... ON CONFLICT (user_id, event_id) DO UPDATE SET status = 'confirmed'
       WHERE registrations.status = 'cancelled'` creates the registration or revives a
    cancelled one. If a confirmed one exists, it returns no row: we roll back (which also
@@ -29,7 +29,7 @@ We chose the guarded counter over `SELECT ... FOR UPDATE` + `COUNT(*)` because i
 whole capacity decision in one statement holding the lock for the shortest time, and the
 listing then reads availability from the row without counting registrations. Every writer
 (register, cancel, the waiting list, check-in, capacity edit, delete) takes the event row
-first (`app.db.lock_event`, or the guarded UPDATE above, which locks the same row), so lock
+first (`app.services.access.lock_event`, or the guarded UPDATE above, which locks the same row), so lock
 order is the same everywhere and they cannot deadlock each other.
 
 The waiting list, next to the capacity rule and under the same lock:
@@ -76,7 +76,6 @@ from app.db import (
     DriverStatement,
     driver_statement,
     fetch_one_on_driver,
-    lock_event,
     runs_on_psycopg,
     write_transaction,
 )
@@ -90,6 +89,7 @@ from app.errors import (
 )
 from app.live import Activity, Availability, bus
 from app.services import mail
+from app.services.access import lock_event
 from app.services.event_reads import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
 from models.event import Event, Ticket, UserRegistrationRow
 from models.outbox import MailKind

@@ -18,11 +18,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from app import health
 from app.api import api_mount
 from app.config import get_settings
-from app.middleware import install_http_middleware
 from app.rate_limit import get_rate_limits
+from app.web import health
+from app.web.middleware import install_http_middleware
 from models.event import Event
 from models.types import utcnow
 

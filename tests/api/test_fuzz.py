@@ -37,11 +37,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from app import health
 from app.api import api_mount
 from app.config import get_settings
-from app.middleware import install_http_middleware
 from app.rate_limit import get_rate_limits
+from app.web import health
+from app.web.middleware import install_http_middleware
 from tests.api.conftest import PASSWORD, bearer, error_fields, event_body
 
 DEEP_RUN = "FUZZ_EXAMPLES" in os.environ

@@ -8,10 +8,10 @@ import logging
 import httpx
 from fastapi import FastAPI
 
-from app import health
 from app.api import create_api
 from app.config import get_settings
-from app.middleware import install_http_middleware
+from app.web import health
+from app.web.middleware import install_http_middleware
 from tests.api.conftest import PASSWORD, bearer, signup
 
 

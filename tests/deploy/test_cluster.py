@@ -47,7 +47,7 @@ def app_url(port: int) -> str:
 
 
 def access_lines(cluster: Cluster, port: int) -> list[dict]:
-    """The app's JSON access-log lines (app/middleware.py) from that process's log."""
+    """The app's JSON access-log lines (app/web/middleware.py) from that process's log."""
     lines = []
     for line in cluster.app_log(port).read_text(errors="replace").splitlines():
         start = line.find('{"method"')

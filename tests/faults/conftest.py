@@ -29,7 +29,7 @@ import pytest
 from psycopg import sql
 
 from app.config import normalise_database_url
-from app.migrate import upgrade_to_head
+from app.db.migrate import upgrade_to_head
 from tests.e2e.api_client import create_event, sign_up
 from tests.support.requirements import skip_or_fail
 from tests.support.server import ServerProcess, free_port

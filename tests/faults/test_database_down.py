@@ -8,14 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from app.db import PING_TIMEOUT_S
+from app.db.engine import PING_TIMEOUT_S
 from tests.e2e.api_client import sign_up
 from tests.faults.conftest import PostgresCluster, timed, wait_for
 from tests.support.server import ServerProcess
 
 ANSWER_WITHIN = 3.0  # seconds: "503, never a hang" (API.md)
 # A frozen server costs at most the checkout ping's deadline plus the connect timeout
-# (app/db.py); the frozen test sets libpq's shortest connect timeout (2 s) to keep it short.
+# (app/db/); the frozen test sets libpq's shortest connect timeout (2 s) to keep it short.
 FROZEN_CONNECT_TIMEOUT = 2
 FROZEN_ANSWER_WITHIN = PING_TIMEOUT_S + FROZEN_CONNECT_TIMEOUT + 1.5
 
@@ -86,7 +86,7 @@ def test_a_frozen_database_gets_503s_within_seconds_not_a_hang(
     cluster: PostgresCluster, start_server: Callable[..., ServerProcess]
 ) -> None:
     """A server that accepts TCP but never answers: without bounds, /health and every
-    request holding a pooled connection would wait for ever (app/db.py's module doc)."""
+    request holding a pooled connection would wait for ever (app/db/'s module doc)."""
     server = start_server(cluster.create_database(), DB_CONNECT_TIMEOUT=str(FROZEN_CONNECT_TIMEOUT))
     token = sign_up(server.url, "Before the freeze")
     api = f"{server.url}/api"

@@ -24,11 +24,11 @@ from fastapi import FastAPI
 from prometheus_client import generate_latest
 
 from app import db as app_db
-from app import health
 from app.api import api_mount
 from app.config import get_settings
 from app.metrics import REGISTRY
-from app.middleware import install_http_middleware
+from app.web import health
+from app.web.middleware import install_http_middleware
 from tests.faults.conftest import PostgresCluster, running_cluster, timed, wait_for
 from tests.support.server import ServerProcess
 

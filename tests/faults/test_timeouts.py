@@ -1,4 +1,4 @@
-"""The bounds of app/db.py on their own, against a "server" that accepts TCP connections
+"""The bounds of app/db/ on their own, against a "server" that accepts TCP connections
 and never says a word (no PostgreSQL needed): psycopg honours connect_timeout in async mode,
 and the health check gives up at its deadline instead of waiting for the driver."""
 
@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import db as app_db
 from app.config import get_settings
+from app.db import engine as db_engine
 
 CONNECT_TIMEOUT = 2  # libpq's shortest
 
@@ -73,4 +74,4 @@ async def test_work_given_up_on_is_cancelled_and_its_error_not_lost() -> None:
         await app_db.within(slow(), 0.05)
     await asyncio.wait_for(finished.wait(), 1)  # cancelled in the background
     await asyncio.sleep(0)
-    assert not app_db._abandoned
+    assert not db_engine._abandoned

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from app.live import Activity, Availability, LiveBatch, LiveBus
-from app.live_pg import CHANNEL, MAX_PAYLOAD, PostgresRelay, decode, encode
+from app.live.postgres_relay import CHANNEL, MAX_PAYLOAD, PostgresRelay, decode, encode
 from tests.support.waiting import eventually
 
 on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)

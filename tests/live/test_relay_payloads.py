@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.live import Activity, Availability, ChangeKind, LiveBatch, LiveBus
-from app.live_pg import MAX_PAYLOAD, PostgresRelay, decode, encode
+from app.live.postgres_relay import MAX_PAYLOAD, PostgresRelay, decode, encode
 
 on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 

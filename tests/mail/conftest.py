@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from app.db import Database
-from app.mail_sender import MailSender
+from app.mail.sender import MailSender
 from models.outbox import MailStatus, OutboxMessage
 from tests.faults.conftest import start_server  # noqa: F401  (real `main.py` processes)
 from tests.support.server import free_port

@@ -10,8 +10,8 @@ from icalendar import Calendar
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.mail_sender import SmtpTarget
-from app.messages import EventFacts, Letter, build_message
+from app.mail.messages import EventFacts, Letter, build_message
+from app.mail.sender import SmtpTarget
 from models.outbox import MailKind
 from tests.mail.conftest import calendar_of, html_of, text_of
 

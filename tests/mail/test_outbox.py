@@ -16,8 +16,8 @@ from sqlalchemy import update
 from app import metrics
 from app.db import Database, begin_write, create_database, use_database
 from app.errors import AlreadyRegistered, Conflict, EventFull, RuleViolation
-from app.mail_sender import MailSender
-from app.messages import when
+from app.mail.messages import when
+from app.mail.sender import MailSender
 from app.services import events, mail, registrations
 from models.event import EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage

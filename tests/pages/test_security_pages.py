@@ -11,9 +11,9 @@ from sqlalchemy import update
 from app.config import get_settings
 from app.db import open_session
 from app.live import LiveBatch, bus
-from app.live_pg import decode, encode
+from app.live.postgres_relay import decode, encode
 from app.services import registrations, users
-from app.socket_guard import session_id_from_cookie
+from app.web.socket_guard import session_id_from_cookie
 from components.session import forget_sign_in
 from models.user import PasswordChange
 from models.user import User as UserTable

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
-from app.migrate import downgrade_to_base, sync_url, upgrade_to_head
+from app.db.migrate import downgrade_to_base, sync_url, upgrade_to_head
 from tests.support.databases import postgres_url, scratch_database
 from tests.support.requirements import skip_or_fail
 
@@ -77,7 +77,7 @@ def test_0003_gives_existing_events_an_end_and_confirmed_registrations_a_ticket(
     registration has a ticket, a cancelled one none."""
     from alembic import command
 
-    from app.migrate import alembic_config
+    from app.db.migrate import alembic_config
 
     command.upgrade(alembic_config(scratch_url), "0002")
     engine = create_engine(sync_url(scratch_url))

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from app import db as app_db
+from app.db import replica as replica_reads
 from app.errors import NotFound
 from app.services import events, stats
 from models.event import EventCreate, EventQuery, MineFilter
@@ -41,15 +42,15 @@ async def test_lists_and_stats_fall_back_to_the_primary(session, make_user, refu
         ),
     )
     await session.commit()
-    fallbacks = app_db.replica_fallbacks
+    fallbacks = replica_reads.replica_fallbacks
 
     found, total = await events.search_events(session=session, query=EventQuery())
     assert [e.id for e in found] == [created.id] and total == 1
     assert not refusing_replica.available
-    assert app_db.replica_fallbacks == fallbacks + 1
+    assert replica_reads.replica_fallbacks == fallbacks + 1
     numbers = await stats.user_stats(session=session, user_id=owner.id)
     assert numbers.events_created == 1
-    assert app_db.replica_fallbacks == fallbacks + 1  # away: straight to the primary now
+    assert replica_reads.replica_fallbacks == fallbacks + 1  # away: straight to the primary now
 
     watcher = refusing_replica._watcher
     assert watcher is not None and not watcher.done()  # the one background check

@@ -32,15 +32,8 @@ Pooled connections are replaced once older than `DB_POOL_RECYCLE` seconds (at th
 checkout), so none outlives a firewall's or PgBouncer's idle limit, or the server's
 `idle_session_timeout`, only to fail its ping.
 
-Read replica (`DATABASE_READ_URL`, API.md "Read replica"): a second engine and pool, same
-bounds. `read_session()` opens a session there; `on_replica(work, primary=session)` runs a
-read on the replica and, when the replica does not answer within the connect timeout (down,
-frozen, still starting up) or fails, runs it again on the caller's primary session: a
-replica away costs time, never an error. The first failure marks the replica away; from then
-on reads go straight to the primary and one background task (not every request) asks the
-replica `SELECT 1` every `REPLICA_CHECK_INTERVAL` seconds, sending reads back to it once it
-answers. Which reads may be stale is a domain decision, so the services call `on_replica`
-(app/services/__init__.py lists them); pages and routers never choose an engine.
+Transactions are in `app/db/transactions.py`, the read replica in `app/db/replica.py`, the
+registration's fast path past SQLAlchemy in `app/db/driver.py`.
 """
 
 from __future__ import annotations
@@ -48,16 +41,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -65,10 +57,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.util import await_only
-from sqlmodel import col, select
 
 from app.config import get_settings, normalise_database_url
-from models.event import Event
 
 T = TypeVar("T")
 log = logging.getLogger("app.db")
@@ -99,8 +89,6 @@ REPLICA = "replica"
 _db: Database | None = None
 # Statements sent, by engine role (PRIMARY, REPLICA): app/metrics.py reads these at scrape time.
 queries: Counter[str] = Counter()
-# Reads that were meant for the replica and ran on the primary instead.
-replica_fallbacks = 0
 
 
 def _unicode_lower(value: str | None) -> str | None:
@@ -247,6 +235,11 @@ def create_database(
     )
 
 
+def current_database() -> Database | None:
+    """The database the app uses, if one was made yet (metrics never create one)."""
+    return _db
+
+
 def get_database() -> Database:
     global _db
     if _db is None:
@@ -269,121 +262,8 @@ async def open_session() -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def begin_write(session: AsyncSession) -> None:
-    """Start `session`'s transaction as a writer.
-
-    On SQLite it opens the transaction with `BEGIN IMMEDIATE` (see module doc). A read
-    transaction still open on the session (say, the lookup of the current user) is committed
-    first: a deferred SQLite transaction cannot be upgraded safely, and committing a read
-    changes nothing.
-
-    On PostgreSQL a plain BEGIN, and a read transaction still open simply carries on as the
-    write transaction: under READ COMMITTED every statement takes a fresh snapshot and the
-    writes take their row locks when they run, so committing the read would gain nothing and
-    cost three round trips on every API write (the bearer token's user is read first): the
-    COMMIT, the ping of the connection taken out of the pool again, and a new BEGIN
-    (bench/README.md, registration throughput).
-    """
-    if session.get_bind().dialect.name != "sqlite":
-        await session.connection()
-        return
-    if session.in_transaction():
-        await session.commit()
-    await session.connection(execution_options={"sqlite_immediate": True})
-
-
-@asynccontextmanager
-async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """The one way a service writes: begin as a writer (`begin_write`), commit when the block
-    ends, roll back when it raises (a domain refusal or anything else) and re-raise.
-
-    A block may also roll back itself and then raise (the registration does, to read why a
-    reservation failed after giving the spot back); nothing is left open either way.
-    """
-    await begin_write(session)
-    try:
-        yield session
-        if session.in_transaction():
-            await session.commit()
-    except BaseException:
-        if session.in_transaction():
-            await session.rollback()
-        raise
-
-
-@dataclass(frozen=True)
-class DriverStatement:
-    """A statement compiled once to the driver's SQL and its constant parameters, for
-    `fetch_one_on_driver`."""
-
-    sql: str
-    constants: dict[str, Any]
-
-
-def driver_statement(
-    statement: Any, dialect: Any, parameter_names: Iterable[str]
-) -> DriverStatement:
-    """`statement` compiled for `dialect`; the parameters named in `parameter_names` are
-    given at each execution, every other bound value is a constant."""
-    compiled = statement.compile(dialect=dialect)
-    names = set(parameter_names)
-    constants = {k: v for k, v in compiled.params.items() if k not in names}
-    return DriverStatement(str(compiled), constants)
-
-
-def runs_on_psycopg(session: AsyncSession) -> bool:
-    """Whether `fetch_one_on_driver` can run on `session` (PostgreSQL through psycopg)."""
-    dialect = session.get_bind().dialect
-    return dialect.name == "postgresql" and dialect.driver == "psycopg"
-
-
-async def fetch_one_on_driver(
-    session: AsyncSession, statement: DriverStatement, parameters: dict[str, Any]
-) -> tuple[Any, ...] | None:
-    """The first row of `statement` run on the psycopg connection under `session`, in the
-    session's transaction (checked out, pinged and begun as any statement of the session).
-
-    For the hot path only (a registration): SQLAlchemy's execution of a statement, even one
-    built and compiled once, cost ~0.3 ms of Python per statement, as much as psycopg and
-    the round trip together (bench/README.md, registration throughput). No type conversion
-    happens here: the caller converts what it reads. Errors come out as SQLAlchemy's, as from
-    `session.execute`, so the API's 503 for an unavailable database still applies."""
-    connection = await session.connection()
-    fairy = await connection.get_raw_connection()
-    driver = fairy.driver_connection
-    assert driver is not None
-    queries[PRIMARY] += 1
-    try:
-        cursor = await driver.execute(statement.sql, parameters | statement.constants)
-        row = await cursor.fetchone()
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(
-            statement.sql, parameters, exc, psycopg.Error, hide_parameters=True, ismulti=False
-        ) from exc
-    return None if row is None else tuple(row)
-
-
-async def lock_event(session: AsyncSession, event_id: int) -> Event | None:
-    """The event, row-locked until the transaction ends, or None when there is none.
-
-    The lock order of every writer is "event row first": whoever changes an event or its
-    registrations (register, cancel, the waiting list, check-in, edit, delete) takes the
-    event's row before touching anything else, so two writers queue on the same row and can
-    never deadlock each other. On PostgreSQL that is `SELECT ... FOR UPDATE`; SQLite has no
-    row locks and needs none, as `BEGIN IMMEDIATE` already serialises writers. The row is
-    re-read (`populate_existing`): what the session remembered may be older than the lock.
-    """
-    result = await session.execute(
-        select(Event)
-        .where(col(Event.id) == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return result.scalars().first()
-
-
 async def _database_answers() -> None:
-    await _engine_answers(get_database().engine)
+    await engine_answers(get_database().engine)
 
 
 async def check_connection(seconds: float | None = None) -> bool:
@@ -397,118 +277,6 @@ async def check_connection(seconds: float | None = None) -> bool:
         return False
 
 
-class Replica:
-    """The read replica's pool and whether reads go there now (module doc)."""
-
-    def __init__(self, database: Database, *, timeout: float, check_interval: float) -> None:
-        self.database = database
-        self.timeout = timeout
-        self.check_interval = check_interval
-        self.available = True
-        self._watcher: asyncio.Task[None] | None = None
-
-    def mark_away(self, reason: object) -> None:
-        """Send reads to the primary until the background check finds the replica again."""
-        if self.available:
-            log.warning("read replica away (%s): reads go to the primary meanwhile", reason)
-        self.available = False
-        loop = asyncio.get_running_loop()
-        watcher = self._watcher
-        # one watcher at a time; one left on a loop that has since closed never finishes
-        if watcher is None or watcher.done() or watcher.get_loop() is not loop:
-            self._watcher = loop.create_task(self._watch())
-
-    async def answers(self) -> bool:
-        """True when the replica answers `SELECT 1` within the connect timeout."""
-        try:
-            await within(_engine_answers(self.database.engine), self.timeout)
-            return True
-        except Exception:
-            return False
-
-    async def _watch(self) -> None:
-        # polling is the point: the replica has no way to tell us it is back
-        while True:
-            if await self.answers():
-                break
-            await asyncio.sleep(self.check_interval)
-        self.available = True
-        log.info("read replica answers again: lists and statistics read it again")
-
-    async def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-        await self.database.engine.dispose()
-
-
-_replica: Replica | None = None
-_replica_configured = False
-
-
-def _make_replica(database: Database) -> Replica:
-    settings = get_settings()
-    return Replica(
-        database,
-        timeout=settings.db_connect_timeout,
-        check_interval=settings.replica_check_interval,
-    )
-
-
-def get_replica() -> Replica | None:
-    """The configured replica (DATABASE_READ_URL), or None when there is none."""
-    global _replica, _replica_configured
-    if not _replica_configured:
-        _replica_configured = True
-        url = get_settings().database_read_url
-        if url:
-            _replica = _make_replica(create_database(url, role=REPLICA))
-    return _replica
-
-
-async def use_replica(database: Database | None) -> Replica | None:
-    """Point the app's reads at `database` as its replica, or at none (tests)."""
-    global _replica, _replica_configured
-    old = _replica
-    _replica = _make_replica(database) if database is not None else None
-    _replica_configured = True
-    if old is not None:
-        await old.close()
-    return _replica
-
-
-@asynccontextmanager
-async def read_session() -> AsyncIterator[AsyncSession]:
-    """A session on the replica when one is configured and answering, else on the primary.
-    No fallback of its own: services use `on_replica`, which retries on the primary."""
-    replica = get_replica()
-    database = replica.database if replica is not None and replica.available else None
-    async with (database or get_database()).sessions() as session:
-        yield session
-
-
-async def _on_read_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async with read_session() as session:
-        return await work(session)
-
-
-async def on_replica(work: Callable[[AsyncSession], Awaitable[T]], *, primary: AsyncSession) -> T:
-    """`work` run on a replica session; on the caller's `primary` session when there is no
-    replica, it is away, or it does not answer within the connect timeout (module doc).
-
-    Only for reads that may lag the primary by the replication delay: never for a decision
-    of a write. Domain errors raised by `work` are not failures of the replica: they pass."""
-    global replica_fallbacks
-    replica = get_replica()
-    if replica is None or not replica.available:
-        return await work(primary)
-    try:
-        return await within(_on_read_session(work), replica.timeout)
-    except (TimeoutError, OSError, SQLAlchemyError) as exc:
-        replica.mark_away(exc)
-        replica_fallbacks += 1
-        return await work(primary)
-
-
-async def _engine_answers(engine: AsyncEngine) -> None:
+async def engine_answers(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))

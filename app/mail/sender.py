@@ -44,7 +44,7 @@ from sqlmodel import col
 from app import metrics
 from app.config import Settings, get_settings
 from app.db import Database, begin_write, get_database, within
-from app.messages import EventFacts, Letter, build_message, domain_of
+from app.mail.messages import EventFacts, Letter, build_message, domain_of
 from app.services.mail import schedule_reminders
 from models.event import Event
 from models.outbox import MailKind, MailStatus, OutboxMessage

@@ -2,7 +2,7 @@
 
 Both databases are asked at once, each within the connect timeout, so the answer comes
 within that timeout whatever state they are in. A replica away is reported but is no reason
-for 503: reads fall back to the primary (app/db.py).
+for 503: reads fall back to the primary (app/db/).
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ import logging
 
 from app.config import get_settings
 from app.db import get_database
+from app.db.migrate import upgrade_to_head
 from app.live import bus
-from app.live_pg import PostgresRelay
-from app.migrate import upgrade_to_head
+from app.live.postgres_relay import PostgresRelay
 
-log = logging.getLogger("app.startup")
+log = logging.getLogger("app.web.startup")
 
 FULL_GC_EVERY = 100  # middle-generation collections between full ones (CPython: 10)
 

@@ -130,7 +130,7 @@ class PostgresRelay:
         while True:
             batch = await self._outbox.get()
             while not self._outbox.empty():  # fold whatever queued meanwhile into one send
-                # as the bus merges (app/live.py): a later count change keeps the "edited"
+                # as the bus merges (app/live/bus.py): a later count change keeps the "edited"
                 # or "deleted" kind that pages act on; `dict.update` lost it
                 fold(batch, self._outbox.get_nowait())
             try:
@@ -149,7 +149,7 @@ class PostgresRelay:
         first = True
         while True:
             try:
-                # the same guards as the pool's connections (app/db.py): a server that
+                # the same guards as the pool's connections (app/db/): a server that
                 # freezes or a network that drops packets must end in a reconnect, not a hang
                 conn = await psycopg.AsyncConnection.connect(
                     self.conninfo,

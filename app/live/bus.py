@@ -14,7 +14,7 @@ it. Pages subscribe through `components/live_updates.py`, which binds each page'
 its NiceGUI client: run in that client's context, its UI updates queued in that client's
 outbox (one slow or broken browser never holds up the others), and dropped with the client.
 
-Across processes, `app/live_pg.py` relays flushed batches through PostgreSQL
+Across processes, `app/live/postgres_relay.py` relays flushed batches through PostgreSQL
 LISTEN/NOTIFY and feeds batches from other processes back in with `receive(...)`.
 """
 
