@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.live import ChangeKind, LiveBatch
-from app.services import events, registrations
+from app.services import events, registrations, waitlist
 from app.web.request_info import public_base
 from components import live_updates
 from components.actions import act, act_as_viewer, current_user
@@ -343,11 +343,11 @@ class EventPanel:
         assert self.waitlist_button is not None  # only someone signed in has the button
         if self.event.registration_status == RegistrationStatus.WAITLISTED:
             await self.act(
-                registrations.leave_waitlist, "You left the waiting list", self.waitlist_button
+                waitlist.leave_waitlist, "You left the waiting list", self.waitlist_button
             )
         else:
             await self.act(
-                registrations.join_waitlist, "You joined the waiting list", self.waitlist_button
+                waitlist.join_waitlist, "You joined the waiting list", self.waitlist_button
             )
 
     async def act(

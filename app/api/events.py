@@ -14,7 +14,7 @@ from app.api.deps import (
     RegistrationId,
     SessionDep,
 )
-from app.services import checkin, events, registrations
+from app.services import checkin, events, registrations, waitlist
 from models.common import Message
 from models.event import (
     EventCreate,
@@ -105,7 +105,7 @@ async def join_waitlist(
     event_id: EventId, session: SessionDep, user: CurrentUser
 ) -> RegistrationCreated:
     assert user.id is not None
-    place = await registrations.join_waitlist(session=session, event_id=event_id, user_id=user.id)
+    place = await waitlist.join_waitlist(session=session, event_id=event_id, user_id=user.id)
     return RegistrationCreated(
         message=f"You are #{place.position} on the waiting list", registration=place
     )
@@ -114,7 +114,7 @@ async def join_waitlist(
 @router.delete("/{event_id}/waitlist")
 async def leave_waitlist(event_id: EventId, session: SessionDep, user: CurrentUser) -> Message:
     assert user.id is not None
-    await registrations.leave_waitlist(session=session, event_id=event_id, user_id=user.id)
+    await waitlist.leave_waitlist(session=session, event_id=event_id, user_id=user.id)
     return Message(message="You left the waiting list")
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from app.metrics import observe_live_lag
 from models.rules import spots_left
@@ -38,6 +38,16 @@ log = logging.getLogger("app.live")
 
 FLUSH_INTERVAL = 0.2  # seconds between flushes: at most five updates a second per page
 ACTIVITY_PER_FLUSH = 50  # organizer feeds show the latest few; older ones in a burst are dropped
+
+
+class EventCounters(Protocol):
+    """What the bus reads of an event row (models.event.Event), without importing the table."""
+
+    id: int | None
+    registered_count: int
+    max_capacity: int
+    waiting_count: int
+    checked_in_count: int
 
 
 class ChangeKind(StrEnum):
@@ -59,6 +69,20 @@ class Availability:
     @property
     def available(self) -> int:
         return spots_left(self.capacity, self.registered)
+
+    @classmethod
+    def of(cls, event: EventCounters, kind: ChangeKind = ChangeKind.COUNT) -> Availability:
+        """The numbers of an event row (after the commit that set them): the one way a
+        service builds the record it publishes."""
+        assert event.id is not None
+        return cls(
+            event.id,
+            event.registered_count,
+            event.max_capacity,
+            kind,
+            waiting=event.waiting_count,
+            checked_in=event.checked_in_count,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db import write_transaction
-from app.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.errors import Conflict, NotFound, RuleViolation
 from app.live import Availability, bus
-from app.services.access import lock_event
-from app.services.event_reads import EVENT_NOT_FOUND
+from app.services.access import Action, authorize
 from app.services.events import contains
 from app.services.registrations import attendee_row
-from models.event import Event
 from models.registration import (
     TICKET_CODE_MAX,
     AttendeeUser,
@@ -88,31 +86,9 @@ def ticket_code_from(text: str) -> str | None:
     return text if _CODE.fullmatch(text) else None
 
 
-async def _own_event(session: AsyncSession, actor: User, event_id: int) -> Event:
-    event = await lock_event(session, event_id)
-    if event is None:
-        raise NotFound(EVENT_NOT_FOUND)
-    if event.created_by != actor.id:
-        raise Forbidden("Only the event's creator can check people in")
-    return event
-
-
 def _row(registration: Registration, user: User) -> EventRegistrationRow:
     assert user.id is not None
     return attendee_row(registration, AttendeeUser(id=user.id, name=user.name, email=user.email))
-
-
-def _publish(event: Event) -> None:
-    assert event.id is not None
-    bus.publish(
-        Availability(
-            event.id,
-            event.registered_count,
-            event.max_capacity,
-            waiting=event.waiting_count,
-            checked_in=event.checked_in_count,
-        )
-    )
 
 
 async def _find(session: AsyncSession, **where: object) -> tuple[Registration, User] | None:
@@ -132,7 +108,7 @@ async def check_in(*, session: AsyncSession, actor: User, event_id: int, code: s
     """Lets the ticket's holder in, once. Raises NotFound (no valid ticket for this event,
     saying why when the code exists), AlreadyCheckedIn, Forbidden, RuleViolation (window)."""
     async with write_transaction(session):
-        event = await _own_event(session, actor, event_id)
+        event = await authorize(session, actor=actor, event_id=event_id, action=Action.CHECK_IN)
         now = utcnow()
         if now > event.end_time + CHECKIN_WINDOW:
             raise RuleViolation("Check-in closed 24 hours after the event ended")
@@ -149,7 +125,7 @@ async def check_in(*, session: AsyncSession, actor: User, event_id: int, code: s
             raise AlreadyCheckedIn(user.name, registration.checked_in_at)
         registration.checked_in_at = now
         event.checked_in_count += 1
-    _publish(event)
+    bus.publish(Availability.of(event))
     return CheckedIn(_row(registration, user), event.checked_in_count, event.registered_count)
 
 
@@ -158,14 +134,14 @@ async def undo_check_in(
 ) -> EventRegistrationRow:
     """Takes a check-in back (a wrong tap at the door)."""
     async with write_transaction(session):
-        event = await _own_event(session, actor, event_id)
+        event = await authorize(session, actor=actor, event_id=event_id, action=Action.CHECK_IN)
         found = await _find(session, id=registration_id, event_id=event_id)
         if found is None or found[0].checked_in_at is None:
             raise NotFound(NOT_CHECKED_IN)
         registration, user = found
         registration.checked_in_at = None
         event.checked_in_count -= 1
-    _publish(event)
+    bus.publish(Availability.of(event))
     return _row(registration, user)
 
 
@@ -174,11 +150,7 @@ async def find_attendees(
 ) -> list[EventRegistrationRow]:
     """Confirmed attendees whose name contains `name` (any case), for one-tap check-in of
     someone without their ticket; only for the event's creator."""
-    event = await session.get(Event, event_id)
-    if event is None:
-        raise NotFound(EVENT_NOT_FOUND)
-    if event.created_by != actor.id:
-        raise Forbidden("Only the event's creator can check people in")
+    await authorize(session, actor=actor, event_id=event_id, action=Action.CHECK_IN, lock=False)
     words = name.split()
     if not words:
         return []

@@ -28,14 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db import on_replica, write_transaction
-from app.errors import Forbidden, NotAuthenticated, NotFound, RuleViolation, ValidationFailed
+from app.errors import NotAuthenticated, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
 from app.mail.messages import EventFacts
 from app.services import mail
-from app.services.access import lock_event
+from app.services.access import Action, authorize
 from app.services.event_reads import EVENT_NOT_FOUND as EVENT_NOT_FOUND  # re-exported:
 from app.services.event_reads import event_select, row_to_public, to_public
 from app.services.event_reads import get_event as get_event  # callers read events here
+from app.services.waitlist import promote_waiting
 from models.event import (
     END_BEFORE_START,
     Event,
@@ -292,16 +293,6 @@ async def create_event(*, session: AsyncSession, owner: User, data: EventCreate)
     return to_public(event, owner.name, None, None, owner.id)
 
 
-async def _lock_own_event(*, session: AsyncSession, actor: User, event_id: int) -> Event:
-    """The event, row-locked for the rest of the transaction, if `actor` created it."""
-    event = await lock_event(session, event_id)
-    if event is None:
-        raise NotFound(EVENT_NOT_FOUND)
-    if event.created_by != actor.id:
-        raise Forbidden("Only the event's creator can change or delete it")
-    return event
-
-
 def _new_times(event: Event, changes: dict[str, Any]) -> None:
     """Fill in `end_time` for a move of the start alone (the event keeps its length), and
     check the pair the event would end up with."""
@@ -315,14 +306,11 @@ def _new_times(event: Event, changes: dict[str, Any]) -> None:
 async def update_event(
     *, session: AsyncSession, actor: User, event_id: int, data: EventUpdate
 ) -> EventPublic:
-    # A late import: the registration service builds on this module (event_select).
-    from app.services.registrations import promote_waiting
-
     changes = data.model_dump(exclude_unset=True)
     # A field sent as null means "no change" except for description, which may be cleared.
     changes = {k: v for k, v in changes.items() if v is not None or k == "description"}
     async with write_transaction(session):
-        event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
+        event = await authorize(session, actor=actor, event_id=event_id, action=Action.EDIT)
         new_date = changes.get("date_time")
         if (
             new_date is not None
@@ -356,17 +344,7 @@ async def update_event(
         # promoted hear of it in their own message, which carries the new time already).
         promoted = await promote_waiting(session, event)
     updated = await get_event(session=session, event_id=event_id, viewer_id=actor.id)
-    bus.publish(
-        Availability(
-            event_id,
-            updated.current_registrations,
-            updated.max_capacity,
-            ChangeKind.DETAILS,
-            waiting=updated.waiting_count,
-            checked_in=updated.checked_in_count,
-        ),
-        *promoted,
-    )
+    bus.publish(Availability.of(event, ChangeKind.DETAILS), *promoted)
     return updated
 
 
@@ -374,7 +352,7 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
     """Deletes the event; its registrations and waiting list go with it (ON DELETE
     CASCADE)."""
     async with write_transaction(session):
-        event = await _lock_own_event(session=session, actor=actor, event_id=event_id)
+        event = await authorize(session, actor=actor, event_id=event_id, action=Action.DELETE)
         # before the DELETE: the registrations that say who to tell go with the event
         await mail.enqueue_for_event(
             session,

@@ -32,39 +32,18 @@ listing then reads availability from the row without counting registrations. Eve
 first (`app.services.access.lock_event`, or the guarded UPDATE above, which locks the same row), so lock
 order is the same everywhere and they cannot deadlock each other.
 
-The waiting list, next to the capacity rule and under the same lock:
+The waiting list (joining, leaving, promotion) lives in app/services/waitlist.py, under the
+same lock.
 
-4. Joining (`join_waitlist`) locks the event row and appends: `position = waiting_count + 1`,
-   `waiting_count + 1`. Only a full event with an open list takes people, so a free spot is
-   never hidden behind a queue.
-5. Promotion (`promote_waiting`) runs inside every transaction that frees a spot (a
-   cancellation, a raised capacity), still holding the event's row lock: it confirms the
-   first `min(free spots, waiting_count)` people by position, gives them tickets and moves
-   everyone behind them up. Because the lock is held from the moment the spot is freed until
-   the commit, nobody can take that spot in between (a registration waits on the row, then
-   finds the event full again), two promotions cannot pick the same person (the second one
-   waits, then reads the first one's result), and positions are renumbered by whoever holds
-   the lock only. So, under any concurrency: the count never passes the capacity (and the
-   CHECK constraint would refuse it), order is kept, nobody is promoted twice, nobody is both
-   confirmed and waiting (one row per person and event, one status).
-   tests/services/test_waitlist_concurrency.py races all of it and has a control without
-   the lock that breaks.
-6. Leaving the list deletes the waiting row (it holds no ticket and no history worth keeping)
-   and moves those behind up.
-
-A waiting list is never left with free spots in front of it: the invariant
-`waiting_count > 0 => registered_count = max_capacity` holds after every commit, which is
-why `register_attendee` can never jump the queue.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, String, bindparam, case, delete, func, literal, true, update
+from sqlalchemy import Integer, String, bindparam, case, func, literal, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -81,16 +60,16 @@ from app.db import (
 )
 from app.errors import (
     AlreadyRegistered,
-    Conflict,
     EventFull,
-    Forbidden,
     NotFound,
     RuleViolation,
 )
 from app.live import Activity, Availability, bus
 from app.services import mail
-from app.services.access import lock_event
-from app.services.event_reads import EVENT_NOT_FOUND, HELD, event_select, get_event, to_public
+from app.services.access import Action, authorize, locked_event
+from app.services.event_reads import EVENT_NOT_FOUND, event_select, get_event, to_public
+from app.services.places import held_place, new_ticket_code, refusal_for_holder
+from app.services.waitlist import leave_queue, promote_waiting
 from models.event import Event, Ticket, UserRegistrationRow
 from models.outbox import MailKind
 from models.registration import (
@@ -105,14 +84,7 @@ from models.types import UTCDateTime, utcnow
 from models.user import User
 
 NOT_REGISTERED = "You are not registered for this event"
-NOT_WAITING = "You are not on this event's waiting list"
-ALREADY_WAITING = "You are already on the waiting list"
-SPOTS_AVAILABLE = "Spots are available: register instead"
-LIST_CLOSED = "This event's waiting list is closed"
-PAST_EVENT = "This event has already taken place"
 NO_TICKET = "Ticket not found"
-# 18 random bytes: 144 bits (at least 128, API.md), 24 URL-safe characters.
-TICKET_BYTES = 18
 _REGISTRATION_COLUMNS: tuple[Any, ...] = (
     col(Registration.id),
     col(Registration.event_id),
@@ -121,11 +93,6 @@ _REGISTRATION_COLUMNS: tuple[Any, ...] = (
     col(Registration.status),
     col(Registration.ticket_code),
 )
-
-
-def new_ticket_code() -> str:
-    """A ticket's secret: unguessable, URL-safe, so it can end the URL on the QR code."""
-    return secrets.token_urlsafe(TICKET_BYTES)
 
 
 # The parameters of the registration's statements (`registration_parameters`).
@@ -260,13 +227,7 @@ async def reserve_and_register(
         reg_id, ev_id, u_id, when, status, code = row[3:]
         # what UTCDateTime does for the ORM: psycopg answers in the session's time zone
         return Numbers(*row[:3]), (reg_id, ev_id, u_id, when.astimezone(UTC), status, code)
-    statements = registration_statements(dialect.name)
-    if len(statements) == 1:
-        row = (await session.execute(statements[0], parameters)).first()
-        if row is None:
-            return None, None
-        return Numbers(*row[:3]), (None if row[3] is None else tuple(row[3:]))
-    reserve, upsert, confirmation = statements
+    reserve, upsert, confirmation = registration_statements(dialect.name)
     numbers = (await session.execute(reserve, parameters)).first()
     if numbers is None:
         return None, None
@@ -330,202 +291,19 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None:
         return NotFound(EVENT_NOT_FOUND)
-    return await _over_or_held(session, event, user_id) or EventFull()
-
-
-async def _over_or_held(session: AsyncSession, event: Event, user_id: int) -> Exception | None:
-    """Why this person can neither register nor join the list, whatever the capacity: the
-    event has started, or they hold a place there already (confirmed or waiting)."""
-    if not is_upcoming(event.date_time, utcnow()):
-        return RuleViolation(PAST_EVENT)
-    assert event.id is not None
-    held = await _held(session, event.id, user_id)
-    if held is not None and held.status == RegistrationStatus.CONFIRMED:
-        return AlreadyRegistered()
-    if held is not None:
-        return Conflict(f"{ALREADY_WAITING} (#{held.position})")
-    return None
-
-
-async def _held(session: AsyncSession, event_id: int, user_id: int) -> Registration | None:
-    """The user's confirmed registration or waiting place at the event, if any."""
-    result = await session.execute(
-        select(Registration)
-        .where(
-            col(Registration.event_id) == event_id,
-            col(Registration.user_id) == user_id,
-            col(Registration.status).in_(HELD),
-        )
-        .execution_options(populate_existing=True)
-    )
-    return result.scalars().first()
-
-
-def _numbers(event: Event) -> Availability:
-    """The event's numbers as the live bus carries them (after the commit)."""
-    assert event.id is not None
-    return Availability(
-        event.id,
-        event.registered_count,
-        event.max_capacity,
-        waiting=event.waiting_count,
-        checked_in=event.checked_in_count,
-    )
-
-
-async def _locked(session: AsyncSession, event_id: int) -> Event:
-    event = await lock_event(session, event_id)
-    if event is None:
-        raise NotFound(EVENT_NOT_FOUND)
-    return event
-
-
-async def join_waitlist(
-    *, session: AsyncSession, event_id: int, user_id: int
-) -> RegistrationPublic:
-    """Puts the user at the end of a full event's waiting list (module doc, step 4)."""
-    async with write_transaction(session):
-        event = await _locked(session, event_id)
-        refusal = await _over_or_held(session, event, user_id)
-        if refusal is not None:
-            raise refusal
-        if not event.waitlist_open:
-            raise Conflict(LIST_CLOSED)
-        if event.registered_count < event.max_capacity:
-            raise Conflict(SPOTS_AVAILABLE)
-        now = utcnow()
-        event.waiting_count += 1
-        values: dict[str, Any] = {
-            "status": RegistrationStatus.WAITLISTED.value,
-            "position": event.waiting_count,
-            "registration_date": now,
-            "cancelled_at": None,
-            "ticket_code": None,  # a new one at promotion; an old one must not open the door
-        }
-        # One row per person and event: a cancelled registration becomes the waiting place.
-        revived = await session.execute(
-            update(Registration)
-            .where(col(Registration.event_id) == event_id, col(Registration.user_id) == user_id)
-            .values(**values)
-            .returning(col(Registration.id))
-            .execution_options(synchronize_session=False)
-        )
-        reg_id = revived.scalar()
-        if reg_id is None:
-            registration = Registration(event_id=event_id, user_id=user_id, **values)
-            session.add(registration)
-            await session.flush()
-            reg_id = registration.id
-        assert reg_id is not None
-        # Joined the waiting list: the one place where this happens.
-        await mail.enqueue(
-            session, MailKind.WAITLISTED, registration_id=reg_id, position=event.waiting_count
-        )
-    bus.publish(_numbers(event))
-    return RegistrationPublic(
-        id=reg_id,
-        event_id=event_id,
-        user_id=user_id,
-        registration_date=now,
-        status=RegistrationStatus.WAITLISTED,
-        position=event.waiting_count,
-    )
-
-
-async def _leave_queue(session: AsyncSession, event: Event, place: Registration) -> None:
-    """Removes a waiting place and moves everyone behind it up (module doc, step 6)."""
-    await session.execute(delete(Registration).where(col(Registration.id) == place.id))
-    await session.execute(
-        update(Registration)
-        .where(
-            col(Registration.event_id) == event.id,
-            col(Registration.status) == RegistrationStatus.WAITLISTED.value,
-            col(Registration.position) > place.position,
-        )
-        .values(position=col(Registration.position) - 1)
-        .execution_options(synchronize_session=False)
-    )
-    event.waiting_count -= 1
-
-
-async def leave_waitlist(*, session: AsyncSession, event_id: int, user_id: int) -> None:
-    async with write_transaction(session):
-        event = await _locked(session, event_id)
-        held = await _held(session, event_id, user_id)
-        if held is None or held.status != RegistrationStatus.WAITLISTED:
-            raise NotFound(NOT_WAITING)
-        await _leave_queue(session, event, held)
-    bus.publish(_numbers(event), Activity(event_id, user_id, registered=False, at=utcnow()))
-
-
-async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]:
-    """Fills the event's free spots from the front of its waiting list (module doc, step 5).
-
-    Call it in the transaction that freed the spots, with the event's row lock held
-    (`lock_event`) and the event's counters flushed or current. Returns one promotion
-    `Activity` per promoted person, for the caller to publish after its commit (their open
-    pages show a toast). This is the one place where "promoted" happens: the promotion email
-    goes here, in the same transaction as the promotion.
-    """
-    free = event.max_capacity - event.registered_count
-    if free <= 0 or event.waiting_count <= 0:
-        return []
-    assert event.id is not None
-    now = utcnow()
-    first = (
-        (
-            await session.execute(
-                select(Registration)
-                .where(
-                    col(Registration.event_id) == event.id,
-                    col(Registration.status) == RegistrationStatus.WAITLISTED.value,
-                )
-                .order_by(col(Registration.position).asc())
-                .limit(free)
-                .execution_options(populate_existing=True)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for place in first:
-        place.status = RegistrationStatus.CONFIRMED.value
-        place.position = None
-        place.ticket_code = new_ticket_code()
-        place.registration_date = now  # confirmed from now: the organizer's timeline counts it
-    promoted = len(first)
-    event.registered_count += promoted
-    event.waiting_count -= promoted
-    await session.flush()
-    await session.execute(
-        update(Registration)
-        .where(
-            col(Registration.event_id) == event.id,
-            col(Registration.status) == RegistrationStatus.WAITLISTED.value,
-        )
-        .values(position=col(Registration.position) - promoted)
-        .execution_options(synchronize_session=False)
-    )
-    for place in first:  # flushed above: the message links to the new ticket
-        assert place.id is not None
-        await mail.enqueue(session, MailKind.PROMOTED, registration_id=place.id)
-    if promoted:
-        metrics.REGISTRATIONS.inc(promoted)
-    return [
-        Activity(event.id, place.user_id, registered=True, at=now, promoted=True) for place in first
-    ]
+    return await refusal_for_holder(session, event, user_id) or EventFull()
 
 
 async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: int) -> None:
     """Cancels whatever the user holds at the event (a place or a waiting place); a freed
     place goes to the first person waiting in the same transaction."""
     async with write_transaction(session):
-        event = await _locked(session, event_id)  # event row first, as every writer
-        held = await _held(session, event_id, user_id)
+        event = await locked_event(session, event_id)  # event row first, as every writer
+        held = await held_place(session, event_id, user_id)
         if held is None:
             raise NotFound(NOT_REGISTERED)
         if held.status == RegistrationStatus.WAITLISTED:
-            await _leave_queue(session, event, held)
+            await leave_queue(session, event, held)
             promoted: list[Activity] = []
         else:
             if held.checked_in_at is not None:
@@ -540,7 +318,9 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
             promoted = await promote_waiting(session, event)
     metrics.CANCELLATIONS.inc()
     bus.publish(
-        _numbers(event), Activity(event_id, user_id, registered=False, at=utcnow()), *promoted
+        Availability.of(event),
+        Activity(event_id, user_id, registered=False, at=utcnow()),
+        *promoted,
     )
 
 
@@ -575,7 +355,7 @@ async def get_ticket(*, session: AsyncSession, user_id: int, registration_id: in
 
 async def held_registration_id(*, session: AsyncSession, event_id: int, user_id: int) -> int | None:
     """The id of what the user holds at the event (for the link to their ticket)."""
-    held = await _held(session, event_id, user_id)
+    held = await held_place(session, event_id, user_id)
     return None if held is None else held.id
 
 
@@ -584,11 +364,9 @@ async def list_event_registrations(
 ) -> list[EventRegistrationRow]:
     """Everyone who registered (and cancelled), oldest first, then the waiting list in
     order; only for the event's creator."""
-    event = await session.get(Event, event_id)
-    if event is None:
-        raise NotFound(EVENT_NOT_FOUND)
-    if event.created_by != actor.id:
-        raise Forbidden("Only the event's creator can see its registrations")
+    await authorize(
+        session, actor=actor, event_id=event_id, action=Action.SEE_ATTENDEES, lock=False
+    )
     waiting_last = case(
         (col(Registration.status) == RegistrationStatus.WAITLISTED.value, 1), else_=0
     )

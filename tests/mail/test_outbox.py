@@ -18,7 +18,7 @@ from app.db import Database, begin_write, create_database, use_database
 from app.errors import AlreadyRegistered, Conflict, EventFull, RuleViolation
 from app.mail.messages import when
 from app.mail.sender import MailSender
-from app.services import events, mail, registrations
+from app.services import events, mail, registrations, waitlist
 from models.event import EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.types import utcnow
@@ -106,7 +106,7 @@ async def test_the_waiting_list_tells_who_joined_and_who_moved_up(
     await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
     places = {}
     for person in (bob, cat):
-        places[person.email] = await registrations.join_waitlist(
+        places[person.email] = await waitlist.join_waitlist(
             session=session, event_id=event.id, user_id=person.id
         )
     joined = {_to(m): m for m in (await sink.wait_for(3))[1:]}
@@ -139,7 +139,7 @@ async def test_the_waiting_list_tells_who_joined_and_who_moved_up(
     assert _entry(cat_in).decoded("dtend") == start + timedelta(hours=3)
 
     # Dan waits (#1 of a new queue); the deletion reaches the confirmed and the waiting alike.
-    await registrations.join_waitlist(session=session, event_id=event.id, user_id=dan.id)
+    await waitlist.join_waitlist(session=session, event_id=event.id, user_id=dan.id)
     [dan_joined] = (await sink.wait_for(7))[6:]
     assert (_to(dan_joined), dan_joined["Subject"]) == (dan.email, "Waiting list #1: Full house")
     await events.delete_event(session=session, actor=owner, event_id=event.id)
@@ -165,11 +165,11 @@ async def test_a_refused_join_or_promotion_leaves_nothing_to_send(
     owner, ann, bob = await make_user(), await make_user(), await make_user()
     event = await make_event(owner, max_capacity=1)
     with pytest.raises(Conflict):  # spots are free: register instead
-        await registrations.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
+        await waitlist.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
     await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
-    await registrations.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
+    await waitlist.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
     with pytest.raises(Conflict):  # already on the list
-        await registrations.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
+        await waitlist.join_waitlist(session=session, event_id=event.id, user_id=bob.id)
     with pytest.raises(RuleViolation):  # a refused edit promotes nobody, tells nobody
         await events.update_event(
             session=session,

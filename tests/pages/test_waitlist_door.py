@@ -6,7 +6,7 @@ from __future__ import annotations
 from nicegui.testing import User
 
 from app.db import open_session
-from app.services import checkin, registrations
+from app.services import checkin, registrations, waitlist
 from components.promotion import PROMOTED
 from tests.pages.helpers import hook_becomes, hook_text, hooked
 
@@ -22,7 +22,7 @@ async def register(event_id: int, user_id: int):
 
 async def join(event_id: int, user_id: int) -> None:
     async with open_session() as session:
-        await registrations.join_waitlist(session=session, event_id=event_id, user_id=user_id)
+        await waitlist.join_waitlist(session=session, event_id=event_id, user_id=user_id)
 
 
 async def cancel(event_id: int, user_id: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.errors import AlreadyRegistered, Conflict, EventFull, NotFound, RuleViolation
-from app.services import events, registrations
+from app.services import events, registrations, waitlist
 from models.event import Event, EventUpdate
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
@@ -39,9 +39,7 @@ async def test_joining_queues_in_order_and_the_event_shows_the_place(
     _, event, _ = await full_event(make_user, make_event, session)
     people = [await make_user() for _ in range(3)]
     for n, person in enumerate(people, start=1):
-        place = await registrations.join_waitlist(
-            session=session, event_id=event.id, user_id=person.id
-        )
+        place = await waitlist.join_waitlist(session=session, event_id=event.id, user_id=person.id)
         assert (place.status, place.position, place.ticket_code) == ("waitlisted", n, None)
     assert await waiting(session, event.id) == [(p.id, n) for n, p in enumerate(people, 1)]
     seen = await events.get_event(session=session, event_id=event.id, viewer_id=people[1].id)
@@ -60,12 +58,12 @@ async def test_refusals_change_nothing(session, make_user, make_event):
     roomy = await make_event(owner, max_capacity=5)
     late = await make_user()
     with pytest.raises(Conflict, match="Spots are available"):
-        await registrations.join_waitlist(session=session, event_id=roomy.id, user_id=late.id)
+        await waitlist.join_waitlist(session=session, event_id=roomy.id, user_id=late.id)
     with pytest.raises(AlreadyRegistered):
-        await registrations.join_waitlist(session=session, event_id=event.id, user_id=holders[0].id)
-    await registrations.join_waitlist(session=session, event_id=event.id, user_id=late.id)
+        await waitlist.join_waitlist(session=session, event_id=event.id, user_id=holders[0].id)
+    await waitlist.join_waitlist(session=session, event_id=event.id, user_id=late.id)
     with pytest.raises(Conflict, match="already on the waiting list"):
-        await registrations.join_waitlist(session=session, event_id=event.id, user_id=late.id)
+        await waitlist.join_waitlist(session=session, event_id=event.id, user_id=late.id)
     # registering while waiting (or on a full event) is not a way round the queue
     with pytest.raises(Conflict, match="already on the waiting list"):
         await registrations.register_attendee(session=session, event_id=event.id, user_id=late.id)
@@ -74,16 +72,14 @@ async def test_refusals_change_nothing(session, make_user, make_event):
             session=session, event_id=event.id, user_id=(await make_user()).id
         )
     with pytest.raises(NotFound):
-        await registrations.join_waitlist(session=session, event_id=999_999, user_id=late.id)
+        await waitlist.join_waitlist(session=session, event_id=999_999, user_id=late.id)
     with pytest.raises(NotFound):
-        await registrations.leave_waitlist(
-            session=session, event_id=event.id, user_id=holders[0].id
-        )
+        await waitlist.leave_waitlist(session=session, event_id=event.id, user_id=holders[0].id)
     await events.update_event(
         session=session, actor=owner, event_id=event.id, data=EventUpdate(waitlist_open=False)
     )
     with pytest.raises(Conflict, match="closed"):
-        await registrations.join_waitlist(
+        await waitlist.join_waitlist(
             session=session, event_id=event.id, user_id=(await make_user()).id
         )
     await session.execute(
@@ -93,7 +89,7 @@ async def test_refusals_change_nothing(session, make_user, make_event):
     )
     await session.commit()
     with pytest.raises(RuleViolation, match="already taken place"):
-        await registrations.join_waitlist(
+        await waitlist.join_waitlist(
             session=session, event_id=event.id, user_id=(await make_user()).id
         )
     assert await waiting(session, event.id) == [(late.id, 1)]
@@ -105,7 +101,7 @@ async def test_a_cancellation_promotes_the_longest_waiting_with_a_ticket(
     _, event, holders = await full_event(make_user, make_event, session)
     first, second, third = [await make_user() for _ in range(3)]
     for person in (first, second, third):
-        await registrations.join_waitlist(session=session, event_id=event.id, user_id=person.id)
+        await waitlist.join_waitlist(session=session, event_id=event.id, user_id=person.id)
     await registrations.cancel_registration(
         session=session, event_id=event.id, user_id=holders[0].id
     )
@@ -126,7 +122,7 @@ async def test_a_raised_capacity_promotes_in_order_and_a_lowered_one_cancels_nob
     owner, event, _ = await full_event(make_user, make_event, session)
     queue = [await make_user() for _ in range(4)]
     for person in queue:
-        await registrations.join_waitlist(session=session, event_id=event.id, user_id=person.id)
+        await waitlist.join_waitlist(session=session, event_id=event.id, user_id=person.id)
     updated = await events.update_event(
         session=session, actor=owner, event_id=event.id, data=EventUpdate(max_capacity=4)
     )
@@ -142,9 +138,7 @@ async def test_a_raised_capacity_promotes_in_order_and_a_lowered_one_cancels_nob
 
 async def test_deleting_an_event_deletes_its_waiting_list(session, make_user, make_event):
     owner, event, _ = await full_event(make_user, make_event, session)
-    await registrations.join_waitlist(
-        session=session, event_id=event.id, user_id=(await make_user()).id
-    )
+    await waitlist.join_waitlist(session=session, event_id=event.id, user_id=(await make_user()).id)
     await events.delete_event(session=session, actor=owner, event_id=event.id)
     left = await session.execute(select(Registration).where(Registration.event_id == event.id))
     assert left.first() is None

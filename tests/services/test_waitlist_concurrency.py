@@ -19,7 +19,7 @@ from sqlalchemy import select, text, update
 
 from app.db import Database
 from app.errors import DomainError
-from app.services import events, registrations
+from app.services import events, places, registrations, waitlist
 from models.event import Event, EventUpdate
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
@@ -156,7 +156,7 @@ async def setup(database, make_user, make_event):
         for person in holders:
             await registrations.register_attendee(session=s, event_id=event.id, user_id=person.id)
         for person in queue:
-            await registrations.join_waitlist(session=s, event_id=event.id, user_id=person.id)
+            await waitlist.join_waitlist(session=s, event_id=event.id, user_id=person.id)
     newcomers = [await make_user() for _ in range(JOINING)]
     return owner, event, holders, [p.id for p in queue], [p.id for p in newcomers]
 
@@ -165,7 +165,6 @@ async def one_round(database: Database, wide: Database, make_user, make_event) -
     """One race on a fresh full event; the invariants hold after it. Returns (attempts,
     promotions, attempts in flight together)."""
     owner, event, holders, queue, newcomers = await setup(database, make_user, make_event)
-    service = registrations
 
     async def raise_capacity(s) -> None:
         await events.update_event(
@@ -176,9 +175,9 @@ async def one_round(database: Database, wide: Database, make_user, make_event) -
         return lambda s: action(session=s, event_id=event.id, user_id=uid)
 
     attempts = (
-        [by(service.cancel_registration, p.id) for p in holders[:CANCELLING]]
-        + [by(service.join_waitlist, uid) for uid in newcomers]
-        + [by(service.leave_waitlist, uid) for uid in queue[-LEAVING:]]
+        [by(registrations.cancel_registration, p.id) for p in holders[:CANCELLING]]
+        + [by(waitlist.join_waitlist, uid) for uid in newcomers]
+        + [by(waitlist.leave_waitlist, uid) for uid in queue[-LEAVING:]]
         + [raise_capacity]
     )
     result = await race(wide, attempts)
@@ -219,7 +218,7 @@ async def naive_cancel(session, event_id: int, user_id: int) -> None:
     await session.execute(
         update(Registration)
         .where(Registration.id == first)
-        .values(status="confirmed", position=None, ticket_code=registrations.new_ticket_code())
+        .values(status="confirmed", position=None, ticket_code=places.new_ticket_code())
     )
     await session.execute(
         update(Registration)
