@@ -79,7 +79,7 @@ class KioskBoard:
         until the next change (bench/live_latency.py saw 3 of 29,955 pushes "lost" so)."""
         self._arrived = {}
         try:
-            fresh = await read(self._shown)
+            fresh = await read(self.shown_events)
         finally:
             arrived, self._arrived = self._arrived, None
         self.events = fresh
@@ -87,7 +87,8 @@ class KioskBoard:
         # capacity 0; the reload its change asks for handles it)
         self._live = {k: a for k, a in arrived.items() if a.capacity}
 
-    async def _shown(self, session: AsyncSession) -> list[EventPublic]:
+    async def shown_events(self, session: AsyncSession) -> list[EventPublic]:
+        """The events the board shows, as the database has them now."""
         if self.event_id is None:
             found, _ = await event_service.search_events(
                 session=session, query=EventQuery(limit=MAX_ROTATION)

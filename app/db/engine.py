@@ -120,6 +120,11 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
 _abandoned: set[asyncio.Future[Any]] = set()
 
 
+def abandoned_still_finishing() -> int:
+    """How many given-up pieces of work are still finishing their cancellation."""
+    return len(_abandoned)
+
+
 def _settled(task: asyncio.Future[Any]) -> None:
     _abandoned.discard(task)
     if not task.cancelled():

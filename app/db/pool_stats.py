@@ -3,7 +3,7 @@
 SQLAlchemy's pool exposes its sizes, but not how many coroutines wait for a connection: that
 is the length of the asyncio queue's waiters behind SQLAlchemy's `AsyncAdaptedQueue` (private
 attributes of both). Reading it here, behind one function with a test
-(tests/web/test_framework_hooks.py), keeps that knowledge in one place; if either library
+(tests/test_metrics.py, test_pool_gauges_count_connections_in_use_and_waiting), keeps that knowledge in one place; if either library
 renames its internals, `waiting` becomes None and the gauge disappears instead of lying.
 """
 

@@ -58,6 +58,11 @@ class Replica:
         if watcher is None or watcher.done() or watcher.get_loop() is not loop:
             self._watcher = loop.create_task(self._watch())
 
+    @property
+    def checking(self) -> bool:
+        """Whether the background check for the replica's return is running."""
+        return self._watcher is not None and not self._watcher.done()
+
     async def answers(self) -> bool:
         """True when the replica answers `SELECT 1` within the connect timeout."""
         try:

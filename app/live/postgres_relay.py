@@ -104,14 +104,14 @@ class PostgresRelay:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self.bus.relay = self._enqueue
+        self.bus.relay = self.enqueue
         self._tasks = [
             asyncio.create_task(self._listen_forever(), name="live-listener"),
             asyncio.create_task(self._send_forever(), name="live-sender"),
         ]
 
     async def stop(self) -> None:
-        if self.bus.relay == self._enqueue:
+        if self.bus.relay == self.enqueue:
             self.bus.relay = None
         for task in self._tasks:
             task.cancel()
@@ -120,7 +120,8 @@ class PostgresRelay:
                 await task
         self._tasks = []
 
-    def _enqueue(self, batch: LiveBatch) -> None:
+    def enqueue(self, batch: LiveBatch) -> None:
+        """Queue a batch for the sender (the bus's relay); drops it when the queue is full."""
         try:
             self._outbox.put_nowait(batch)
         except asyncio.QueueFull:

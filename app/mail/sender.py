@@ -209,10 +209,9 @@ class MailSender:
         """Claim due rows and deliver them; returns how many were claimed."""
         self._batches += 1
         token = f"{self.tag}-{self._batches}"
-        rows = await self._claim_due(token)
+        rows = await self.claim_due(token)
         if not rows:
             return 0
-        self._claim = token
         events, statuses = await self._load(rows)
         unreachable: str | None = None
         for row in rows:
@@ -226,6 +225,14 @@ class MailSender:
                 unreachable = outcome
         self._claim = None
         return len(rows)
+
+    async def claim_due(self, token: str) -> list[OutboxMessage]:
+        """Claim the due rows under `token` (leased: a sender that dies lets them go when
+        the lease runs out; `stop` hands them back)."""
+        rows = await self._claim_due(token)
+        if rows:
+            self._claim = token
+        return rows
 
     async def measure_backlog(self) -> None:
         async with self.database.sessions() as session:

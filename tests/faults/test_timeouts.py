@@ -74,4 +74,4 @@ async def test_work_given_up_on_is_cancelled_and_its_error_not_lost() -> None:
         await app_db.within(slow(), 0.05)
     await asyncio.wait_for(finished.wait(), 1)  # cancelled in the background
     await asyncio.sleep(0)
-    assert not db_engine._abandoned
+    assert db_engine.abandoned_still_finishing() == 0

@@ -103,7 +103,7 @@ async def test_a_registration_during_a_resync_is_not_undone_by_it(screen, make_u
     assert board.number is not None and board.number.text == "5"
 
     has_read, release = asyncio.Event(), asyncio.Event()
-    read_events = board._shown
+    read_events = board.shown_events
 
     async def held_read(session: AsyncSession) -> list[EventPublic]:
         found = await read_events(session)  # the database as it was: 5 left
@@ -111,7 +111,7 @@ async def test_a_registration_during_a_resync_is_not_undone_by_it(screen, make_u
         await release.wait()
         return found
 
-    board._shown = held_read  # type: ignore[method-assign]
+    board.shown_events = held_read  # type: ignore[method-assign]
     resync = asyncio.create_task(board.reload())
     await has_read.wait()
     async with open_session() as session:

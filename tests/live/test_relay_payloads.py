@@ -51,9 +51,9 @@ async def test_a_backed_up_outbox_keeps_the_kind_of_change(database):
 
     listener_bus.subscribe(collect)
     # the outbox backs up before the sender runs: three batches wait for one send
-    sender._enqueue(LiveBatch(availability={1: Availability(1, 0, 10, ChangeKind.DETAILS)}))
-    sender._enqueue(LiveBatch(availability={2: Availability(2, 0, 10, ChangeKind.DELETED)}))
-    sender._enqueue(
+    sender.enqueue(LiveBatch(availability={1: Availability(1, 0, 10, ChangeKind.DETAILS)}))
+    sender.enqueue(LiveBatch(availability={2: Availability(2, 0, 10, ChangeKind.DELETED)}))
+    sender.enqueue(
         LiveBatch(
             availability={
                 1: Availability(1, 4, 10),

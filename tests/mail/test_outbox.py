@@ -13,17 +13,22 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import update
 
-from app import metrics
 from app.db import Database, begin_write, create_database, use_database
 from app.errors import AlreadyRegistered, Conflict, EventFull, RuleViolation
 from app.mail.messages import when
 from app.mail.sender import MailSender
+from app.metrics import REGISTRY
 from app.services import events, mail, registrations, waitlist
 from models.event import EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.types import utcnow
 from tests.mail.conftest import SmtpServer, all_settled, calendar_of, outbox, text_of, until
 from tests.support.server import free_port
+
+
+def sample(name: str) -> float:
+    """A metric's value as a scrape would read it."""
+    return REGISTRY.get_sample_value(name) or 0.0
 
 
 async def test_every_change_reaches_the_people_concerned(
@@ -240,7 +245,7 @@ async def test_mail_server_down_then_up_delivers_each_message_once(
     owner, ann = await make_user(), await make_user()
     event = await make_event(owner)
     server = SmtpServer(free_port())  # not started yet: connections are refused
-    failed_before = metrics.MAIL_FAILED._value.get()
+    failed_before = sample("eventhub_mail_failed_attempts_total")
     sender = make_sender(server.url)
     await sender.start()
     started = asyncio.get_running_loop().time()
@@ -251,7 +256,7 @@ async def test_mail_server_down_then_up_delivers_each_message_once(
     assert row.status == MailStatus.PENDING and row.last_error
     assert "ConnectError" in row.last_error or "Connect" in row.last_error
     assert row.next_attempt_at > utcnow()  # backing off: 1, 2, 4 s ... at most 30 s
-    assert metrics.MAIL_FAILED._value.get() - failed_before >= 3
+    assert sample("eventhub_mail_failed_attempts_total") - failed_before >= 3
 
     server.start()
     try:
@@ -281,7 +286,7 @@ async def test_a_restart_delivers_what_was_left_unsent(
         await registrations.register_attendee(session=session, event_id=event.id, user_id=person.id)
     # a sender claims two of them and dies before sending: its lease must run out
     dying = make_sender(smtp_server.url, batch=2, lease=timedelta(seconds=1))
-    claimed = await dying._claim_due("dead-1")
+    claimed = await dying.claim_due("dead-1")
     assert len(claimed) == 2
     restarted = make_sender(smtp_server.url)
     await restarted.start()
@@ -300,8 +305,7 @@ async def test_a_stopped_sender_hands_back_its_claims(
     event = await make_event(owner)
     await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
     sender = make_sender(smtp_server.url)
-    await sender._claim_due("stopping-1")
-    sender._claim = "stopping-1"
+    await sender.claim_due("stopping-1")
     await sender.stop()
     [row] = await outbox(database)
     assert row.claim is None and row.next_attempt_at <= utcnow()
@@ -364,7 +368,7 @@ async def test_the_backlog_gauge_shows_the_oldest_unsent_message(
     event = await make_event(owner)
     sender = MailSender(database=database, smtp_url="")
     await sender.measure_backlog()
-    assert metrics.MAIL_OLDEST_UNSENT._value.get() == 0
+    assert sample("eventhub_mail_oldest_unsent_seconds") == 0
     await registrations.register_attendee(session=session, event_id=event.id, user_id=ann.id)
     async with database.sessions() as writer:
         await begin_write(writer)
@@ -373,12 +377,12 @@ async def test_the_backlog_gauge_shows_the_oldest_unsent_message(
         )
         await writer.commit()
     await sender.measure_backlog()
-    assert 299 <= metrics.MAIL_OLDEST_UNSENT._value.get() < 330
-    sent_before = metrics.MAIL_SENT._value.get()
+    assert 299 <= sample("eventhub_mail_oldest_unsent_seconds") < 330
+    sent_before = sample("eventhub_mail_sent_total")
     await sender.deliver_due()
     await sender.measure_backlog()
-    assert metrics.MAIL_OLDEST_UNSENT._value.get() == 0
-    assert metrics.MAIL_SENT._value.get() == sent_before + 1
+    assert sample("eventhub_mail_oldest_unsent_seconds") == 0
+    assert sample("eventhub_mail_sent_total") == sent_before + 1
 
 
 async def test_a_silent_mail_server_costs_one_timeout_per_batch_not_one_per_message(

@@ -52,8 +52,7 @@ async def test_lists_and_stats_fall_back_to_the_primary(session, make_user, refu
     assert numbers.events_created == 1
     assert replica_reads.replica_fallbacks == fallbacks + 1  # away: straight to the primary now
 
-    watcher = refusing_replica._watcher
-    assert watcher is not None and not watcher.done()  # the one background check
+    assert refusing_replica.checking  # the one background check
     await asyncio.sleep(0)
     assert not refusing_replica.available
 
