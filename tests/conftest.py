@@ -35,6 +35,7 @@ from app.rate_limit import get_rate_limits
 from components import live_updates
 from tests.support.databases import postgres_url
 from tests.support.requirements import skip_or_fail
+from tests.support.server import ServerProcess
 
 pytest_plugins = ["tests.fixtures"]
 
@@ -110,6 +111,14 @@ async def database(database_url: str) -> AsyncIterator[app_db.Database]:
     await app_db.use_database(database)
     yield database
     await database.engine.dispose()
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    """The app as `python main.py` on a free port, on this test's database."""
+    process = ServerProcess(database_url, log_dir=tmp_path).start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture

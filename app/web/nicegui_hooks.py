@@ -3,9 +3,10 @@
 Pages and components use NiceGUI's public API; where the app needs more than that (setting an
 element's state without sending it, one socket.io message for many pages, a fresh session
 storage after sign-in, a page's request outside its handlers), it calls a named function
-here. Each one says what it relies on, and `tests/web/test_nicegui_hooks.py` (with tests/web/test_socket_rooms.py) has one test
-per hook that fails when an upgrade changes that, so an upgrade of NiceGUI is a run of that
-file, not a hunt through the code. `check_nicegui_version` refuses to start on a NiceGUI
+here. Each one says what it relies on, and tests/web/ (test_nicegui_hooks.py, with
+test_socket_rooms.py for what only a real socket shows) has one test per hook that fails when
+an upgrade changes that, so an upgrade of NiceGUI is a run of tests/web, not a hunt through
+the code. `check_nicegui_version` refuses to start on a NiceGUI
 outside the range those tests last passed on.
 
 ruff's SLF001 (private member access) is enforced everywhere but here, app/web/ and app/db/

@@ -8,28 +8,19 @@ tests are skipped with that reason; with REQUIRE_BROWSER=1 (.ci/run) they fail i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.support.browser import CHROMIUM_ARGS, ConsoleErrors, chromium_executable
 from tests.support.requirements import skip_or_fail
-from tests.support.server import ServerProcess
 
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     # journeys run on the embedded default; tests that need PostgreSQL parametrise it
     return getattr(request, "param", "sqlite")
-
-
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_url, log_dir=tmp_path).start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture

@@ -3,15 +3,10 @@ session. Against a real server process (`python main.py`), with python-socketio'
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
-import httpx
 import pytest
 import socketio
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, open_page
 
 SOCKET_PATH = "/_nicegui_ws/socket.io"
 
@@ -19,22 +14,6 @@ SOCKET_PATH = "/_nicegui_ws/socket.io"
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_url, log_dir=tmp_path).start()
-    yield process
-    process.stop()
-
-
-def open_page(server: ServerProcess, path: str = "/login") -> tuple[str, str]:
-    """GET a page as a browser would: its client id and the session cookie it set."""
-    response = httpx.get(f"{server.url}{path}")
-    assert response.status_code == 200
-    match = re.search(r"client_id['\"]:\s*['\"]([0-9a-f-]+)", response.text)
-    assert match, "client id not found in the page"
-    return match.group(1), response.cookies["session"]
 
 
 async def try_connect(server: ServerProcess, client_id: str, headers: dict[str, str]) -> bool:

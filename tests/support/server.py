@@ -5,6 +5,7 @@ variables (NiceGUI's `ui.run` changes behaviour when it sees PYTEST_CURRENT_TEST
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,3 +94,12 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+def open_page(server: ServerProcess, path: str = "/login") -> tuple[str, str]:
+    """GET a page as a browser would: its client id and the session cookie it set."""
+    response = httpx.get(f"{server.url}{path}")
+    assert response.status_code == 200
+    match = re.search(r"client_id['\"]:\s*['\"]([0-9a-f-]+)", response.text)
+    assert match, "client id not found in the page"
+    return match.group(1), response.cookies["session"]

@@ -10,10 +10,7 @@ client as the page's browser):
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +18,7 @@ import pytest
 import socketio
 
 from tests.e2e.api_client import create_event, register, sign_up
-from tests.support.server import ServerProcess
+from tests.support.server import open_page
 
 SOCKET_PATH = "/_nicegui_ws/socket.io"
 
@@ -31,21 +28,10 @@ def backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_url, log_dir=tmp_path).start()
-    yield process
-    process.stop()
-
-
 async def test_a_broadcast_reaches_the_socket_of_a_page_showing_the_event(server):
     owner = sign_up(server.url, "Organiser")
     event = create_event(server.url, owner, max_capacity=3)
-    async with httpx.AsyncClient() as browser:
-        page = await browser.get(f"{server.url}/kiosk/{event['id']}")
-    match = re.search(r"client_id['\"]:\s*['\"]([0-9a-f-]+)", page.text)
-    assert match, "client id not found in the page"
-    client_id = match.group(1)
+    client_id, cookie = await asyncio.to_thread(open_page, server, f"/kiosk/{event['id']}")
     heard: asyncio.Queue[Any] = asyncio.Queue()
     sio = socketio.AsyncClient(reconnection=False)
     sio.on("live_numbers", heard.put_nowait)
@@ -57,7 +43,7 @@ async def test_a_broadcast_reaches_the_socket_of_a_page_showing_the_event(server
         f"{server.url}?{query}",
         socketio_path=SOCKET_PATH,
         transports=["websocket"],
-        headers={"Origin": server.url, "Cookie": f"session={page.cookies['session']}"},
+        headers={"Origin": server.url, "Cookie": f"session={cookie}"},
         wait_timeout=5,
     )
     try:
