@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -27,8 +27,12 @@ from sqlalchemy import CheckConstraint, Index, Text, true
 from sqlmodel import Field, SQLModel
 
 from models.registration import RegistrationStatus
+from models.rules import waitlist_refusal
 from models.types import UTCDateTime, utcnow
 from models.validation import (
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    DEFAULT_DURATION,
     LOCATION_MAX,
     SEARCH_MAX,
     TITLE_MAX,
@@ -43,7 +47,11 @@ from models.validation import (
 class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint("max_capacity BETWEEN 1 AND 100000", name="ck_events_capacity_range"),
+        # the bounds the schemas check (models/validation.py), so the two cannot drift apart
+        CheckConstraint(
+            f"max_capacity BETWEEN {CAPACITY_MIN} AND {CAPACITY_MAX}",
+            name="ck_events_capacity_range",
+        ),
         # The database itself refuses an oversold event, whatever the code above it does.
         CheckConstraint(
             "registered_count >= 0 AND registered_count <= max_capacity",
@@ -123,7 +131,6 @@ def _to_utc(value: datetime) -> datetime:
 OffsetDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_text), AfterValidator(_to_utc)]
 
 
-DEFAULT_DURATION = timedelta(hours=2)
 END_BEFORE_START = "The end time must be after the start"
 
 
@@ -216,6 +223,16 @@ class EventPublic(BaseModel):
     @property
     def is_full(self) -> bool:
         return self.available_spots <= 0
+
+    @property
+    def waitlist_takes_people(self) -> bool:
+        """The rule `join_waitlist` applies (full, list open), for a page to offer it."""
+        refusal = waitlist_refusal(
+            capacity=self.max_capacity,
+            registered=self.current_registrations,
+            list_open=self.waitlist_open,
+        )
+        return refusal is None
 
 
 class EventSort(StrEnum):

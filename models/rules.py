@@ -6,6 +6,7 @@ draw the line in different places."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, overload
 
 from sqlalchemy import ColumnElement
@@ -31,3 +32,21 @@ def spots_left(capacity: Any, registered: Any) -> Any:
     if isinstance(capacity, int) and isinstance(registered, int):
         return max(capacity - registered, 0)
     return capacity - registered
+
+
+class WaitlistRefusal(StrEnum):
+    """Why an event's waiting list takes nobody now, whoever asks."""
+
+    CLOSED = "closed"  # the organizer closed the list
+    SPOTS_AVAILABLE = "spots_available"  # register instead: a free spot is never queued for
+
+
+def waitlist_refusal(*, capacity: int, registered: int, list_open: bool) -> WaitlistRefusal | None:
+    """Whether the waiting list takes people now: only a full event with an open list does.
+    `join_waitlist` raises on a refusal; the event page offers "Join the waiting list" only
+    without one (the person's own standing, past event or a place held, comes on top)."""
+    if not list_open:
+        return WaitlistRefusal.CLOSED
+    if spots_left(capacity, registered) > 0:
+        return WaitlistRefusal.SPOTS_AVAILABLE
+    return None

@@ -6,6 +6,8 @@ should read. Keeping them here means the UI and the API can never disagree about
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from email_validator import EmailNotValidError, validate_email
 
 NAME_MAX = 255
@@ -17,6 +19,8 @@ PASSWORD_MIN_BYTES = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt reads only the first 72 bytes: refuse, never truncate
 CAPACITY_MIN = 1
 CAPACITY_MAX = 100_000
+# An event sent without an end lasts this long (the API, the form, a mail's calendar entry).
+DEFAULT_DURATION = timedelta(hours=2)
 SEARCH_MAX = 200  # words searched for in `GET /api/events?q=` and the search box
 # Ids are 32-bit database integers: a larger one names nothing (and overflows the driver).
 ID_MIN = 1

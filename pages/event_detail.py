@@ -287,7 +287,7 @@ class EventPanel:
             # a move, not the joining (that is the toast's to say)
             self.position_region.announce(f"You are now #{position} on the waiting list.")
         self._position = position
-        can_join = self.signed_in and event.is_full and event.waitlist_open
+        can_join = self.signed_in and event.waitlist_takes_people
         if self.ticket is not None:
             self.ticket.set_visibility(
                 bool(event.is_registered) and self.registration_id is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -27,9 +27,8 @@ from icalendar import Event as CalendarEvent
 
 from models.outbox import MailKind
 from models.types import utcnow
+from models.validation import DEFAULT_DURATION  # an event without an end, in calendars
 
-# Events without an end time of their own last this long in calendars.
-EVENT_DURATION = timedelta(hours=2)
 PRODUCT_ID = "-//Events//Event calendar export//EN"
 _WHITESPACE = re.compile(r"\s+")
 
@@ -64,7 +63,7 @@ class EventFacts:
 
     @property
     def finish(self) -> datetime:
-        return self.end or self.start + EVENT_DURATION
+        return self.end or self.start + DEFAULT_DURATION
 
     def snapshot(self) -> dict[str, str | int | None]:
         return {

@@ -41,11 +41,16 @@ from app.services.places import held_place, new_ticket_code, refusal_for_holder
 from models.event import Event
 from models.outbox import MailKind
 from models.registration import Registration, RegistrationPublic, RegistrationStatus
+from models.rules import WaitlistRefusal, waitlist_refusal
 from models.types import utcnow
 
 NOT_WAITING = "You are not on this event's waiting list"
 SPOTS_AVAILABLE = "Spots are available: register instead"
 LIST_CLOSED = "This event's waiting list is closed"
+WAITLIST_REFUSALS = {
+    WaitlistRefusal.CLOSED: LIST_CLOSED,
+    WaitlistRefusal.SPOTS_AVAILABLE: SPOTS_AVAILABLE,
+}
 
 
 async def join_waitlist(
@@ -57,10 +62,13 @@ async def join_waitlist(
         refusal = await refusal_for_holder(session, event, user_id)
         if refusal is not None:
             raise refusal
-        if not event.waitlist_open:
-            raise Conflict(LIST_CLOSED)
-        if event.registered_count < event.max_capacity:
-            raise Conflict(SPOTS_AVAILABLE)
+        closed = waitlist_refusal(
+            capacity=event.max_capacity,
+            registered=event.registered_count,
+            list_open=event.waitlist_open,
+        )
+        if closed is not None:
+            raise Conflict(WAITLIST_REFUSALS[closed])
         now = utcnow()
         event.waiting_count += 1
         values: dict[str, Any] = {

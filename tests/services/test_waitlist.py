@@ -162,3 +162,28 @@ async def test_end_time_defaults_to_two_hours_and_moves_with_the_start(
             event_id=event.id,
             data=EventUpdate(end_time=later - timedelta(minutes=1)),
         )
+
+
+@pytest.mark.parametrize(
+    ("capacity", "registered", "list_open"),
+    [(2, 2, True), (2, 2, False), (2, 1, True), (2, 1, False), (1, 0, True)],
+)
+async def test_the_page_offers_the_list_exactly_when_the_service_takes_people(
+    session, make_user, make_event, capacity, registered, list_open
+):
+    """One rule (models.rules.waitlist_refusal) for the event page's "Join the waiting list"
+    (EventPublic.waitlist_takes_people) and for join_waitlist."""
+    owner = await make_user()
+    event = await make_event(owner, max_capacity=capacity, waitlist_open=list_open)
+    for _ in range(registered):
+        person = await make_user()
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=person.id)
+    offered = (await events.get_event(session=session, event_id=event.id)).waitlist_takes_people
+    try:
+        await waitlist.join_waitlist(
+            session=session, event_id=event.id, user_id=(await make_user()).id
+        )
+        taken = True
+    except Conflict:
+        taken = False
+    assert offered is taken is (registered == capacity and list_open)
