@@ -18,10 +18,10 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import DomainError, NotFound, ServiceUnavailable
+from app.errors import DomainError, ServiceUnavailable
 from app.live import LiveBatch
 from app.services import checkin
-from app.services.checkin import AlreadyCheckedIn
+from app.services.checkin import AlreadyCheckedIn, NoValidTicket
 from app.web.outage import DATABASE_UNAVAILABLE
 from components import live_updates
 from components.actions import run_as_viewer
@@ -154,10 +154,10 @@ class Door:
             self.last_id = None
             local = exc.at.astimezone(self.zone)
             self.answer(False, f"Already checked in at {local:%H:%M}", exc.name)
-        except NotFound as exc:
+        except NoValidTicket as exc:
             self.last_id = None
-            headline, _, why = exc.message.partition(": ")
-            self.answer(False, headline, why.capitalize() if why else "Unknown ticket")
+            why = exc.reason.capitalize() if exc.reason else "Unknown ticket"
+            self.answer(False, exc.headline, why)
         except DomainError as exc:
             self.last_id = None
             self.answer(False, exc.message)

@@ -67,6 +67,17 @@ class AlreadyCheckedIn(Conflict):
         self.at = at
 
 
+class NoValidTicket(NotFound):
+    """The code opens no door here; `reason` (None: no such ticket at all) says why in the
+    door's words, for a page to show beside the headline without parsing the message."""
+
+    headline = NO_TICKET
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(NO_TICKET if reason is None else f"{NO_TICKET}: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class CheckedIn:
     registration: EventRegistrationRow
@@ -105,8 +116,8 @@ async def _find(session: AsyncSession, **where: object) -> tuple[Registration, U
 
 
 async def check_in(*, session: AsyncSession, actor: User, event_id: int, code: str) -> CheckedIn:
-    """Lets the ticket's holder in, once. Raises NotFound (no valid ticket for this event,
-    saying why when the code exists), AlreadyCheckedIn, Forbidden, RuleViolation (window)."""
+    """Lets the ticket's holder in, once. Raises NoValidTicket (a NotFound: saying why
+    when the code exists), AlreadyCheckedIn, Forbidden, RuleViolation (window)."""
     async with write_transaction(session):
         event = await authorize(session, actor=actor, event_id=event_id, action=Action.CHECK_IN)
         now = utcnow()
@@ -115,12 +126,12 @@ async def check_in(*, session: AsyncSession, actor: User, event_id: int, code: s
         ticket = ticket_code_from(code)
         found = None if ticket is None else await _find(session, ticket_code=ticket)
         if found is None:
-            raise NotFound(NO_TICKET)
+            raise NoValidTicket()
         registration, user = found
         if registration.event_id != event_id:
-            raise NotFound(f"{NO_TICKET}: the ticket is for another event")
+            raise NoValidTicket("the ticket is for another event")
         if registration.status != RegistrationStatus.CONFIRMED:
-            raise NotFound(f"{NO_TICKET}: {_WHY[RegistrationStatus(registration.status)]}")
+            raise NoValidTicket(_WHY[RegistrationStatus(registration.status)])
         if registration.checked_in_at is not None:
             raise AlreadyCheckedIn(user.name, registration.checked_in_at)
         registration.checked_in_at = now

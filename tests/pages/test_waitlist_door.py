@@ -145,6 +145,7 @@ async def test_the_door_checks_in_by_code_and_by_name_once_with_undo(
     visitor.find(marker="checkin-input").type("not-a-real-ticket-code-at-all")
     visitor.find(marker="checkin-submit").click()
     await visitor.should_see("No valid ticket for this event")
+    await visitor.should_see("Unknown ticket")
 
     visitor.find(marker="checkin-search").type("bob")
     await visitor.should_see("Bob Late")

@@ -72,3 +72,29 @@ async def test_two_scanners_on_one_ticket_at_once_one_succeeds_one_is_told_alrea
         stored = await s.get(Event, event.id)
         assert stored is not None and stored.checked_in_count == rounds
     assert issubclass(AlreadyCheckedIn, Conflict)
+
+
+async def test_a_code_that_opens_no_door_says_why_in_a_field(session, make_user, make_event):
+    """The door shows the reason under "No valid ticket" from `NoValidTicket.reason`, never
+    by taking the message apart (the message stays what the API returns)."""
+    owner, ann = await make_user(), await make_user()
+    event = await make_event(owner)
+    other = await make_event(owner)
+    ticket = await registrations.register_attendee(
+        session=session, event_id=other.id, user_id=ann.id
+    )
+    with pytest.raises(checkin.NoValidTicket) as unknown:
+        await checkin.check_in(session=session, actor=owner, event_id=event.id, code=CODE)
+    assert (unknown.value.reason, unknown.value.message) == (None, checkin.NO_TICKET)
+    with pytest.raises(checkin.NoValidTicket) as elsewhere:
+        await checkin.check_in(
+            session=session, actor=owner, event_id=event.id, code=ticket.ticket_code or ""
+        )
+    assert elsewhere.value.reason == "the ticket is for another event"
+    assert elsewhere.value.message == f"{checkin.NO_TICKET}: the ticket is for another event"
+    await registrations.cancel_registration(session=session, event_id=other.id, user_id=ann.id)
+    with pytest.raises(checkin.NoValidTicket) as cancelled:
+        await checkin.check_in(
+            session=session, actor=owner, event_id=other.id, code=ticket.ticket_code or ""
+        )
+    assert cancelled.value.reason == "the registration was cancelled"
