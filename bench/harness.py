@@ -169,6 +169,9 @@ def checkout_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run the scenario against the app in this directory (e.g. a `git worktree` "
         "of an older commit, `uv sync`ed): before/after in one run",
     )
+    parser.add_argument(
+        "--other-first", action="store_true", help="run the other checkout first (order bias)"
+    )
     parser.add_argument("--pin", action="store_true", help="server on CPU 0, load on CPU 1")
 
 
@@ -180,7 +183,7 @@ def checkouts(args: argparse.Namespace) -> list[tuple[str, Path]]:
         if not (other / "main.py").exists():
             raise SystemExit(f"--other-checkout {other}: no main.py there")
         found.append(("other", other))
-    return found
+    return found[::-1] if args.other_first else found
 
 
 @contextlib.contextmanager

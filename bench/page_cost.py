@@ -5,9 +5,9 @@
     uv run python bench/page_cost.py --other-checkout /tmp/before   # before/after
 
 NiceGUI keeps every open page's elements in server memory for as long as its socket is
-connected. For each page kind, N simulated pages (bench/swarm.py: GET, socket.io as a
-browser) are opened and kept open; KiB/page = (server RSS with them open - RSS before) / N,
-after the pages closed and the server deleted them in between. The baseline, measured in
+connected. For each page kind, on a fresh server, N simulated pages (bench/swarm.py: GET, socket.io
+as a browser) are opened and kept open; KiB/page = (server RSS with them open - RSS
+before) / N. The baseline, measured in
 the same run, is `/login`: the smallest page of the app (NiceGUI's fixed cost and our
 frame); "x" is each page's figure divided by it. HTML KiB is what a GET of the page sends.
 
@@ -42,8 +42,8 @@ CLIENT_GONE_SECONDS = 12.0  # the server deletes a closed page's client after 10
 HOME_EVENTS = 12
 
 
-async def measure(args: argparse.Namespace, server: Server) -> dict[str, list[float]]:
-    """KiB per open page of each page kind, `--repeat` times, and the HTML's size."""
+async def measure(args: argparse.Namespace, server: Server, page: str) -> tuple[float, float]:
+    """(KiB per open page, KiB of the page's HTML) of `page` on a fresh server."""
     api = Api(server.url)
     swarms = Swarms(args.generators)
     try:
@@ -51,46 +51,48 @@ async def measure(args: argparse.Namespace, server: Server) -> dict[str, list[fl
         events = [
             await api.create_event(organizer, f"Page cost {i}", 100) for i in range(HOME_EVENTS)
         ]
-        paths = {"login": "/login", "home": "/", "event": f"/events/{events[0]}"}
+        path = {"login": "/login", "home": "/", "event": f"/events/{events[0]}"}[page]
         testid = f"available-spots-{events[0]}"
-        figures: dict[str, list[float]] = {name: [] for name in args.pages}
-        for name in args.pages:  # warm-up: the first page of a kind fills caches
-            await swarms.open(server.url, paths[name], testid, 2)
-            html = await api.http.get(paths[name])
-            figures[f"{name} html"] = [len(html.content) / 1024]
+        html = await api.http.get(path)
+        await swarms.open(server.url, path, testid, 2)  # warm-up: code paths and caches
         await swarms.all("close_all")
         await asyncio.sleep(CLIENT_GONE_SECONDS)
-        for _ in range(args.repeat):
-            for name in args.pages:
-                before = server.rss_kib()
-                await swarms.open(server.url, paths[name], testid, args.n)
-                report = await swarms.report()
-                if len(report["seen"]) != args.n:
-                    raise RuntimeError(f"{name}: {len(report['seen'])} of {args.n} pages opened")
-                await asyncio.sleep(3.0)  # the pages' first messages settle
-                figures[name].append((server.rss_kib() - before) / args.n)
-                await swarms.all("close_all")
-                await asyncio.sleep(CLIENT_GONE_SECONDS)
-        return figures
+        before = server.rss_kib()
+        await swarms.open(server.url, path, testid, args.n)
+        report = await swarms.report()
+        if len(report["seen"]) != args.n:
+            raise RuntimeError(f"{page}: {len(report['seen'])} of {args.n} pages opened")
+        await asyncio.sleep(3.0)  # the pages' first messages settle
+        return (server.rss_kib() - before) / args.n, len(html.content) / 1024
     finally:
         await swarms.stop()
         await api.close()
 
 
 def run_checkout(args: argparse.Namespace, name: str, checkout: Path) -> dict[str, list[float]]:
+    """Each page kind and round on a server of its own: memory a server freed is reused
+    before it grows, so a second measurement on the same server would read too little."""
     server_cpus, load_cpus = cpu_plan(args.pin)
-    with tempfile.TemporaryDirectory(prefix="bench-page-") as tmp:
-        workdir = Path(tmp)
-        with scratch_database(args.postgres, workdir, f"wt_bench_page_{name}") as url:
-            server = Server(checkout, url, workdir, cpus=server_cpus).start()
-            try:
-                with pinned(load_cpus):
-                    return asyncio.run(measure(args, server))
-            except BaseException:
-                print(f"server log (tail):\n{server.log()}", file=sys.stderr)
-                raise
-            finally:
-                server.stop()
+    figures: dict[str, list[float]] = {page: [] for page in args.pages}
+    for round_ in range(args.repeat):
+        for page in args.pages:
+            with tempfile.TemporaryDirectory(prefix="bench-page-") as tmp:
+                workdir = Path(tmp)
+                database = f"wt_bench_page_{name}_{page}_{round_}"
+                with scratch_database(args.postgres, workdir, database) as url:
+                    server = Server(checkout, url, workdir, cpus=server_cpus).start()
+                    try:
+                        with pinned(load_cpus):
+                            kib, html = asyncio.run(measure(args, server, page))
+                    except BaseException:
+                        print(f"server log (tail):\n{server.log()}", file=sys.stderr)
+                        raise
+                    finally:
+                        server.stop()
+            figures[page].append(kib)
+            figures[f"{page} html"] = [html]
+            print(f"  {name} {page}: {kib:.0f} KiB/page", flush=True)
+    return figures
 
 
 def median(values: list[float]) -> float:
