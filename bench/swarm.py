@@ -1,8 +1,10 @@
-"""Simulated browser pages, for benchmarks that need more open pages than Chromium tabs fit
+"""Simulated browser pages, for scenarios that need more open pages than Chromium tabs fit
 on the machine: each one GETs the page (which builds the NiceGUI client on the server),
 connects socket.io as nicegui.js does, answers the page's JavaScript requests and
-acknowledges messages every 3 s. They run in a child process (`SwarmHandle`) so handling
-hundreds of pushes never delays the benchmark's own clock readings."""
+acknowledges messages every 3 s. They run in child processes (`Swarms`, one or more) so
+handling hundreds of pushes never delays the scenario's own clock readings, and each child
+reports its own CPU share and event-loop lag: a generator that cannot keep up would
+otherwise report its own queueing as the server's latency."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import socketio
 
-from components.page_lifetime import RECONNECT_TIMEOUT  # noqa: F401  (re-exported: the app passes it to ui.run)
+from bench.harness import LoopLag
 
 QUERY_RE = re.compile(r"^\s*query: (\{.*\}),\s*$", re.MULTILINE)
 ZONE_JS = "Intl.DateTimeFormat().resolvedOptions().timeZone"
@@ -154,9 +156,11 @@ class Swarm:
         self.conn = conn
         self.pages: list[SimPage] = []
         self.errors: list[str] = []
+        self.lag = LoopLag()
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
+        self.lag.start()
         while True:
             command: dict[str, Any] = await loop.run_in_executor(None, self.conn.recv)
             op = command.pop("op")
@@ -193,8 +197,13 @@ class Swarm:
                 return have
             await asyncio.sleep(0.01)
 
+    async def start_window(self) -> None:
+        """From now on, count this process's CPU and loop lag afresh (a measured window)."""
+        self.lag.start()
+
     async def report(self) -> dict[str, Any]:
         return {
+            "generator": self.lag.reading(),
             "seen": [p.seen for p in self.pages],
             "messages": sum(p.messages for p in self.pages),
             "disconnected": sum(p.disconnected for p in self.pages),
@@ -242,3 +251,52 @@ class SwarmHandle:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=5)
+
+
+class Swarms:
+    """Simulated pages spread over `processes` generator processes (round robin)."""
+
+    def __init__(self, processes: int) -> None:
+        self.handles = [SwarmHandle() for _ in range(max(1, processes))]
+        self.turn = 0
+
+    async def open(self, base_url: str, path: str, testid: str, count: int) -> None:
+        shares = [0] * len(self.handles)
+        for _ in range(count):
+            shares[self.turn % len(self.handles)] += 1
+            self.turn += 1
+        await asyncio.gather(
+            *(
+                h.call("open", base_url=base_url, path=path, testid=testid, count=n)
+                for h, n in zip(self.handles, shares, strict=True)
+                if n
+            )
+        )
+
+    async def all(self, op: str, **arguments: Any) -> list[Any]:
+        return list(await asyncio.gather(*(h.call(op, **arguments) for h in self.handles)))
+
+    async def report(self) -> dict[str, Any]:
+        """The pages' receipts, and the busiest generator's CPU share and loop lag."""
+        reports = await self.all("report")
+        reasons: Counter[str] = Counter()
+        for r in reports:
+            reasons.update(r["disconnect_reasons"])
+        return {
+            "seen": [seen for r in reports for seen in r["seen"]],
+            "messages": sum(r["messages"] for r in reports),
+            "disconnected": sum(r["disconnected"] for r in reports),
+            "disconnect_reasons": dict(reasons),
+            "errors": [e for r in reports for e in r["errors"]][:5],
+            "error_count": sum(r["error_count"] for r in reports),
+            "generator": {
+                key: max(r["generator"][key] for r in reports)
+                for key in ("cpu_share", "lag_p99_ms", "lag_max_ms")
+            },
+        }
+
+    async def wait_for(self, value: str, seconds: float) -> int:
+        return sum(await self.all("wait_for", value=value, seconds=seconds))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(h.stop() for h in self.handles))

@@ -15,10 +15,6 @@ from __future__ import annotations
 
 from app.config import get_settings
 
-# NiceGUI's `reconnect_timeout` (seconds a page waits for its browser: a tunnel, a network
-# switch); the settings' default, which the benchmarks' simulated pages also assume
-RECONNECT_TIMEOUT = 10.0
-
 
 def hidden_page_script() -> str:
     """The head script: after `HIDDEN_PAGE_CLOSE_SECONDS` hidden the page closes its socket

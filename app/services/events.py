@@ -74,7 +74,7 @@ EVENT_SEARCH = table(
 )
 # psycopg prepares a statement run five times on one connection, and PostgreSQL's generic plan
 # for `document LIKE $1` assumes a rare word and walks the trigram index: three times slower
-# than reading the table when most events match (bench/README.md, issue 16). A search with
+# than reading the table when most events match (bench/search_latency.py, issue 16). A search with
 # words is planned for its own words instead, for the rest of its (read) transaction.
 CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 # sort=availability looks for its threshold among this many events per row of the page

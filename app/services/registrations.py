@@ -187,7 +187,7 @@ def registration_statements(dialect_name: str) -> list[Any]:
     upsert, which feeds the confirmation email's outbox row; on SQLite the three in turn
     (the third also takes the new registration's id as `registration_id`). Built once per dialect: building them (and their
     cache keys) at every registration cost as much Python as the rest of the transaction.
-    The benchmark's baselines (bench/registration_throughput.py) run exactly these."""
+    The raw-SQL baseline of bench/registrations.py runs exactly these."""
     return _build_registration_statements(dialect_name)
 
 

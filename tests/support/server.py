@@ -1,4 +1,4 @@
-"""Real server processes for browser, fault and cluster tests and the benchmarks: `python
+"""Real server processes for browser, fault and cluster tests: `python
 main.py` on a free port, as a user runs it, with the test's database and none of pytest's
 variables (NiceGUI's `ui.run` changes behaviour when it sees PYTEST_CURRENT_TEST)."""
 
@@ -31,15 +31,12 @@ class ServerProcess:
         *,
         port: int | None = None,
         log_dir: Path,
-        app_dir: Path = PROJECT_ROOT,
         arguments: tuple[str, ...] = (),
         environment: dict[str, str] | None = None,
     ) -> None:
-        """`app_dir` holds the `main.py` to run: the project's, or another app started the
-        very same way (the page-cost benchmark's minimal baseline); `arguments` and
-        `environment` are added to its command line and environment (e.g. `--demo`)."""
+        """`arguments` and `environment` are added to the server's command line and
+        environment (e.g. `--demo`)."""
         self.database_url = database_url
-        self.app_dir = app_dir
         self.arguments = arguments
         self.environment = environment or {}
         self.port = port or free_port()
@@ -63,7 +60,7 @@ class ServerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "main.py", *self.arguments],
-            cwd=self.app_dir,
+            cwd=PROJECT_ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
