@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'app.db'}"
+# SMTP_URL's schemes (app/mail/sender.py SmtpTarget says what each one protects)
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+insecure")
+SMTP_URL_FORMS = "smtp://user:pass@host:port, smtps://... or smtp+insecure://..."
 
 
 def normalise_database_url(url: str) -> str:
@@ -98,8 +101,10 @@ class Settings(BaseSettings):
     replica_check_interval: float = Field(default=2.0, gt=0)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
     metrics_token: str = ""
-    # Email (README "Email"): smtp://user:pass@host:port (STARTTLS when offered) or
-    # smtps://... (TLS from the start). Empty: nothing is sent, each message is logged.
+    # Email (README "Email"): smtp://user:pass@host:port (STARTTLS required, except to a
+    # loopback server without credentials), smtps://... (TLS from the start) or
+    # smtp+insecure://... (STARTTLS if offered, else plaintext: an explicit choice).
+    # Empty: nothing is sent, each message is logged.
     smtp_url: str = ""
     mail_from: str = "Events <noreply@localhost>"
     # The reminder goes out this long before the start; 0 turns reminders off.
@@ -115,8 +120,8 @@ class Settings(BaseSettings):
     def _check_smtp_url(cls, value: str) -> str:
         value = value.strip()
         parts = urlsplit(value)
-        if value and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
-            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+        if value and (parts.scheme not in SMTP_SCHEMES or not parts.hostname):
+            raise ValueError(f"SMTP_URL must look like {SMTP_URL_FORMS}")
         return value
 
     @field_validator("mail_from")

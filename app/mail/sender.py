@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import uuid
@@ -42,7 +43,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from app import metrics
-from app.config import Settings, get_settings
+from app.config import SMTP_SCHEMES, SMTP_URL_FORMS, Settings, get_settings
 from app.db import Database, begin_write, get_database, within
 from app.mail.messages import EventFacts, Letter, build_message, domain_of
 from app.services.mail import schedule_reminders
@@ -62,6 +63,9 @@ POLL_S = 1.0
 REMINDER_SCAN_S = 15.0  # reminders go out within a minute of their time
 ERROR_CHARS = 500
 UNREACHABLE = "mail server unreachable: "
+INSECURE = "mail server refused as insecure: "
+# an outcome that is the server's, not the message's: the rest of the batch waits too
+SERVER_WIDE = (UNREACHABLE, INSECURE)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -69,40 +73,94 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_CAP_S, 2.0 ** max(attempts - 1, 0)))
 
 
+NO_STARTTLS = (
+    "the mail server does not offer STARTTLS, which smtp:// requires here "
+    "(use smtps://, or smtp+insecure:// to allow plaintext)"
+)
+
+
+def is_loopback(hostname: str) -> bool:
+    """Nobody can sit between us and a server on this machine."""
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def check_smtp_url(url: str) -> None:
+    """Raise ValueError unless `url` is one of SMTP_URL_FORMS (the settings check it at
+    start-up, the sender again when it is given one directly)."""
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ValueError(f"SMTP_URL must look like {SMTP_URL_FORMS}")
+
+
 @dataclass(frozen=True)
 class SmtpTarget:
+    """Where mail goes and how it is protected on the way (README "Email"):
+
+    - `smtps://`: TLS from the first byte.
+    - `smtp://`: STARTTLS is required, and a server that does not offer it gets nothing:
+      neither the login nor any message (a man in the middle who strips the offer would
+      otherwise read `AUTH PLAIN`, names and tickets). The one exception is a server on
+      this machine (loopback) without credentials, where STARTTLS is used if offered.
+    - `smtp+insecure://`: STARTTLS if offered, else plaintext, credentials included: the
+      operator's explicit choice (a relay on a trusted private network).
+    """
+
     hostname: str
     port: int
     use_tls: bool
     username: str | None
     password: str | None
+    # True: STARTTLS or fail; None: STARTTLS if offered; False: never (TLS already)
+    start_tls: bool | None = True
 
     @classmethod
     def parse(cls, url: str) -> SmtpTarget:
-        """`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://` (TLS at once)."""
+        check_smtp_url(url)
         parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+        assert parts.hostname is not None  # checked
         tls = parts.scheme == "smtps"
+        username = unquote(parts.username) if parts.username else None
+        start_tls: bool | None
+        if tls:
+            start_tls = False
+        elif parts.scheme == "smtp+insecure" or (username is None and is_loopback(parts.hostname)):
+            start_tls = None
+        else:
+            start_tls = True
         return cls(
             hostname=parts.hostname,
             port=parts.port or (465 if tls else 25),
             use_tls=tls,
-            username=unquote(parts.username) if parts.username else None,
+            username=username,
             password=unquote(parts.password) if parts.password else None,
+            start_tls=start_tls,
         )
 
     async def send(self, message: EmailMessage, seconds: float) -> None:
-        await aiosmtplib.send(
-            message,
-            hostname=self.hostname,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            use_tls=self.use_tls,
-            start_tls=None if not self.use_tls else False,  # None: STARTTLS if offered
-            timeout=seconds,
-        )
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                use_tls=self.use_tls,
+                start_tls=self.start_tls,
+                timeout=seconds,
+            )
+        except aiosmtplib.SMTPException as exc:
+            if self.start_tls and "STARTTLS" in str(exc) and "not supported" in str(exc):
+                raise StartTlsMissing(NO_STARTTLS) from exc
+            raise
+
+
+class StartTlsMissing(Exception):
+    """`smtp://` needs STARTTLS and the server did not offer it (nothing was sent)."""
 
 
 class Void(Exception):
@@ -222,7 +280,7 @@ class MailSender:
             # attempt too, instead of each paying the connect timeout again
             outcome = unreachable or await self._deliver(row, events, statuses)
             await self._settle(row, token, outcome)
-            if isinstance(outcome, str) and outcome.startswith(UNREACHABLE):
+            if isinstance(outcome, str) and outcome.startswith(SERVER_WIDE):
                 unreachable = outcome
         self._claim = None
         return len(rows)
@@ -352,6 +410,8 @@ class MailSender:
             await self.target.send(message, self.smtp_timeout)
         except asyncio.CancelledError:
             raise
+        except StartTlsMissing as exc:  # nothing was sent, not even the login
+            return f"{INSECURE}{exc}"
         except OSError as exc:  # refused, timed out, disconnected: aiosmtplib's are OSErrors
             return f"{UNREACHABLE}{type(exc).__name__}: {exc}"[:ERROR_CHARS]
         except Exception as exc:  # refused by the server (an address, the content, a login)
