@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from limits import parse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -109,6 +110,13 @@ class Settings(BaseSettings):
     mail_from: str = "Events <noreply@localhost>"
     # The reminder goes out this long before the start; 0 turns reminders off.
     reminder_hours: float = Field(default=24, ge=0)
+    # Mail quotas (app/mail/quotas.py), in the `limits` notation ("20/hour"; "off"): messages
+    # to one address, and about one account's registrations, per window.
+    mail_recipient_limit: str = "20/hour"
+    mail_account_limit: str = "40/hour"
+    # Sent, void and failed outbox rows (names, addresses, payloads) are deleted this many
+    # days after they were written (reminder markers only once their event has started).
+    mail_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -122,6 +130,16 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if value and (parts.scheme not in SMTP_SCHEMES or not parts.hostname):
             raise ValueError(f"SMTP_URL must look like {SMTP_URL_FORMS}")
+        return value
+
+    @field_validator("mail_recipient_limit", "mail_account_limit")
+    @classmethod
+    def _check_mail_limit(cls, value: str) -> str:
+        if value.strip().lower() not in {"", "off", "none", "0"}:
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("a mail limit looks like 20/hour, or off") from None
         return value
 
     @field_validator("mail_from")
