@@ -17,8 +17,13 @@ any sender takes the row again. The one window for a duplicate is a crash after 
 accepted a message and before its row was marked (the Message-ID is stable per row, so mail
 clients can fold the two); everything else goes out exactly once.
 
-Without SMTP_URL nothing leaves the machine: each message is logged in one line (recipient
-and subject) and marked sent, so `uv run main.py` stays self-contained.
+Without SMTP_URL nothing leaves the machine: each message is logged in one line (the row's
+id and the subject) and marked sent, so `uv run main.py` stays self-contained. The mail log
+never names an address (a server's answer is logged with its addresses blanked).
+
+Before a message goes out, the address's and the account's quotas are checked against what
+the outbox says was sent (app/mail/quotas.py); one over budget becomes `void`. Every
+`PRUNE_S` the sender deletes settled rows older than MAIL_RETENTION_DAYS (`prune`).
 
 All I/O is async (SQLAlchemy async sessions, aiosmtplib); building a message is a few
 milliseconds of Python at most, so nothing here parks the event loop.
