@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from limits import parse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'app.db'}"
+# SMTP_URL's schemes (app/mail/sender.py SmtpTarget says what each one protects)
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+insecure")
+SMTP_URL_FORMS = "smtp://user:pass@host:port, smtps://... or smtp+insecure://..."
 
 
 def normalise_database_url(url: str) -> str:
@@ -98,12 +102,21 @@ class Settings(BaseSettings):
     replica_check_interval: float = Field(default=2.0, gt=0)
     # Bearer token for /metrics. Empty: /metrics answers loopback clients only (app/metrics.py).
     metrics_token: str = ""
-    # Email (README "Email"): smtp://user:pass@host:port (STARTTLS when offered) or
-    # smtps://... (TLS from the start). Empty: nothing is sent, each message is logged.
+    # Email (README "Email"): smtp://user:pass@host:port (STARTTLS required, except to a
+    # loopback server without credentials), smtps://... (TLS from the start) or
+    # smtp+insecure://... (STARTTLS if offered, else plaintext: an explicit choice).
+    # Empty: nothing is sent, each message is logged.
     smtp_url: str = ""
     mail_from: str = "Events <noreply@localhost>"
     # The reminder goes out this long before the start; 0 turns reminders off.
     reminder_hours: float = Field(default=24, ge=0)
+    # Mail quotas (app/mail/quotas.py), in the `limits` notation ("20/hour"; "off"): messages
+    # to one address, and about one account's registrations, per window.
+    mail_recipient_limit: str = "20/hour"
+    mail_account_limit: str = "40/hour"
+    # Sent, void and failed outbox rows (names, addresses, payloads) are deleted this many
+    # days after they were written (reminder markers only once their event has started).
+    mail_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -115,8 +128,18 @@ class Settings(BaseSettings):
     def _check_smtp_url(cls, value: str) -> str:
         value = value.strip()
         parts = urlsplit(value)
-        if value and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
-            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+        if value and (parts.scheme not in SMTP_SCHEMES or not parts.hostname):
+            raise ValueError(f"SMTP_URL must look like {SMTP_URL_FORMS}")
+        return value
+
+    @field_validator("mail_recipient_limit", "mail_account_limit")
+    @classmethod
+    def _check_mail_limit(cls, value: str) -> str:
+        if value.strip().lower() not in {"", "off", "none", "0"}:
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("a mail limit looks like 20/hour, or off") from None
         return value
 
     @field_validator("mail_from")

@@ -32,8 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import open_session
 from app.errors import NotFound, ValidationFailed
 from app.live import LiveBatch, bus
+from app.rate_limit import get_rate_limits
 from app.services import users
 from app.web.nicegui_hooks import as_page_request
+from app.web.request_info import client_address
 from components.feedback import FAILED, Failed, attempt, notify_error
 from components.session import forget_sign_in, login_url, signed_in_identity
 from models.user import User
@@ -108,17 +110,35 @@ def _to_login(client: Client) -> None:
         ui.navigate.to(login_url(_page_path(client)))
 
 
+async def spend_action_budget() -> None:
+    """A page action spends the same budget as an API call (`API_RATE_LIMIT`): the signed-in
+    person's (`user:<id>`, shared with their API token), else the browser's address. Without
+    it the page socket was an unlimited way to register and cancel (and so to send mail).
+    Raises TooManyRequests, which `attempt` shows as a red toast."""
+    identity = signed_in_identity()
+    if identity is not None:
+        key = f"user:{identity[0]}"
+    else:
+        key = f"address:{client_address(context.client.request)}"
+    await get_rate_limits().check_api(key)
+
+
 async def act(
     call: Callable[[AsyncSession], Awaitable[T]],
     *,
     success: str | None = None,
     fields: Mapping[str, ValidationElement[Any]] | None = None,
+    counted: bool = True,
 ) -> T | Failed:
     """Open a session, run `call` (a service call), toast the outcome. Returns its result,
     or FAILED after the error was shown: a `ValidationFailed` naming one of `fields` is
-    shown under that field, anything else the person may see is a red toast."""
+    shown under that field, anything else the person may see is a red toast. `counted`:
+    the action spends the person's request budget (`spend_action_budget`); a live update
+    that only re-reads (`act_as_viewer(client=...)`) does not."""
 
     async def run() -> T:
+        if counted:
+            await spend_action_budget()
         async with open_session() as session:
             return await call(session)
 
@@ -163,7 +183,7 @@ async def act_as_viewer(
         return await call(session, viewer)
 
     try:
-        return await act(as_viewer, success=success, fields=fields)
+        return await act(as_viewer, success=success, fields=fields, counted=client is None)
     except _SignedOut:
         _to_login(page)
         return FAILED

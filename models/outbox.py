@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -47,6 +47,9 @@ class OutboxMessage(SQLModel, table=True):
         # the sender's poll: pending rows whose time has come, oldest first
         Index("ix_mail_outbox_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_mail_outbox_registration", "registration_id"),
+        # what one address received lately (app/mail/quotas.py), and pruning's age
+        Index("ix_mail_outbox_recipient_sent", func.lower(Column("recipient")), "sent_at"),
+        Index("ix_mail_outbox_created_at", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

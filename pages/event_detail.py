@@ -375,7 +375,7 @@ class EventPanel:
             with busy(pressed):
                 fresh = await act_as_viewer(run, success=success)
                 if fresh is FAILED:  # show the numbers as they are now (the page may be stale)
-                    fresh = await act(current)
+                    fresh = await act(current, counted=False)
                 if isinstance(fresh, EventPublic):
                     await self.find_ticket(fresh)
         finally:

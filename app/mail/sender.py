@@ -17,8 +17,13 @@ any sender takes the row again. The one window for a duplicate is a crash after 
 accepted a message and before its row was marked (the Message-ID is stable per row, so mail
 clients can fold the two); everything else goes out exactly once.
 
-Without SMTP_URL nothing leaves the machine: each message is logged in one line (recipient
-and subject) and marked sent, so `uv run main.py` stays self-contained.
+Without SMTP_URL nothing leaves the machine: each message is logged in one line (the row's
+id and the subject) and marked sent, so `uv run main.py` stays self-contained. The mail log
+never names an address (a server's answer is logged with its addresses blanked).
+
+Before a message goes out, the address's and the account's quotas are checked against what
+the outbox says was sent (app/mail/quotas.py); one over budget becomes `void`. Every
+`PRUNE_S` the sender deletes settled rows older than MAIL_RETENTION_DAYS (`prune`).
 
 All I/O is async (SQLAlchemy async sessions, aiosmtplib); building a message is a few
 milliseconds of Python at most, so nothing here parks the event loop.
@@ -28,8 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,13 +45,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlmodel import col
 
 from app import metrics
-from app.config import Settings, get_settings
+from app.config import SMTP_SCHEMES, SMTP_URL_FORMS, Settings, get_settings
 from app.db import Database, begin_write, get_database, within
 from app.mail.messages import EventFacts, Letter, build_message, domain_of
+from app.mail.quotas import MailQuotas, Usage
 from app.services.mail import schedule_reminders
 from models.event import Event
 from models.outbox import MailKind, MailStatus, OutboxMessage
@@ -60,8 +68,14 @@ BATCH = 10
 SMTP_TIMEOUT_S = 10.0
 POLL_S = 1.0
 REMINDER_SCAN_S = 15.0  # reminders go out within a minute of their time
+PRUNE_S = 600.0  # settled rows older than MAIL_RETENTION_DAYS go within ten minutes
+PRUNE_BATCH = 1000  # rows per DELETE: short write transactions, whatever the backlog
+PRUNE_ROUNDS = 20  # DELETEs per pruning at most (the rest waits for the next one)
 ERROR_CHARS = 500
 UNREACHABLE = "mail server unreachable: "
+INSECURE = "mail server refused as insecure: "
+# an outcome that is the server's, not the message's: the rest of the batch waits too
+SERVER_WIDE = (UNREACHABLE, INSECURE)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -69,44 +83,108 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_CAP_S, 2.0 ** max(attempts - 1, 0)))
 
 
+NO_STARTTLS = (
+    "the mail server does not offer STARTTLS, which smtp:// requires here "
+    "(use smtps://, or smtp+insecure:// to allow plaintext)"
+)
+
+
+def is_loopback(hostname: str) -> bool:
+    """Nobody can sit between us and a server on this machine."""
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def check_smtp_url(url: str) -> None:
+    """Raise ValueError unless `url` is one of SMTP_URL_FORMS (the settings check it at
+    start-up, the sender again when it is given one directly)."""
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ValueError(f"SMTP_URL must look like {SMTP_URL_FORMS}")
+
+
 @dataclass(frozen=True)
 class SmtpTarget:
+    """Where mail goes and how it is protected on the way (README "Email"):
+
+    - `smtps://`: TLS from the first byte.
+    - `smtp://`: STARTTLS is required, and a server that does not offer it gets nothing:
+      neither the login nor any message (a man in the middle who strips the offer would
+      otherwise read `AUTH PLAIN`, names and tickets). The one exception is a server on
+      this machine (loopback) without credentials, where STARTTLS is used if offered.
+    - `smtp+insecure://`: STARTTLS if offered, else plaintext, credentials included: the
+      operator's explicit choice (a relay on a trusted private network).
+    """
+
     hostname: str
     port: int
     use_tls: bool
     username: str | None
     password: str | None
+    # True: STARTTLS or fail; None: STARTTLS if offered; False: never (TLS already)
+    start_tls: bool | None = True
 
     @classmethod
     def parse(cls, url: str) -> SmtpTarget:
-        """`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://` (TLS at once)."""
+        check_smtp_url(url)
         parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+        assert parts.hostname is not None  # checked
         tls = parts.scheme == "smtps"
+        username = unquote(parts.username) if parts.username else None
+        start_tls: bool | None
+        if tls:
+            start_tls = False
+        elif parts.scheme == "smtp+insecure" or (username is None and is_loopback(parts.hostname)):
+            start_tls = None
+        else:
+            start_tls = True
         return cls(
             hostname=parts.hostname,
             port=parts.port or (465 if tls else 25),
             use_tls=tls,
-            username=unquote(parts.username) if parts.username else None,
+            username=username,
             password=unquote(parts.password) if parts.password else None,
+            start_tls=start_tls,
         )
 
     async def send(self, message: EmailMessage, seconds: float) -> None:
-        await aiosmtplib.send(
-            message,
-            hostname=self.hostname,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            use_tls=self.use_tls,
-            start_tls=None if not self.use_tls else False,  # None: STARTTLS if offered
-            timeout=seconds,
-        )
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                use_tls=self.use_tls,
+                start_tls=self.start_tls,
+                timeout=seconds,
+            )
+        except aiosmtplib.SMTPException as exc:
+            if self.start_tls and "STARTTLS" in str(exc) and "not supported" in str(exc):
+                raise StartTlsMissing(NO_STARTTLS) from exc
+            raise
+
+
+class StartTlsMissing(Exception):
+    """`smtp://` needs STARTTLS and the server did not offer it (nothing was sent)."""
 
 
 class Void(Exception):
-    """Nothing left to send: the event (or the registration a reminder was for) is gone."""
+    """Nothing left to send: the event (or the registration a reminder was for) is gone,
+    or the message is over a quota (app/mail/quotas.py); the reason is its text."""
+
+
+_ADDRESS = re.compile(r"[^\s<>@\"']+@[^\s<>@\"']+")
+
+
+def without_addresses(text: str) -> str:
+    """`text` (a mail server's answer, say) with every email address replaced: the mail log
+    names outbox rows by id, never by recipient."""
+    return _ADDRESS.sub("<address>", text)
 
 
 class MailSender:
@@ -122,6 +200,7 @@ class MailSender:
         lease: timedelta = LEASE,
         give_up_after: timedelta = GIVE_UP_AFTER,
         smtp_timeout: float = SMTP_TIMEOUT_S,
+        prune_seconds: float = PRUNE_S,
     ) -> None:
         settings = settings or get_settings()
         self._database = database
@@ -132,6 +211,9 @@ class MailSender:
             settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
         )
         self.reminder_hours = settings.reminder_hours
+        self.quotas = MailQuotas.of(settings)
+        self.retention = timedelta(days=settings.mail_retention_days)
+        self.prune_seconds = prune_seconds
         self.poll_seconds = poll_seconds
         self.reminder_scan_seconds = reminder_scan_seconds
         self.batch = batch
@@ -177,13 +259,16 @@ class MailSender:
 
     async def _run_forever(self) -> None:
         loop = asyncio.get_running_loop()
-        next_scan = loop.time()
+        next_scan = next_prune = loop.time()
         while not self._stopping.is_set():
             busy = False
             try:
                 if loop.time() >= next_scan:
                     next_scan = loop.time() + self.reminder_scan_seconds
                     await self.schedule_reminders()
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + self.prune_seconds
+                    await self.prune()
                 busy = await self.deliver_due() >= self.batch
                 await self.measure_backlog()
                 if self._failing:
@@ -212,16 +297,16 @@ class MailSender:
         rows = await self.claim_due(token)
         if not rows:
             return 0
-        events, statuses = await self._load(rows)
+        loaded = await self._load(rows)
         unreachable: str | None = None
         for row in rows:
             if self._stopping.is_set():
                 return len(rows)  # stop() hands the rest back
             # once the server cannot be reached, the rest of the batch waits for the next
             # attempt too, instead of each paying the connect timeout again
-            outcome = unreachable or await self._deliver(row, events, statuses)
+            outcome = unreachable or await self._deliver(row, loaded)
             await self._settle(row, token, outcome)
-            if isinstance(outcome, str) and outcome.startswith(UNREACHABLE):
+            if isinstance(outcome, str) and outcome.startswith(SERVER_WIDE):
                 unreachable = outcome
         self._claim = None
         return len(rows)
@@ -287,47 +372,48 @@ class MailSender:
             await session.commit()
             return rows
 
-    async def _load(
-        self, rows: list[OutboxMessage]
-    ) -> tuple[dict[int, EventFacts], dict[int, str]]:
-        """The current events of the claimed rows, and the reminders' registration status."""
+    async def _load(self, rows: list[OutboxMessage]) -> Loaded:
+        """The current events of the claimed rows, their registrations (status, account) and
+        what the batch's recipients and accounts have received in the quotas' windows."""
         event_ids = {r.event_id for r in rows if r.event_id is not None}
-        reminded = {
-            r.registration_id
-            for r in rows
-            if r.kind == MailKind.REMINDER and r.registration_id is not None
-        }
+        registration_ids = {r.registration_id for r in rows if r.registration_id is not None}
         async with self.database.sessions() as session:
             events = (
                 await session.execute(select(Event).where(col(Event.id).in_(event_ids)))
             ).scalars()
             facts = {e.id: EventFacts.of(e) for e in events if e.id is not None}
-            statuses: dict[int, str] = {}
-            if reminded:
+            registrations: dict[int, tuple[str, int]] = {}
+            if registration_ids:
                 found = await session.execute(
-                    select(col(Registration.id), col(Registration.status)).where(
-                        col(Registration.id).in_(reminded)
-                    )
+                    select(
+                        col(Registration.id), col(Registration.status), col(Registration.user_id)
+                    ).where(col(Registration.id).in_(registration_ids))
                 )
-                statuses = {reg_id: status for reg_id, status in found.all() if reg_id}
-        return facts, statuses
+                registrations = {
+                    reg: (status, user) for reg, status, user in found.all() if reg is not None
+                }
+            usage = await self.quotas.usage(
+                session,
+                {r.recipient for r in rows},
+                {user for _, user in registrations.values()},
+                utcnow(),
+            )
+        return Loaded(facts, registrations, usage)
 
-    def letter(
-        self, row: OutboxMessage, events: dict[int, EventFacts], statuses: dict[int, str]
-    ) -> Letter:
+    def letter(self, row: OutboxMessage, loaded: Loaded) -> Letter:
         payload: dict[str, Any] = json.loads(row.payload or "{}")
         kind = MailKind(row.kind)
         if "event" in payload:
             event = EventFacts.from_snapshot(payload["event"])
-        elif row.event_id in events:
-            event = events[row.event_id]
+        elif row.event_id in loaded.events:
+            event = loaded.events[row.event_id]
         else:
-            raise Void("the event no longer exists")
-        if kind == MailKind.REMINDER and (
-            statuses.get(row.registration_id or 0) != RegistrationStatus.CONFIRMED.value
-            or event.start <= utcnow()
-        ):
-            raise Void("no longer registered, or the event has started")
+            raise Void("nothing to send: the event no longer exists")
+        confirmed = loaded.status(row.registration_id) == RegistrationStatus.CONFIRMED.value
+        if kind == MailKind.REMINDER and (not confirmed or event.start <= utcnow()):
+            raise Void("nothing to send: no longer registered, or the event has started")
+        if kind == MailKind.CHANGED:
+            changes_left(payload.get("before", {}), event, confirmed=confirmed)
         created = int(row.created_at.timestamp())
         return Letter(
             kind=kind,
@@ -340,32 +426,36 @@ class MailSender:
             message_id=f"<mail-{row.id}.{created}@{domain_of(self.public_url)}>",
         )
 
-    async def _deliver(
-        self, row: OutboxMessage, events: dict[int, EventFacts], statuses: dict[int, str]
-    ) -> MailStatus | str:
-        """SENT, VOID, or the error (text) of a failed attempt."""
+    async def _deliver(self, row: OutboxMessage, loaded: Loaded) -> MailStatus | Void | str:
+        """SENT, Void (with its reason), or the error (text) of a failed attempt."""
         try:
             message = build_message(
-                self.letter(row, events, statuses),
-                mail_from=self.mail_from,
-                public_url=self.public_url,
+                self.letter(row, loaded), mail_from=self.mail_from, public_url=self.public_url
             )
-        except Void:
-            return MailStatus.VOID
+        except Void as void:
+            return void
+        over = loaded.usage.admit(row.recipient, loaded.account(row.registration_id))
+        if over is not None:
+            log.info("mail %s (%s) not sent: %s", row.id, row.kind, over)
+            return Void(over)
         if self.target is None:
-            log.info("mail not sent (no SMTP_URL): to %s, %r", row.recipient, message["Subject"])
+            log.info("mail %s not sent (no SMTP_URL): %r", row.id, message["Subject"])
             return MailStatus.SENT
         try:
             await self.target.send(message, self.smtp_timeout)
         except asyncio.CancelledError:
             raise
+        except StartTlsMissing as exc:  # nothing was sent, not even the login
+            return f"{INSECURE}{exc}"
         except OSError as exc:  # refused, timed out, disconnected: aiosmtplib's are OSErrors
             return f"{UNREACHABLE}{type(exc).__name__}: {exc}"[:ERROR_CHARS]
         except Exception as exc:  # refused by the server (an address, the content, a login)
             return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
         return MailStatus.SENT
 
-    async def _settle(self, row: OutboxMessage, token: str, outcome: MailStatus | str) -> None:
+    async def _settle(
+        self, row: OutboxMessage, token: str, outcome: MailStatus | Void | str
+    ) -> None:
         now = utcnow()
         mine = (col(OutboxMessage.id) == row.id, col(OutboxMessage.claim) == token)
         attempts = row.attempts + 1
@@ -374,8 +464,8 @@ class MailSender:
             values |= {"status": MailStatus.SENT.value, "sent_at": now}
             metrics.MAIL_SENT.inc()
             self.sent += 1
-        elif outcome == MailStatus.VOID:
-            values |= {"status": MailStatus.VOID.value, "last_error": "nothing to send: gone"}
+        elif isinstance(outcome, Void):
+            values |= {"status": MailStatus.VOID.value, "last_error": str(outcome)}
         else:
             metrics.MAIL_FAILED.inc()
             values["last_error"] = outcome
@@ -383,14 +473,15 @@ class MailSender:
                 values["status"] = MailStatus.FAILED.value
                 metrics.MAIL_GAVE_UP.inc()
                 log.warning(
-                    "mail %s to %s undeliverable since %s, giving up: %s",
+                    "mail %s (%s) undeliverable since %s, giving up: %s",
                     row.id,
-                    row.recipient,
+                    row.kind,
                     row.created_at.isoformat(timespec="seconds"),
-                    outcome,
+                    without_addresses(str(outcome)),
                 )
             else:
-                values["next_attempt_at"] = now + backoff(attempts)
+                # unclaimed between attempts: a change may still merge into it
+                values |= {"next_attempt_at": now + backoff(attempts), "claim": None}
         async with self.database.sessions() as session:
             await begin_write(session)
             await session.execute(update(OutboxMessage).where(*mine).values(**values))
@@ -408,6 +499,78 @@ class MailSender:
                 .values(claim=None, next_attempt_at=utcnow())
             )
             await session.commit()
+
+    # --- retention (issue 21, item 16) ----------------------------------------------------
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete settled rows older than the retention, `PRUNE_BATCH` per transaction;
+        returns how many. A reminder's row is also its "already reminded" marker
+        (`schedule_reminders` writes one per registration that has none): it is kept while
+        its event has not started, or a second reminder would be written."""
+        cutoff = (now or utcnow()) - self.retention
+        pruned = 0
+        for _ in range(PRUNE_ROUNDS):
+            async with self.database.sessions() as session:
+                await begin_write(session)
+                batch = (
+                    select(col(OutboxMessage.id))
+                    .where(*prunable(cutoff, now or utcnow()))
+                    .limit(PRUNE_BATCH)
+                )
+                done = await session.execute(
+                    delete(OutboxMessage).where(col(OutboxMessage.id).in_(batch))
+                )
+                await session.commit()
+            count = int(getattr(done, "rowcount", 0) or 0)
+            pruned += count
+            if count < PRUNE_BATCH or self._stopping.is_set():
+                break
+        if pruned:
+            log.info("mail outbox: %d settled rows older than %s pruned", pruned, self.retention)
+        return pruned
+
+
+def prunable(cutoff: datetime, now: datetime) -> tuple[Any, ...]:
+    """Settled rows written before `cutoff`, except reminder markers of events not started."""
+    upcoming = exists().where(
+        col(Event.id) == col(OutboxMessage.event_id), col(Event.date_time) > now
+    )
+    return (
+        col(OutboxMessage.status) != MailStatus.PENDING.value,
+        col(OutboxMessage.created_at) < cutoff,
+        ~(and_(col(OutboxMessage.kind) == MailKind.REMINDER.value, upcoming)),
+    )
+
+
+def changes_left(before: dict[str, str], event: EventFacts, *, confirmed: bool) -> None:
+    """Raise Void when a "changed" message has nothing to say any more: its person is no
+    longer registered, or the changes merged into it ended where they began."""
+    if not confirmed:
+        raise Void("nothing to send: no longer registered")
+    now = {
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat() if event.end else "None",
+        "location": event.location,
+    }
+    if all(now.get(key) == value for key, value in before.items()):
+        raise Void("nothing to send: changed back to what it was")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a batch's messages need beyond their rows (`MailSender._load`)."""
+
+    events: dict[int, EventFacts]
+    registrations: dict[int, tuple[str, int]]  # id: (status, user id)
+    usage: Usage
+
+    def status(self, registration_id: int | None) -> str | None:
+        found = self.registrations.get(registration_id or 0)
+        return None if found is None else found[0]
+
+    def account(self, registration_id: int | None) -> int | None:
+        found = self.registrations.get(registration_id or 0)
+        return None if found is None else found[1]
 
 
 async def start_mail_sender() -> MailSender:

@@ -331,14 +331,8 @@ async def update_event(
         for field, value in changes.items():
             setattr(event, field, value)
         event.updated_at = utcnow()
-        if before:  # every confirmed attendee hears of a new time or place
-            await mail.enqueue_for_event(
-                session,
-                MailKind.CHANGED,
-                event_id=event_id,
-                statuses=mail.CONFIRMED_ONLY,
-                payload={"before": before},
-            )
+        if before:  # every confirmed attendee hears of a new time or place, once a window
+            await mail.enqueue_change(session, event_id=event_id, before=before)
         await session.flush()
         # A raised capacity frees spots: the waiting list moves up in this transaction (the
         # promoted hear of it in their own message, which carries the new time already).

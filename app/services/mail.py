@@ -49,6 +49,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,11 +88,12 @@ _COLUMNS = [
 
 
 def _outbox_rows(
-    registrations: Any, *, kind: Any, payload: Any, now: Any, dedupe: Any = None
+    registrations: Any, *, kind: Any, payload: Any, now: Any, dedupe: Any = None, due: Any = None
 ) -> Any:
     """SELECT of one outbox row per row of `registrations` (the registrations table, or a CTE
     or subquery with its `id`, `event_id` and `user_id`), with its person's address: the
-    one shape of a queued message, whichever statement queues it."""
+    one shape of a queued message, whichever statement queues it. Sent from `due` (default:
+    `now`, at once)."""
     return select(
         kind,
         col(User.email),
@@ -102,7 +104,7 @@ def _outbox_rows(
         literal(None) if dedupe is None else dedupe,
         literal(MailStatus.PENDING.value),
         now,
-        now,
+        now if due is None else due,
         literal(0),
     ).join_from(registrations, User, col(User.id) == registrations.c.user_id)
 
@@ -232,3 +234,103 @@ async def schedule_reminders(
     written = len((await session.execute(statement)).all())
     await session.commit()
     return written
+
+
+# --- Churn and repeats (issue 21): what is merged before it is sent ---------------------
+#
+# Rows a sender has not claimed yet (`status = 'pending' AND claim IS NULL`) can still be
+# changed: a claimed one may be on the wire. On PostgreSQL a sender's claim holds the rows'
+# locks until it commits, so an UPDATE below waits for it and then skips what it claimed;
+# SQLite has one writer. Merged rows become `void`, with the reason in `last_error`.
+
+# The window in which changes of one event's time or place make one message: a CHANGED row
+# waits this long before it is sent, and later changes fold into it (`enqueue_change`).
+CHANGE_WINDOW = timedelta(minutes=3)
+# The messages that tell a person they hold a place (what a cancellation undoes).
+_HOLDING = (MailKind.CONFIRMED.value, MailKind.PROMOTED.value)
+
+
+def _unsent(registration_id: int, kinds: Iterable[str]) -> Any:
+    """The registration's `kinds` rows that no sender has claimed yet."""
+    return (
+        col(OutboxMessage.registration_id) == registration_id,
+        col(OutboxMessage.kind).in_(list(kinds)),
+        col(OutboxMessage.status) == MailStatus.PENDING.value,
+        col(OutboxMessage.claim).is_(None),
+    )
+
+
+async def _void(session: AsyncSession, conditions: Any, reason: str) -> int:
+    """Void the rows matching `conditions`; returns how many."""
+    voided = await session.execute(
+        update(OutboxMessage)
+        .where(*conditions)
+        .values(status=MailStatus.VOID.value, last_error=reason)
+        .returning(col(OutboxMessage.id))
+    )
+    return len(voided.all())
+
+
+async def enqueue_cancellation(session: AsyncSession, *, registration_id: int) -> None:
+    """The cancellation's message, unless the person was never told they had a place: a
+    confirmation (or promotion) still unsent is voided and then nothing is sent at all (the
+    two cancel out; register/cancel in a loop mails nobody)."""
+    if not await _void(
+        session, _unsent(registration_id, _HOLDING), "merged: cancelled before it was sent"
+    ):
+        await enqueue(session, MailKind.CANCELLED, registration_id=registration_id)
+
+
+async def merge_revival(session: AsyncSession, *, registration_id: int) -> None:
+    """A cancelled registration registered again, its confirmation just queued: if the
+    cancellation has not gone out, the person still believes what their last message said
+    (registered), so both rows are voided. Otherwise the confirmation stays: one pending
+    message for any register/cancel/register cycle."""
+    cancellations = _unsent(registration_id, (MailKind.CANCELLED.value,))
+    if await _void(session, cancellations, "merged: registered again before it was sent"):
+        await _void(
+            session,
+            _unsent(registration_id, (MailKind.CONFIRMED.value,)),
+            "merged: the cancellation it followed was not sent",
+        )
+
+
+async def enqueue_change(
+    session: AsyncSession, *, event_id: int, before: dict[str, str], now: datetime | None = None
+) -> None:
+    """ "Changed" for every confirmed attendee, at most one per `CHANGE_WINDOW`: the row waits
+    out the window, and a change made meanwhile folds into the waiting row instead of adding
+    one. The message shows the event as it is when sent, so only "what it was" is merged:
+    the oldest value of each field wins (what the person last heard of)."""
+    now = now or utcnow()
+    waiting = (
+        col(OutboxMessage.event_id) == event_id,
+        col(OutboxMessage.kind) == MailKind.CHANGED.value,
+        col(OutboxMessage.status) == MailStatus.PENDING.value,
+        col(OutboxMessage.claim).is_(None),
+    )
+    # one UPDATE per distinct payload (all alike unless some joined between two changes)
+    payloads = (
+        await session.execute(select(col(OutboxMessage.payload)).where(*waiting).distinct())
+    ).scalars()
+    for payload in list(payloads):
+        merged = {**before, **json.loads(payload).get("before", {})}
+        await session.execute(
+            update(OutboxMessage)
+            .where(*waiting, col(OutboxMessage.payload) == payload)
+            .values(payload=json.dumps({"before": merged}, separators=(",", ":")))
+        )
+    # everyone else: a new row, due once the window has passed
+    folded = exists().where(*waiting, col(OutboxMessage.registration_id) == col(Registration.id))
+    rows = _outbox_rows(
+        _REGISTRATIONS,
+        kind=literal(MailKind.CHANGED.value),
+        payload=literal(json.dumps({"before": before}, separators=(",", ":"))),
+        now=literal(now, UTCDateTime()),
+        due=literal(now + CHANGE_WINDOW, UTCDateTime()),
+    ).where(
+        col(Registration.event_id) == event_id,
+        col(Registration.status).in_(list(CONFIRMED_ONLY)),
+        ~folded,
+    )
+    await session.execute(insert(OutboxMessage).from_select(_COLUMNS, rows))

@@ -226,7 +226,9 @@ async def reserve_and_register(
             return Numbers(*row[:3]), None
         reg_id, ev_id, u_id, when, status, code = row[3:]
         # what UTCDateTime does for the ORM: psycopg answers in the session's time zone
-        return Numbers(*row[:3]), (reg_id, ev_id, u_id, when.astimezone(UTC), status, code)
+        registered = (reg_id, ev_id, u_id, when.astimezone(UTC), status, code)
+        await _merge_if_revived(session, registered, parameters)
+        return Numbers(*row[:3]), registered
     reserve, upsert, confirmation = registration_statements(dialect.name)
     numbers = (await session.execute(reserve, parameters)).first()
     if numbers is None:
@@ -235,7 +237,17 @@ async def reserve_and_register(
     if registration is None:
         return Numbers(*numbers), None
     await session.execute(confirmation, {**parameters, "registration_id": registration[0]})
+    await _merge_if_revived(session, tuple(registration), parameters)
     return Numbers(*numbers), tuple(registration)
+
+
+async def _merge_if_revived(
+    session: AsyncSession, registration: tuple[Any, ...], parameters: dict[str, Any]
+) -> None:
+    """A registration that kept its old ticket is a cancelled one revived: its messages may
+    cancel out (`mail.merge_revival`). A new one has no earlier messages: no round trip."""
+    if registration[5] != parameters["ticket_code"]:
+        await mail.merge_revival(session, registration_id=registration[0])
 
 
 async def register_attendee(
@@ -311,7 +323,7 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
             held.status = RegistrationStatus.CANCELLED.value
             held.cancelled_at = utcnow()
             assert held.id is not None
-            await mail.enqueue(session, MailKind.CANCELLED, registration_id=held.id)
+            await mail.enqueue_cancellation(session, registration_id=held.id)
             held.checked_in_at = None
             event.registered_count -= 1
             await session.flush()

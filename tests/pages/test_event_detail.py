@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from icalendar import Calendar
+from limits import parse
 from nicegui.testing import User
 
 from app.db import open_session
 from app.errors import NotFound
+from app.rate_limit import get_rate_limits
 from app.services import events, registrations
+from components import feedback
 from models.event import EventUpdate
 from models.types import utcnow
 from tests.pages.helpers import hook_becomes, hook_text, move_event
@@ -194,3 +198,29 @@ async def test_the_creator_sees_edit(visitor: User, sign_in, make_user, make_eve
     await visitor.open(f"/events/{event.id}")
     visitor.find(marker="edit").click()
     await visitor.should_see("Edit event")
+
+
+async def test_page_actions_spend_the_same_budget_as_api_calls(
+    visitor: User, sign_in, make_user, make_event, monkeypatch: pytest.MonkeyPatch
+):
+    """Register/cancel on the page (its socket) is limited as the API is: one budget per
+    person, and once it is spent the action is refused with a red toast (issue 21)."""
+    owner, guest = await make_user(), await make_user()
+    event = await make_event(owner, title="Limited Night", max_capacity=3)
+    await sign_in(guest)
+    limits = get_rate_limits()
+    limits.api = parse("2/minute")
+    await limits.check_api(f"user:{guest.id}")  # an API call with the guest's token
+    red: list[str] = []
+    shown = feedback.notify_error
+    monkeypatch.setattr(feedback, "notify_error", lambda text: (red.append(text), shown(text)))
+    await visitor.open(f"/events/{event.id}")
+    visitor.find(marker="register-button").click()  # the second request of the minute
+    await visitor.should_see("You're registered for Limited Night")
+    visitor.find(marker="register-button").click()  # "Cancel registration": the third
+    await visitor.should_see("Too many requests, please slow down")
+    assert red == ["Too many requests, please slow down"]  # the red toast of refusals
+    async with open_session() as session:  # still registered: nothing was done
+        assert await registrations.held_registration_id(
+            session=session, event_id=event.id, user_id=guest.id
+        )
