@@ -98,8 +98,9 @@ def _framed_kiosk(client: Client) -> bool:
 
 def _query_client_id(environ: dict[str, Any]) -> str | None:
     """The `client_id` the socket's URL named at `connect` (None: none)."""
-    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-    return (query.get("client_id") or [None])[0]
+    query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+    values = query.get("client_id")
+    return values[0] if values else None
 
 
 def _foreign(client: Client, environ: dict[str, Any], secret: str, max_age: int | None) -> bool:
