@@ -172,3 +172,14 @@ async def test_item3_a_password_change_here_is_relayed_but_not_delivered_twice(
     bus.flush()
     assert [b.signed_out for b in relayed] == [{owner.id}]
     await visitor.should_see("Welcome back.", retries=30)
+
+
+async def test_issue21_item12_ticket_door_and_organizer_pages_are_never_stored(
+    visitor: User, sign_in, make_user
+):
+    """NiceGUI already sends `no-store` with the pages it builds; the middleware makes it
+    hold for these paths whatever answers them (a redirect, an error page, an upgrade)."""
+    await sign_in(await make_user())
+    for path in ("/me/registrations", "/me/tickets/1", "/events/1/door", "/organizer"):
+        response = await visitor.http_client.get(path)
+        assert response.headers.get("cache-control") == "no-store", path
