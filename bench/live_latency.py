@@ -578,7 +578,9 @@ async def run(options: Options) -> dict[str, Any]:
         os.environ["NICEGUI_STORAGE_PATH"] = str(workdir / "storage")
         # One address signs up hundreds of attendees and registers them in a row: abuse
         # limits (app/rate_limit.py) are not what this measures.
-        os.environ.update(SIGNUP_RATE_LIMIT="off", API_RATE_LIMIT="off")
+        os.environ.update(
+            SIGNUP_RATE_LIMIT="off", API_RATE_LIMIT="off", EVENT_CREATE_RATE_LIMIT="off"
+        )
         with scratch_database(
             options.database_url, workdir, f"bench_live_{os.getpid()}"
         ) as database_url:

@@ -83,6 +83,7 @@ LIMIT_VARIABLES = (
     "LOGIN_RATE_LIMIT",
     "LOGIN_IP_RATE_LIMIT",
     "SIGNUP_RATE_LIMIT",
+    "EVENT_CREATE_RATE_LIMIT",
     "RATE_LIMIT_STORAGE",
 )
 REDIS_PREFIX = f"bench-load-{os.getpid()}:"

@@ -12,7 +12,7 @@ from app.api import create_api
 from app.config import get_settings
 from app.web import health
 from app.web.middleware import install_http_middleware
-from tests.api.conftest import PASSWORD, bearer, me, signup
+from tests.api.conftest import PASSWORD, bearer, create_event, event_body, me, signup
 
 
 async def test_failed_logins_are_limited_per_account(client, limits, caplog):
@@ -195,3 +195,16 @@ async def test_issue21_item12_answers_with_tokens_or_personal_data_are_never_sto
     assert "no-store" not in (await client.get("/api/openapi.json")).headers.get(
         "cache-control", ""
     )
+
+
+async def test_issue21_item6_new_events_per_account_are_limited(client, limits):
+    limits(event_create_rate_limit="2/hour")
+    token = await signup(client)
+    for _ in range(2):
+        await create_event(client, token)
+    third = await client.post("/api/events", json=event_body(), headers=bearer(token))
+    assert third.status_code == 429
+    assert int(third.headers["retry-after"]) > 0
+    assert set(third.json()) >= {"message"}
+    other = await signup(client)  # a quota per account, not for everyone
+    await create_event(client, other)
