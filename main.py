@@ -27,6 +27,7 @@ from app.web.startup import (
     freeze_startup_objects,
     load_demo_data_if_asked,
     migrate_before_serving,
+    raise_open_file_limit,
     start_live_updates,
 )
 from components.assets import serve_assets
@@ -90,6 +91,7 @@ def parse_args() -> argparse.Namespace:
 if __name__ in {"__main__", "__mp_main__"}:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    raise_open_file_limit()  # one descriptor per open page's socket
     migrate_before_serving()
     wire(demo=parse_args().demo)
     ui.run(

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     login_rate_limit: str = "10/minute"
     login_ip_rate_limit: str = "100/minute"
     signup_rate_limit: str = "60/minute"
+    # New events per account (API and pages): each one makes every open list re-read.
+    event_create_rate_limit: str = "30/hour"
     # Set true when served over HTTPS: the session cookie is then sent over HTTPS only.
     # Unset: true when APP_ENV=production, else false (see `_production_defaults`).
     cookie_secure: bool = False

@@ -59,6 +59,7 @@ class RateLimits:
     login_account: RateLimitItem | None
     login_address: RateLimitItem | None
     signup: RateLimitItem | None
+    event_create: RateLimitItem | None = None
 
     async def _retry_after(self, item: RateLimitItem, *key: str) -> int:
         stats = await self.limiter.get_window_stats(item, *key)
@@ -104,6 +105,16 @@ class RateLimits:
                 message="Too many sign-ups from your network, please wait",
             )
 
+    async def check_event_creation(self, user_id: int) -> None:
+        """Count one new event of this account (EVENT_CREATE_RATE_LIMIT): every new event
+        makes every open event list and kiosk re-read (issue 21, item 6)."""
+        await self.hit(
+            self.event_create,
+            "event-create",
+            str(user_id),
+            message="You have created many events in a short time, please wait",
+        )
+
     async def check_api(self, key: str) -> None:
         await self.hit(self.api, "api", key, message="Too many requests, please slow down")
 
@@ -122,4 +133,5 @@ def get_rate_limits() -> RateLimits:
         login_account=_parse(settings.login_rate_limit),
         login_address=_parse(settings.login_ip_rate_limit),
         signup=_parse(settings.signup_rate_limit),
+        event_create=_parse(settings.event_create_rate_limit),
     )

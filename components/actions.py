@@ -12,13 +12,24 @@ its routes with a dependency).
 - `act_as_viewer(call)` (and `run_as_viewer`, which leaves refusals to the page): the same for actions of the signed-in person: the person is re-read
   in the action's own session first, so a page opened before a password change or a sign-out
   can no longer read or change anything: it is sent to the login page instead.
+- `still_signed_in(client)`: for a live update that is about to re-read a person's own data
+  (their registrations, a ticket, their place on a waiting list): re-checks the page's person
+  first; a page whose person signed out or changed password is sent to the login page and
+  reads nothing (issue 21, item 7).
 - `leave_pages(...)`: send every open page of a person (or of one browser) to the login
   page: after a password change (any process-local caller, API included, through the users
   service's hook) and after signing out.
+
+A page sent to the login page is also deleted on the server `LEFT_PAGE_GRACE` seconds later
+(time for the navigation to reach the browser): until then NiceGUI kept it, its live
+subscriptions included, until its socket went away, and a browser that ignored the
+navigation kept a page of someone signed out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -43,6 +54,8 @@ from models.user import User
 log = logging.getLogger("components.actions")
 
 T = TypeVar("T")
+
+LEFT_PAGE_GRACE = 2.0  # seconds between sending a page to the login page and deleting it
 
 # Open pages by the person they were built for, to send them away when that person's
 # credentials change. Weak: a page that closes drops out by itself.
@@ -108,6 +121,27 @@ def _page_path(client: Client) -> str:
 def _to_login(client: Client) -> None:
     with client:
         ui.navigate.to(login_url(_page_path(client)))
+    # no loop (a synchronous caller): NiceGUI's own pruning applies
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop().call_later(LEFT_PAGE_GRACE, _delete_left_page, client)
+
+
+def _delete_left_page(client: Client) -> None:
+    """Delete a page that was sent to the login page (module doc), if it still exists."""
+    if Client.instances.get(client.id) is client:
+        client.delete()
+
+
+async def still_signed_in(client: Client) -> bool:
+    """Whether the person `client` was built for is still signed in there (re-read from the
+    database); if not, the page goes to the login page (and is deleted) and False is
+    returned: the live update must not read that person's data any more."""
+    async with open_session() as session:
+        viewer = await _page_viewer(session, client)
+    if viewer is None:
+        _to_login(client)
+        return False
+    return True
 
 
 async def spend_action_budget() -> None:

@@ -156,14 +156,27 @@ def healthy(url: str) -> bool:
         return False
 
 
-def render_nginx_conf(cluster: Cluster) -> str:
-    """The template with this set's ports and paths filled in."""
+# Where nginx keeps its files on a systemd host (`nginx-conf --system`): all root's, none the
+# app user's (issue 21, item 10). eventhub-nginx.service creates them (RuntimeDirectory=,
+# LogsDirectory=, CacheDirectory=).
+SYSTEM_NGINX_CONF = Path("/etc/eventhub/nginx.conf")
+SYSTEM_PID_FILE = Path("/run/eventhub-nginx/nginx.pid")
+SYSTEM_LOG_DIR = Path("/var/log/eventhub-nginx")
+SYSTEM_TEMP_DIR = Path("/var/cache/eventhub-nginx")
+
+
+def render_nginx_conf(cluster: Cluster, *, system: bool = False) -> str:
+    """The template with this set's ports and paths filled in: everything in the run
+    directory (a set started by hand), or with `system` in root's places for a systemd host
+    (SYSTEM_*)."""
     servers = "\n".join(
         f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
         for port in cluster.app_ports
     )
     values = {
-        "run_dir": str(cluster.run_dir),
+        "pid_file": str(SYSTEM_PID_FILE if system else cluster.nginx_pid_file),
+        "log_dir": str(SYSTEM_LOG_DIR if system else cluster.run_dir),
+        "temp_dir": str(SYSTEM_TEMP_DIR if system else cluster.run_dir / "tmp"),
         "listen": f"{cluster.host}:{cluster.port}",
         "upstream_servers": servers,
         "cookie_flags": "; Secure" if cluster.secure_cookie else "",
@@ -537,7 +550,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=["start", "stop", "status", "nginx-conf"],
-        help="nginx-conf: only write <run-dir>/nginx.conf (systemd hosts, deploy/README.md)",
+        help="nginx-conf: only write <run-dir>/nginx.conf, or with --system print the "
+        "systemd host's configuration (deploy/README.md)",
+    )
+    parser.add_argument(
+        "--system",
+        action="store_true",
+        help="nginx-conf for a systemd host: print it (for root to save as "
+        f"{SYSTEM_NGINX_CONF}), with pid, logs and temp files in root's places",
     )
     parser.add_argument("--processes", type=int, default=2, help="app processes (default 2)")
     parser.add_argument("--port", type=int, default=8000, help="nginx's port (default 8000)")
@@ -564,7 +584,11 @@ def main(argv: list[str] | None = None) -> int:
             secure_cookie=args.secure_cookie,
         )
         if args.command == "nginx-conf":
-            print(write_nginx_conf(cluster))
+            print(
+                render_nginx_conf(cluster, system=True)
+                if args.system
+                else write_nginx_conf(cluster)
+            )
             return 0
         try:
             start(cluster)

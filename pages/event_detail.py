@@ -21,7 +21,7 @@ from app.live import ChangeKind, LiveBatch
 from app.services import events, registrations, waitlist
 from app.web.request_info import public_base
 from components import live_updates
-from components.actions import act, act_as_viewer, current_user
+from components.actions import act, act_as_viewer, current_user, still_signed_in
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
 from components.feedback import FAILED
@@ -237,6 +237,8 @@ class EventPanel:
 
     async def reload(self) -> None:
         with self.button.client:  # a background task starts outside the page's UI context
+            if self.viewer_id is not None and not await still_signed_in(self.button.client):
+                return  # the person left: no more of their registration or ticket here
             try:
                 fresh = await load_event(self.event.id, self.viewer_id)
             except NotFound:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.live import LiveBatch
 from app.services import registrations
 from components import live_updates
-from components.actions import act_as_viewer, read, require_user
+from components.actions import act_as_viewer, read, require_user, still_signed_in
 from components.availability import Availability
 from components.feedback import FAILED
 from components.frame import frame
@@ -145,7 +145,8 @@ async def my_registrations_page() -> RedirectResponse | None:
 
         async def reload() -> None:
             with upcoming_list.client:
-                render(await load_rows(user_id))
+                if await still_signed_in(upcoming_list.client):
+                    render(await load_rows(user_id))
 
         def on_change(batch: LiveBatch) -> None:
             """A waiting place (its position, or a promotion) re-reads; the badges' numbers

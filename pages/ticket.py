@@ -20,7 +20,7 @@ from app.services import registrations
 from app.services.checkin import ticket_url
 from app.web.request_info import public_base
 from components import live_updates
-from components.actions import read, require_user
+from components.actions import read, require_user, still_signed_in
 from components.assets import stylesheet
 from components.frame import frame
 from components.local_time import LocalTime, format_local, viewer_zone
@@ -84,6 +84,8 @@ async def ticket_page(registration_id: int, request: Request) -> RedirectRespons
 
     async def reload() -> None:
         with status.client:
+            if not await still_signed_in(status.client):
+                return
             try:
                 show(await load_ticket(user_id, registration_id))
             except NotFound:

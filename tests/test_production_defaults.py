@@ -4,6 +4,10 @@ kiosk QR codes and emails, must not be built from a request's Host header)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -44,3 +48,20 @@ def test_development_keeps_its_defaults(env):
     env(APP_ENV="development", SECRET_KEY="s" * 48)
     settings = Settings(_env_file=None)
     assert settings.cookie_secure is False and settings.public_url == ""
+
+
+def test_issue21_the_app_raises_its_open_file_limit_to_the_hard_limit():
+    """One descriptor per open page's socket: under the usual soft limit of 1,024 the
+    1,025th kiosk failed. Run in a child whose soft limit is 256 and hard limit 4,096."""
+    code = (
+        "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
+        "from app.web.startup import raise_open_file_limit; "
+        "print(raise_open_file_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.stdout.split() == ["4096", "4096"], result.stderr

@@ -16,6 +16,7 @@ from starlette.routing import Mount
 from app import __version__
 from app.api import auth, events, users
 from app.api.deps import api_rate_limit
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.config import get_settings
 from models.common import ErrorBody
@@ -41,7 +42,7 @@ def create_api() -> FastAPI:
         version=__version__,
         summary="Events with a capacity limit: sign up, create, search, register.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from our own origin instead of a CDN (app/api/docs.py)
         redoc_url=None,
         responses=_ERRORS,
         dependencies=[Depends(api_rate_limit)],
@@ -49,6 +50,7 @@ def create_api() -> FastAPI:
     for module in (auth, events, users):
         api.include_router(module.router)
     install_error_handlers(api)
+    install_docs(api, title=api.title)
     origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
     if origins:  # browsers elsewhere may call the API only from these origins
         api.add_middleware(

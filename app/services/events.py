@@ -31,6 +31,7 @@ from app.db import on_replica, write_transaction
 from app.errors import NotAuthenticated, RuleViolation, ValidationFailed
 from app.live import Availability, ChangeKind, bus
 from app.mail.messages import EventFacts
+from app.rate_limit import get_rate_limits
 from app.services import mail
 from app.services.access import Action, authorize
 from app.services.event_reads import EVENT_NOT_FOUND as EVENT_NOT_FOUND  # re-exported:
@@ -285,6 +286,7 @@ async def create_event(*, session: AsyncSession, owner: User, data: EventCreate)
     if not is_upcoming(data.date_time, utcnow()):
         raise RuleViolation(PAST_DATE)
     assert owner.id is not None
+    await get_rate_limits().check_event_creation(owner.id)
     async with write_transaction(session):
         event = Event(**data.model_dump(), created_by=owner.id)
         session.add(event)

@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import time
+import urllib.parse
 import uuid
 from collections.abc import MutableMapping
 from typing import Any
@@ -45,40 +46,78 @@ current_user_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 # NiceGUI compiles Vue templates in the browser and evaluates event handlers, so scripts need
 # 'unsafe-inline' and 'unsafe-eval' (without the latter inputs, selects and tables render
 # blank); styles are inline throughout Quasar. Everything else is locked to our own origin:
-# images also as data: URIs (the kiosk's QR codes), sockets to our own host.
+# images also as data: URIs (the kiosk's QR codes). Sockets only to our own websocket origin
+# (`ws(s)://` + PUBLIC_URL's host, or the request's own host): `'self'` covers it in current
+# browsers, the explicit origin in older ones; a bare `ws: wss:` allowed any host (issue 21,
+# item 12).
 PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self' ws: wss:; worker-src 'self' blob:; object-src 'none'; "
+    "connect-src 'self'{socket_origin}; worker-src 'self' blob:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
 )
-# FastAPI's interactive docs load Swagger UI from its CDN.
+# The API's interactive docs: Swagger UI served from our own origin (app/api/docs.py), its
+# inline start-up script the only exception.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'self'; frame-ancestors 'none'"
 )
+# Answers that carry tokens, attendee data or tickets are never stored by a browser or a
+# proxy (the back button on a shared computer, a caching proxy): every API answer but its
+# public description, and the members' pages below.
+NO_STORE_PAGES = re.compile(r"^/(me(/.*)?|organizer|dashboard|events/\d+/(door|edit))$")
+API_PREFIX = "/api/"
+CACHEABLE_API = ("/api/openapi.json", "/api/docs")
+HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 KIOSK_PREFIX = "/kiosk"
 # The door page scans tickets with the camera (pages/door.py); every other page may not use it.
 DOOR_PAGE = re.compile(r"^/events/\d+/door$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def socket_origin(public_url: str, scope: Scope) -> str | None:
+    """`wss://host[:port]` (or `ws://` for plain HTTP) the pages' sockets go to: PUBLIC_URL's
+    host, else the request's own (uvicorn applies X-Forwarded-Proto from trusted proxies);
+    None for a Host header that is not a plain host name."""
+    parts = urllib.parse.urlsplit(public_url.strip())
+    if parts.scheme and parts.netloc:
+        scheme, host = parts.scheme, parts.netloc
+    else:
+        scheme = str(scope.get("scheme", "http"))
+        host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
+    if not HOST.match(host):
+        return None
+    return f"{'wss' if scheme in ('https', 'wss') else 'ws'}://{host}"
+
+
+def no_store(path: str) -> bool:
+    """Whether the answer for `path` carries tokens, attendee data or a ticket (see above)."""
+    if path.startswith(API_PREFIX):
+        return not path.startswith(CACHEABLE_API)
+    return bool(NO_STORE_PAGES.match(path))
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        kiosk_frames = get_settings().kiosk_frame_ancestors.strip()
+        settings = get_settings()
+        kiosk_frames = settings.kiosk_frame_ancestors.strip()
         self.kiosk_frame_ancestors = kiosk_frames or "'none'"
         self.kiosk_embeddable = bool(kiosk_frames) and kiosk_frames != "'none'"
+        self.public_url = settings.public_url
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         path: str = scope.get("path", "")
         kiosk = path == KIOSK_PREFIX or path.startswith(KIOSK_PREFIX + "/")
-        if path == "/api/docs":
+        if path.startswith("/api/docs"):
             csp = DOCS_CSP
         else:
-            csp = PAGE_CSP.format(frame_ancestors=self.kiosk_frame_ancestors if kiosk else "'none'")
+            origin = socket_origin(self.public_url, scope)
+            csp = PAGE_CSP.format(
+                frame_ancestors=self.kiosk_frame_ancestors if kiosk else "'none'",
+                socket_origin=f" {origin}" if origin else "",
+            )
         headers = [
             (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
@@ -93,6 +132,8 @@ class SecurityHeaders:
         ]
         if not (kiosk and self.kiosk_embeddable):
             headers.append((b"x-frame-options", b"DENY"))
+        if no_store(path):
+            headers.append((b"cache-control", b"no-store"))
         if scope.get("scheme") == "https":
             headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
         return headers
@@ -102,13 +143,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = self._headers(scope)
+        forced = {b"cache-control"} if no_store(scope.get("path", "")) else set()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (n, v) for n, v in extra if n not in names
-                ]
+                own = [(n, v) for n, v in message.get("headers", []) if n.lower() not in forced]
+                names = {name.lower() for name, _ in own}
+                message["headers"] = own + [(n, v) for n, v in extra if n not in names]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 
 from app.config import get_settings
 from app.db import get_database
@@ -64,3 +65,21 @@ def freeze_startup_objects() -> None:
     # plain garbage is freed at once by reference counting as before.
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_GC_EVERY)
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft limit of open descriptors to its hard limit; returns the
+    limit now in force. Every open page holds its socket, one descriptor: with the usual
+    soft limit of 1,024, the 1,025th kiosk's socket (and then every database connection and
+    page request) failed with "too many open files" (issue 21, "to verify": 1,100 kiosk
+    sockets), while the hard limit is mostly far higher (systemd's LimitNOFILE sets both)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            log.warning("could not raise the open-file limit from %d", soft)
+            return soft
+        return target
+    return soft

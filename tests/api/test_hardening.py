@@ -12,7 +12,7 @@ from app.api import create_api
 from app.config import get_settings
 from app.web import health
 from app.web.middleware import install_http_middleware
-from tests.api.conftest import PASSWORD, bearer, signup
+from tests.api.conftest import PASSWORD, bearer, create_event, event_body, me, signup
 
 
 async def test_failed_logins_are_limited_per_account(client, limits, caplog):
@@ -171,3 +171,40 @@ async def test_access_log_has_one_line_per_request_and_no_secrets(client, caplog
     assert isinstance(me["user_id"], int) and me["duration_ms"] >= 0
     everything = " ".join(r.getMessage() for r in caplog.records)
     assert token not in everything and PASSWORD not in everything and "$2b$" not in everything
+
+
+async def test_issue21_item12_sockets_may_go_to_our_own_origin_only(client):
+    csp = (await client.get("/health")).headers["content-security-policy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
+    assert "ws:" not in connect and "wss:" not in connect
+    assert connect[1:] == ["'self'", "ws://test"]
+    hostile = await client.get("/health", headers={"Host": "evil.example; script-src *"})
+    assert "script-src *" not in hostile.headers["content-security-policy"]
+
+
+async def test_issue21_item12_answers_with_tokens_or_personal_data_are_never_stored(client):
+    token = await signup(client)
+    login = await client.post(
+        "/api/auth/login", json={"email": (await me(client, token))["email"], "password": PASSWORD}
+    )
+    assert login.headers["cache-control"] == "no-store"
+    for path in ("/api/users/me", "/api/users/me/registrations", "/api/events"):
+        answer = await client.get(path, headers=bearer(token))
+        assert answer.status_code == 200
+        assert answer.headers["cache-control"] == "no-store", path
+    assert "no-store" not in (await client.get("/api/openapi.json")).headers.get(
+        "cache-control", ""
+    )
+
+
+async def test_issue21_item6_new_events_per_account_are_limited(client, limits):
+    limits(event_create_rate_limit="2/hour")
+    token = await signup(client)
+    for _ in range(2):
+        await create_event(client, token)
+    third = await client.post("/api/events", json=event_body(), headers=bearer(token))
+    assert third.status_code == 429
+    assert int(third.headers["retry-after"]) > 0
+    assert set(third.json()) >= {"message"}
+    other = await signup(client)  # a quota per account, not for everyone
+    await create_event(client, other)

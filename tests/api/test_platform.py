@@ -61,3 +61,13 @@ async def test_openapi_documents_the_contract(client):
     }
     assert "400" in statuses
     assert "422" not in statuses  # validation failures are answered with 400
+
+
+async def test_issue21_item12_the_docs_load_nothing_from_another_origin(client):
+    page = await client.get("/api/docs")
+    assert "cdn.jsdelivr.net" not in page.text and "https://" not in page.text
+    csp = page.headers["content-security-policy"]
+    assert "https:" not in csp and "cdn" not in csp
+    for asset in ("/api/docs/assets/swagger-ui-bundle.js", "/api/docs/assets/swagger-ui.css"):
+        assert asset in page.text
+        assert (await client.get(asset)).status_code == 200

@@ -3,8 +3,10 @@ sign-out everywhere (item 3), a new browser session at sign-in and sign-up (item
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from nicegui import ui
+from nicegui import Client, ui
 from nicegui.testing import User
 from sqlalchemy import update
 
@@ -12,7 +14,7 @@ from app.config import get_settings
 from app.db import open_session
 from app.live import LiveBatch, bus
 from app.live.postgres_relay import decode, encode
-from app.services import registrations, users
+from app.services import checkin, registrations, users
 from app.web.socket_guard import session_id_from_cookie
 from components.session import forget_sign_in
 from models.user import PasswordChange
@@ -172,3 +174,45 @@ async def test_item3_a_password_change_here_is_relayed_but_not_delivered_twice(
     bus.flush()
     assert [b.signed_out for b in relayed] == [{owner.id}]
     await visitor.should_see("Welcome back.", retries=30)
+
+
+async def test_issue21_item12_ticket_door_and_organizer_pages_are_never_stored(
+    visitor: User, sign_in, make_user
+):
+    """NiceGUI already sends `no-store` with the pages it builds; the middleware makes it
+    hold for these paths whatever answers them (a redirect, an error page, an upgrade)."""
+    await sign_in(await make_user())
+    for path in ("/me/registrations", "/me/tickets/1", "/events/1/door", "/organizer"):
+        response = await visitor.http_client.get(path)
+        assert response.headers.get("cache-control") == "no-store", path
+
+
+async def test_issue21_item7_an_open_ticket_stops_updating_after_a_sign_out(
+    visitor: User, sign_in, make_user, make_event
+):
+    """Signed out in another tab: the next live update of the ticket page re-checks the
+    person, sends the page to the login page and deletes it on the server, instead of
+    re-reading the ticket."""
+    owner, guest = await make_user(), await make_user()
+    event = await make_event(owner, title="Concert")
+    async with open_session() as session:
+        ticket = await registrations.register_attendee(
+            session=session, event_id=event.id, user_id=guest.id
+        )
+    await sign_in(guest)
+    await visitor.open(f"/me/tickets/{ticket.id}")
+    await visitor.should_see(marker="ticket-holder")
+    with visitor:
+        page = ui.context.client
+        forget_sign_in()
+    async with open_session() as session:
+        await checkin.check_in(
+            session=session, actor=owner, event_id=event.id, code=ticket.ticket_code
+        )
+    await visitor.should_see("Welcome back.", retries=30)
+    await visitor.should_not_see("Checked in")
+    for _ in range(50):
+        if page.id not in Client.instances:
+            break
+        await asyncio.sleep(0.1)
+    assert page.id not in Client.instances  # deleted on the server, not kept until pruned
