@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     mail_from: str = "Events <noreply@localhost>"
     # The reminder goes out this long before the start; 0 turns reminders off.
     reminder_hours: float = Field(default=24, ge=0)
+    # Accounts (README "Accounts"): new addresses must be confirmed before mail about events
+    # reaches them. false: version 2's behaviour (accounts created verified, nothing held).
+    verify_email: bool = True
+    # password-reset requests per email (as the lookup normalises it) and per client address
+    reset_rate_limit: str = "5/hour"
+    reset_ip_rate_limit: str = "30/hour"
+    # "Send the link again" per account (the sign-up's own message not counted)
+    verify_resend_rate_limit: str = "3/hour"
 
     @field_validator("database_url", "database_read_url")
     @classmethod

@@ -44,10 +44,16 @@ from sqlmodel import col
 from app import metrics
 from app.config import Settings, get_settings
 from app.db import Database, begin_write, get_database, within
+from app.mail.account_messages import (
+    account_letter,
+    build_account_message,
+    forget_secret,
+    log_link_in_development,
+)
 from app.mail.messages import EventFacts, Letter, build_message, domain_of
 from app.services.mail import schedule_reminders
 from models.event import Event
-from models.outbox import MailKind, MailStatus, OutboxMessage
+from models.outbox import ACCOUNT_KINDS, MailKind, MailStatus, OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
 
@@ -333,20 +339,33 @@ class MailSender:
             message_id=f"<mail-{row.id}.{created}@{domain_of(self.public_url)}>",
         )
 
+    def account_message(self, row: OutboxMessage) -> EmailMessage:
+        """A message about the account (confirm, reset, email changed): no event to read."""
+        created = int(row.created_at.timestamp())
+        message_id = f"<mail-{row.id}.{created}@{domain_of(self.public_url)}>"
+        return build_account_message(
+            account_letter(row, message_id), mail_from=self.mail_from, public_url=self.public_url
+        )
+
     async def _deliver(
         self, row: OutboxMessage, events: dict[int, EventFacts], statuses: dict[int, str]
     ) -> MailStatus | str:
         """SENT, VOID, or the error (text) of a failed attempt."""
         try:
-            message = build_message(
-                self.letter(row, events, statuses),
-                mail_from=self.mail_from,
-                public_url=self.public_url,
+            message = (
+                self.account_message(row)
+                if row.kind in ACCOUNT_KINDS
+                else build_message(
+                    self.letter(row, events, statuses),
+                    mail_from=self.mail_from,
+                    public_url=self.public_url,
+                )
             )
         except Void:
             return MailStatus.VOID
         if self.target is None:
             log.info("mail not sent (no SMTP_URL): to %s, %r", row.recipient, message["Subject"])
+            log_link_in_development(row, self.public_url)
             return MailStatus.SENT
         try:
             await self.target.send(message, self.smtp_timeout)
@@ -384,6 +403,7 @@ class MailSender:
                 )
             else:
                 values["next_attempt_at"] = now + backoff(attempts)
+        values |= forget_secret(row, values.get("status"))  # an account link's secret
         async with self.database.sessions() as session:
             await begin_write(session)
             await session.execute(update(OutboxMessage).where(*mine).values(**values))

@@ -55,8 +55,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db import begin_write
+from app.services.held_mail import initial_status
 from models.event import Event
-from models.outbox import MailKind, MailStatus, OutboxMessage
+from models.outbox import MailKind, OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.types import UTCDateTime, utcnow
 from models.user import User
@@ -100,7 +101,7 @@ def _outbox_rows(
         registrations.c.id,
         payload,
         literal(None) if dedupe is None else dedupe,
-        literal(MailStatus.PENDING.value),
+        initial_status(),  # held for an unverified address (app/services/held_mail.py)
         now,
         now,
         literal(0),
