@@ -108,7 +108,9 @@ async def database(database_url: str) -> AsyncIterator[app_db.Database]:
     if database.engine.dialect.name == "postgresql":
         async with database.engine.begin() as conn:
             await conn.execute(
-                text("TRUNCATE mail_outbox, account_tokens, registrations, events, users RESTART IDENTITY CASCADE")
+                text(
+                    "TRUNCATE mail_outbox, account_tokens, registrations, events, users RESTART IDENTITY CASCADE"
+                )
             )
     await app_db.use_database(database)
     yield database

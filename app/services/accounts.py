@@ -251,7 +251,6 @@ async def export_account(*, session: AsyncSession, user: User) -> AccountExport:
         .scalars()
         .all()
     )
-    await session.rollback()  # end the read
     return AccountExport(
         user=UserPublic.model_validate(fresh, from_attributes=True),
         registrations=[
