@@ -211,7 +211,7 @@ def verify_banner() -> None:
     until then, mail about their events waits (app/services/held_mail.py)."""
     with (
         ui.element("section")
-        .props('aria-label="Confirm your email"')
+        .props('aria-label="Confirm your email" data-testid=verify-banner')
         .classes(
             "verify-banner w-full flex flex-wrap items-center gap-x-3 gap-y-1 rounded px-4 py-2"
         )
