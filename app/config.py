@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     # Sent, void and failed outbox rows (names, addresses, payloads) are deleted this many
     # days after they were written (reminder markers only once their event has started).
     mail_retention_days: int = Field(default=30, ge=1)
+    # Accounts (README "Accounts"): new addresses must be confirmed before mail about events
+    # reaches them. false: version 2's behaviour (accounts created verified, nothing held).
+    verify_email: bool = True
+    # password-reset requests per email (as the lookup normalises it) and per client address
+    reset_rate_limit: str = "5/hour"
+    reset_ip_rate_limit: str = "30/hour"
+    # "Send the link again" per account (the sign-up's own message not counted)
+    verify_resend_rate_limit: str = "3/hour"
 
     @field_validator("database_url", "database_read_url")
     @classmethod

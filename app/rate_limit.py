@@ -135,3 +135,42 @@ def get_rate_limits() -> RateLimits:
         signup=_parse(settings.signup_rate_limit),
         event_create=_parse(settings.event_create_rate_limit),
     )
+
+
+@dataclass
+class AccountLimits:
+    """The account links' limits (API.md, Accounts), on the same limiter and storage as the
+    others. Kept apart from `RateLimits` so each can change without touching the other."""
+
+    limits: RateLimits
+    reset_email: RateLimitItem | None
+    reset_address: RateLimitItem | None
+    resend: RateLimitItem | None
+
+    async def check_reset(self, email: str, address: str | None) -> None:
+        """Count a password-reset request before any lookup, for a known and an unknown
+        address alike (the same sequence of answers, 429 included)."""
+        message = "Too many reset requests, please wait and try again"
+        await self.limits.hit(self.reset_email, "reset-email", login_key(email), message=message)
+        if address:
+            await self.limits.hit(self.reset_address, "reset-address", address, message=message)
+
+    async def check_resend(self, user_id: int) -> None:
+        await self.limits.hit(
+            self.resend,
+            "verify-resend",
+            str(user_id),
+            message="Too many links sent, please wait and try again",
+        )
+
+
+def get_account_limits() -> AccountLimits:
+    """Built on each call (three short strings to parse) over the cached `get_rate_limits()`,
+    so the two never disagree about the storage."""
+    settings = get_settings()
+    return AccountLimits(
+        limits=get_rate_limits(),
+        reset_email=_parse(settings.reset_rate_limit),
+        reset_address=_parse(settings.reset_ip_rate_limit),
+        resend=_parse(settings.verify_resend_rate_limit),
+    )

@@ -44,7 +44,7 @@ from app.db import open_session
 from app.errors import NotFound, ValidationFailed
 from app.live import LiveBatch, bus
 from app.rate_limit import get_rate_limits
-from app.services import users
+from app.services import accounts, users
 from app.web.nicegui_hooks import as_page_request
 from app.web.request_info import client_address
 from components.feedback import FAILED, Failed, attempt, notify_error
@@ -270,6 +270,16 @@ def leave_pages(user_id: int, *, session_id: str | None = None, keep: Client | N
     for client in newest.values():
         _to_login(client)
     return len(newest)
+
+
+async def resend_confirmation() -> None:
+    """ "Send the link again" (the banner of an unverified person): the service through
+    `act_as_viewer`, so a page signed out elsewhere goes to the login page instead."""
+
+    async def resend(session: AsyncSession, viewer: User) -> None:
+        await accounts.resend_verification(session=session, user=viewer)
+
+    await act_as_viewer(resend, success="We have sent a new link: check your inbox")
 
 
 def forget_open_pages() -> None:

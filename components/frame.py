@@ -15,7 +15,7 @@ from markupsafe import Markup
 from nicegui import ElementFilter, context, ui
 
 from components.a11y import PAGE_SCRIPT
-from components.actions import leave_pages
+from components.actions import leave_pages, resend_confirmation
 from components.local_time import watch_time_zone
 from components.page_lifetime import hidden_page_script
 from components.promotion import announce_promotions
@@ -201,7 +201,26 @@ def frame(title: str, *, user: User | None, path: str) -> Iterator[ui.element]:
         announce_promotions(user.id)
 
     with main:
+        if user is not None and not user.email_verified:
+            verify_banner()
         yield main
+
+
+def verify_banner() -> None:
+    """The quiet reminder on every page while the person's address is unconfirmed (UI.md):
+    until then, mail about their events waits (app/services/held_mail.py)."""
+    with (
+        ui.element("section")
+        .props('aria-label="Confirm your email" data-testid=verify-banner')
+        .classes(
+            "verify-banner w-full flex flex-wrap items-center gap-x-3 gap-y-1 rounded px-4 py-2"
+        )
+        .mark("verify-banner")
+    ):
+        ui.label("Confirm your email to get tickets and updates by mail").classes("grow")
+        ui.button("Send the link again", on_click=resend_confirmation, color=None).props(
+            "flat no-caps dense"
+        ).classes("touch underline").mark("resend-link")
 
 
 def show_user_name(name: str) -> None:

@@ -70,6 +70,8 @@ body.body--dark { --cloud: #0b1422; --ink: #e2e8f0; --muted: #a3b3c7; --line: #1
 .body--dark .text-positive { color: #4ade80 !important; } /* 8.9:1 */
 .body--dark .text-negative { color: #fca5a5 !important; } /* 8.1:1 */
 .body--dark .text-warning { color: #fcd34d !important; }  /* 11:1 */
+.verify-banner { background: #fef3c7; color: #451a03; }   /* 14:1 */
+.body--dark .verify-banner { background: #422006; color: #fde68a; } /* 12:1 */
 /* NiceGUI's default link blue (#3b82f6) is 3.7:1 on white: below AA. */
 main .nicegui-link { color: #0369a1; }
 .body--dark main .nicegui-link { color: #7dd3fc; }

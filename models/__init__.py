@@ -1,9 +1,10 @@
 """SQLModel tables and the API's input/output schemas. Importing this package registers
 every table on `SQLModel.metadata` (Alembic and the tests rely on that)."""
 
+from models.account import AccountToken
 from models.event import Event
 from models.outbox import OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.user import User
 
-__all__ = ["Event", "OutboxMessage", "Registration", "RegistrationStatus", "User"]
+__all__ = ["AccountToken", "Event", "OutboxMessage", "Registration", "RegistrationStatus", "User"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -24,6 +24,13 @@ class MailKind(StrEnum):
     CHANGED = "changed"
     DELETED = "deleted"
     REMINDER = "reminder"
+    # about the account, not an event (app/mail/account_messages.py); never held
+    VERIFY = "verify"
+    RESET = "reset"
+    EMAIL_CHANGED = "email_changed"
+
+
+ACCOUNT_KINDS = frozenset({MailKind.VERIFY, MailKind.RESET, MailKind.EMAIL_CHANGED})
 
 
 class MailStatus(StrEnum):
@@ -33,6 +40,8 @@ class MailStatus(StrEnum):
     FAILED = "failed"
     # nothing left to report: the event went away before the message could be built
     VOID = "void"
+    # for an address not yet confirmed: waits until it is (app/services/held_mail.py)
+    HELD = "held"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -42,7 +51,7 @@ class OutboxMessage(SQLModel, table=True):
         # so two processes scanning at once cannot both schedule one.
         UniqueConstraint("dedupe_key", name="uq_mail_outbox_dedupe_key"),
         CheckConstraint(
-            "status IN ('pending', 'sent', 'failed', 'void')", name="ck_mail_outbox_status"
+            "status IN ('pending', 'sent', 'failed', 'void', 'held')", name="ck_mail_outbox_status"
         ),
         # the sender's poll: pending rows whose time has come, oldest first
         Index("ix_mail_outbox_status_next_attempt", "status", "next_attempt_at"),
@@ -50,6 +59,13 @@ class OutboxMessage(SQLModel, table=True):
         # what one address received lately (app/mail/quotas.py), and pruning's age
         Index("ix_mail_outbox_recipient_sent", func.lower(Column("recipient")), "sent_at"),
         Index("ix_mail_outbox_created_at", "created_at"),
+        # held mail is found by its address (released on confirmation, dropped on deletion)
+        Index(
+            "ix_mail_outbox_held_recipient",
+            func.lower(Column("recipient")),
+            postgresql_where=text("status = 'held'"),
+            sqlite_where=text("status = 'held'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

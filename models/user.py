@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel
-from sqlalchemy import Column, Index, Integer, func
+from sqlalchemy import Boolean, Column, Index, Integer, false, func
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -28,6 +28,11 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     # Bumped on password change: tokens carry it, so older tokens stop working at once.
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, sa_type=Integer)
+    # Confirmed by following the link mailed to `email` (app/services/accounts.py); until
+    # then, mail about events waits in the outbox (app/services/held_mail.py).
+    email_verified: bool = Field(
+        default=False, sa_type=Boolean, sa_column_kwargs={"server_default": false()}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -35,6 +40,7 @@ class UserPublic(BaseModel):
     id: int
     email: str
     name: str
+    email_verified: bool
     created_at: datetime
 
 
@@ -54,6 +60,8 @@ class LoginRequest(BaseModel):
 class UserUpdate(BaseModel):
     name: Name | None = None
     email: Email | None = None
+    # needed when `email` changes the address (API.md, Accounts)
+    current_password: PlainText | None = None
 
 
 class PasswordChange(BaseModel):

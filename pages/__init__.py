@@ -2,6 +2,7 @@
 (main.py imports only this package)."""
 
 from pages import (  # noqa: F401
+    accounts,
     auth,
     dashboard,
     door,

@@ -118,6 +118,10 @@ async def auth_page(
         with ui.row().classes("gap-1 items-center text-sm"):
             ui.label(form.other_question)
             ui.link(form.other_label, form.other_url(target)).classes("app-link touch px-2")
+        if form is LOGIN:
+            ui.link("Forgot your password?", "/forgot-password").classes(
+                "app-link touch px-2 text-sm"
+            ).mark("forgot-password")
     return None
 
 

@@ -10,15 +10,16 @@ from nicegui import Client, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live import LiveBatch
-from app.services import events, stats, users
+from app.services import accounts, events, stats, users
 from app.web.request_info import client_address
 from components import live_updates
 from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability
+from components.feedback import FAILED
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame, show_user_name
 from components.local_time import LocalTime
-from components.session import remember_sign_in
+from components.session import flash, forget_sign_in, remember_sign_in
 from components.text import Heading
 from models.event import EventPublic
 from models.types import utcnow
@@ -138,7 +139,11 @@ def save_button(
 
 
 async def _update_profile(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
-    return await users.update_profile(session=session, user=viewer, data=UserUpdate(**values))
+    address = client_address(ui.context.client.request)  # the login limits, as in the API
+    data = UserUpdate(**values)
+    return await users.update_profile(
+        session=session, user=viewer, data=data, client_address=address
+    )
 
 
 async def _change_password(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
@@ -153,7 +158,11 @@ def profile_form(user: User) -> None:
     def saved(updated: User) -> None:
         name.set_value(updated.name)
         email.set_value(updated.email)
+        current.set_value("")
+        current.error = None
         show_user_name(updated.name)
+        if updated.email != user.email and not updated.email_verified:
+            ui.notify(f"We have sent a link to {updated.email}: follow it to confirm", type="info")
 
     with settings_card("Profile"):
         name = (
@@ -166,8 +175,13 @@ def profile_form(user: User) -> None:
             .props(f"type=email autocomplete=email maxlength={EMAIL_MAX}")
             .mark("profile-email")
         )
+        current = (
+            text_field("Current password", lambda value: value, password=True)
+            .props('autocomplete=current-password hint="Needed to change your email"')
+            .mark("profile-current-password")
+        )
         save_button(
-            {"name": name, "email": email},
+            {"name": name, "email": email, "current_password": current},
             label="Save profile",
             marker="save-profile",
             call=_update_profile,
@@ -243,4 +257,87 @@ async def dashboard_page() -> RedirectResponse | None:
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()
+        my_data_card()
     return None
+
+
+def my_data_card() -> None:
+    """ "Download my data" and "Delete my account" (API.md, Accounts)."""
+    with settings_card("Your data"):
+        ui.label("Take a copy of everything we keep about you, or delete your account.").classes(
+            "text-muted"
+        )
+        with ui.row().classes("gap-2"):
+            ui.button("Download my data", icon="download", on_click=download_my_data).props(
+                "outline no-caps"
+            ).mark("download-data")
+            ui.button("Delete my account", icon="delete_forever", on_click=confirm_deletion).props(
+                "outline no-caps color=negative"
+            ).mark("delete-account")
+
+
+async def download_my_data() -> None:
+    async def export(session: AsyncSession, viewer: User) -> str:
+        return (await accounts.export_account(session=session, user=viewer)).model_dump_json(
+            indent=2
+        )
+
+    content = await act_as_viewer(export)
+    if isinstance(content, str):
+        ui.download.content(content.encode("utf-8"), "my-data.json", "application/json")
+
+
+WHAT_GOES = [
+    "Your registrations and your places on waiting lists are cancelled; "
+    "your spots go to the people waiting.",
+    "The events you organise are deleted, and everyone registered for them is told.",
+    "Mail we were keeping for you until you confirmed your address is dropped.",
+    "Your account goes. This cannot be undone; you may sign up again with the same address.",
+]
+
+
+async def confirm_deletion() -> None:
+    """Ask in a dialog that says what goes, with the password; on yes delete and leave."""
+    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
+        Heading("Delete your account?", level=2)
+        with ui.element("ul").classes("list-disc pl-5 flex flex-col gap-1"):
+            for line in WHAT_GOES:
+                with ui.element("li"):
+                    ui.label(line)
+        password = (
+            text_field("Your password", required("Password"), password=True)
+            .props("autocomplete=current-password")
+            .mark("delete-password")
+        )
+
+        async def delete() -> None:
+            if not all_valid(password):
+                return
+            value = password.value or ""
+            address = client_address(ui.context.client.request)
+
+            async def call(session: AsyncSession, viewer: User) -> None:
+                await accounts.delete_account(
+                    session=session, user=viewer, password=value, client_address=address
+                )
+
+            with busy(button):
+                done = await act_as_viewer(call, fields={"password": password})
+            if done is FAILED:
+                return
+            dialog.close()
+            forget_sign_in()
+            flash(accounts.DELETED)
+            ui.navigate.to("/")
+
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Keep my account", on_click=dialog.close).props("flat no-caps").mark(
+                "keep-account"
+            )
+            button = (
+                ui.button("Delete my account", on_click=delete)
+                .props("unelevated no-caps color=negative")
+                .mark("confirm-delete-account")
+            )
+    dialog.on("hide", dialog.delete)
+    dialog.open()

@@ -48,3 +48,13 @@ def make_event(database: Any) -> Callable[..., Awaitable[EventPublic]]:
             return await events.create_event(session=session, owner=owner, data=EventCreate(**data))
 
     return _make
+
+
+@pytest.fixture
+def verifying(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VERIFY_EMAIL=true (the product's default; the suite at large runs with false, see
+    tests/conftest.py): sign-ups start unverified and mail for them is held."""
+    from app.config import get_settings
+
+    monkeypatch.setenv("VERIFY_EMAIL", "true")
+    get_settings.cache_clear()

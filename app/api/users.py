@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from app.api.deps import ClientAddress, CurrentUser, SessionDep
-from app.services import events, registrations, stats, users
-from models.common import PasswordChanged
+from app.services import accounts, events, registrations, stats, users
+from models.account import AccountDeletion, AccountExport
+from models.common import Message, PasswordChanged
 from models.event import EventsEnvelope, UserRegistrationList
 from models.user import (
     PasswordChange,
@@ -30,8 +32,36 @@ async def me(user: CurrentUser) -> UserEnvelope:
 
 
 @router.put("")
-async def update_me(data: UserUpdate, session: SessionDep, user: CurrentUser) -> UserEnvelope:
-    return _envelope(await users.update_profile(session=session, user=user, data=data))
+async def update_me(
+    data: UserUpdate, session: SessionDep, user: CurrentUser, address: ClientAddress
+) -> UserEnvelope:
+    """Changing `email` needs `current_password`; the new address gets a link."""
+    updated = await users.update_profile(
+        session=session, user=user, data=data, client_address=address
+    )
+    return _envelope(updated)
+
+
+@router.delete("")
+async def delete_me(
+    data: AccountDeletion, session: SessionDep, user: CurrentUser, address: ClientAddress
+) -> Message:
+    """Cancels the person's places, deletes their events (attendees told), then the account."""
+    await accounts.delete_account(
+        session=session, user=user, password=data.password, client_address=address
+    )
+    return Message(message=accounts.DELETED)
+
+
+@router.get("/export", response_model=AccountExport)
+async def export_me(session: SessionDep, user: CurrentUser) -> Response:
+    """Everything kept about the person, as a file to download."""
+    export = await accounts.export_account(session=session, user=user)
+    return Response(
+        export.model_dump_json(indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+    )
 
 
 @router.put("/password")

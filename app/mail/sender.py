@@ -51,11 +51,17 @@ from sqlmodel import col
 from app import metrics
 from app.config import SMTP_SCHEMES, SMTP_URL_FORMS, Settings, get_settings
 from app.db import Database, begin_write, get_database, within
+from app.mail.account_messages import (
+    account_letter,
+    build_account_message,
+    forget_secret,
+    log_link_in_development,
+)
 from app.mail.messages import EventFacts, Letter, build_message, domain_of
 from app.mail.quotas import MailQuotas, Usage
 from app.services.mail import schedule_reminders
 from models.event import Event
-from models.outbox import MailKind, MailStatus, OutboxMessage
+from models.outbox import ACCOUNT_KINDS, MailKind, MailStatus, OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.types import utcnow
 
@@ -426,11 +432,23 @@ class MailSender:
             message_id=f"<mail-{row.id}.{created}@{domain_of(self.public_url)}>",
         )
 
+    def account_message(self, row: OutboxMessage) -> EmailMessage:
+        """A message about the account (confirm, reset, email changed): no event to read."""
+        created = int(row.created_at.timestamp())
+        message_id = f"<mail-{row.id}.{created}@{domain_of(self.public_url)}>"
+        return build_account_message(
+            account_letter(row, message_id), mail_from=self.mail_from, public_url=self.public_url
+        )
+
     async def _deliver(self, row: OutboxMessage, loaded: Loaded) -> MailStatus | Void | str:
         """SENT, Void (with its reason), or the error (text) of a failed attempt."""
         try:
-            message = build_message(
-                self.letter(row, loaded), mail_from=self.mail_from, public_url=self.public_url
+            message = (
+                self.account_message(row)
+                if row.kind in ACCOUNT_KINDS
+                else build_message(
+                    self.letter(row, loaded), mail_from=self.mail_from, public_url=self.public_url
+                )
             )
         except Void as void:
             return void
@@ -440,6 +458,7 @@ class MailSender:
             return Void(over)
         if self.target is None:
             log.info("mail %s not sent (no SMTP_URL): %r", row.id, message["Subject"])
+            log_link_in_development(row, self.public_url)
             return MailStatus.SENT
         try:
             await self.target.send(message, self.smtp_timeout)
@@ -482,6 +501,7 @@ class MailSender:
             else:
                 # unclaimed between attempts: a change may still merge into it
                 values |= {"next_attempt_at": now + backoff(attempts), "claim": None}
+        values |= forget_secret(row, values.get("status"))  # an account link's secret
         async with self.database.sessions() as session:
             await begin_write(session)
             await session.execute(update(OutboxMessage).where(*mine).values(**values))

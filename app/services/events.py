@@ -349,13 +349,22 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
     CASCADE)."""
     async with write_transaction(session):
         event = await authorize(session, actor=actor, event_id=event_id, action=Action.DELETE)
-        # before the DELETE: the registrations that say who to tell go with the event
-        await mail.enqueue_for_event(
-            session,
-            MailKind.DELETED,
-            event_id=event_id,
-            statuses=mail.CONCERNED,
-            payload={"event": EventFacts.of(event).snapshot()},
-        )
-        await session.execute(delete(Event).where(col(Event.id) == event_id))
+        await remove_event(session, event)
     bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))
+
+
+async def remove_event(session: AsyncSession, event: Event) -> None:
+    """An event's deletion inside the caller's transaction (holding its lock): everyone
+    confirmed or waiting is told, then the row goes with its registrations (ON DELETE
+    CASCADE). Publishing `ChangeKind.DELETED` after commit is the caller's. Also used by
+    account deletion."""
+    assert event.id is not None
+    # before the DELETE: the registrations that say who to tell go with the event
+    await mail.enqueue_for_event(
+        session,
+        MailKind.DELETED,
+        event_id=event.id,
+        statuses=mail.CONCERNED,
+        payload={"event": EventFacts.of(event).snapshot()},
+    )
+    await session.execute(delete(Event).where(col(Event.id) == event.id))

@@ -56,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db import begin_write
+from app.services.held_mail import initial_status
 from models.event import Event
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.registration import Registration, RegistrationStatus
@@ -102,7 +103,7 @@ def _outbox_rows(
         registrations.c.id,
         payload,
         literal(None) if dedupe is None else dedupe,
-        literal(MailStatus.PENDING.value),
+        initial_status(),  # held for an unverified address (app/services/held_mail.py)
         now,
         now if due is None else due,
         literal(0),
@@ -251,11 +252,12 @@ _HOLDING = (MailKind.CONFIRMED.value, MailKind.PROMOTED.value)
 
 
 def _unsent(registration_id: int, kinds: Iterable[str]) -> Any:
-    """The registration's `kinds` rows that no sender has claimed yet."""
+    """The registration's `kinds` rows that no sender has claimed yet (waiting, or held for an
+    unverified address)."""
     return (
         col(OutboxMessage.registration_id) == registration_id,
         col(OutboxMessage.kind).in_(list(kinds)),
-        col(OutboxMessage.status) == MailStatus.PENDING.value,
+        col(OutboxMessage.status).in_([MailStatus.PENDING.value, MailStatus.HELD.value]),
         col(OutboxMessage.claim).is_(None),
     )
 
@@ -306,7 +308,7 @@ async def enqueue_change(
     waiting = (
         col(OutboxMessage.event_id) == event_id,
         col(OutboxMessage.kind) == MailKind.CHANGED.value,
-        col(OutboxMessage.status) == MailStatus.PENDING.value,
+        col(OutboxMessage.status).in_([MailStatus.PENDING.value, MailStatus.HELD.value]),
         col(OutboxMessage.claim).is_(None),
     )
     # one UPDATE per distinct payload (all alike unless some joined between two changes)

@@ -314,26 +314,35 @@ async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: 
         held = await held_place(session, event_id, user_id)
         if held is None:
             raise NotFound(NOT_REGISTERED)
-        if held.status == RegistrationStatus.WAITLISTED:
-            await leave_queue(session, event, held)
-            promoted: list[Activity] = []
-        else:
-            if held.checked_in_at is not None:
-                event.checked_in_count -= 1
-            held.status = RegistrationStatus.CANCELLED.value
-            held.cancelled_at = utcnow()
-            assert held.id is not None
-            await mail.enqueue_cancellation(session, registration_id=held.id)
-            held.checked_in_at = None
-            event.registered_count -= 1
-            await session.flush()
-            promoted = await promote_waiting(session, event)
+        promoted = await cancel_place(session, event, held)
     metrics.CANCELLATIONS.inc()
     bus.publish(
         Availability.of(event),
         Activity(event_id, user_id, registered=False, at=utcnow()),
         *promoted,
     )
+
+
+async def cancel_place(
+    session: AsyncSession, event: Event, held: Registration, *, promote: bool = True
+) -> list[Activity]:
+    """A cancellation's effects, inside the caller's transaction holding the event's lock: a
+    waiting place leaves the queue; a confirmed one is cancelled (with its message), its
+    spot freed and, when `promote`, given to the first person waiting. Returns the
+    promotions to publish after commit. Also used by account deletion."""
+    if held.status == RegistrationStatus.WAITLISTED:
+        await leave_queue(session, event, held)
+        return []
+    if held.checked_in_at is not None:
+        event.checked_in_count -= 1
+    held.status = RegistrationStatus.CANCELLED.value
+    held.cancelled_at = utcnow()
+    assert held.id is not None
+    await mail.enqueue_cancellation(session, registration_id=held.id)
+    held.checked_in_at = None
+    event.registered_count -= 1
+    await session.flush()
+    return await promote_waiting(session, event) if promote else []
 
 
 async def get_ticket(*, session: AsyncSession, user_id: int, registration_id: int) -> Ticket:

@@ -33,6 +33,7 @@ from app.security import (
     password_too_long,
     verify_password,
 )
+from app.services import account_links
 from models.user import PasswordChange, User, UserCreate, UserUpdate
 
 log = logging.getLogger("app.security")
@@ -82,6 +83,13 @@ def _notify_credentials_changed(user_id: int) -> None:
             log.exception("credentials-changed listener failed")
 
 
+def notify_credentials_changed(user_id: int) -> None:
+    """After a commit that revoked a person's sign-ins (a reset, a deletion): their open
+    pages go to /login, in this process (the listeners) and in the others (the bus)."""
+    _notify_credentials_changed(user_id)
+    bus.credentials_changed(user_id)
+
+
 def issue_token(user: User) -> str:
     assert user.id is not None
     return create_access_token(user.id, user.token_version)
@@ -103,10 +111,17 @@ async def sign_up(
     limit of that address."""
     await get_rate_limits().check_signup(client_address)
     password_hash = await hash_password(data.password)
-    user = User(email=data.email, name=data.name, password_hash=password_hash)
+    user = User(
+        email=data.email,
+        name=data.name,
+        password_hash=password_hash,
+        email_verified=not account_links.verification_required(),
+    )
     try:
         async with write_transaction(session):
             session.add(user)
+            await session.flush()
+            await account_links.start_verification(session, user)  # "Confirm your email"
     except IntegrityError:
         raise EmailTaken() from None
     return user
@@ -162,7 +177,20 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+async def update_profile(
+    *, session: AsyncSession, user: User, data: UserUpdate, client_address: str | None = None
+) -> User:
+    """Name and email. A new email needs the current password (limited like logins); the
+    new address starts unverified with a link, the old one is told (account_links)."""
+    changing_email = data.email is not None and data.email != user.email
+    if changing_email:
+        await check_current_password(
+            user,
+            data.current_password,
+            client_address,
+            field="current_password",
+            missing="Enter your current password to change your email",
+        )
     try:
         async with write_transaction(session):
             fresh = await session.get(User, user.id, populate_existing=True)
@@ -170,11 +198,32 @@ async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate)
                 raise NotAuthenticated(INVALID_TOKEN)
             if data.name is not None:
                 fresh.name = data.name
-            if data.email is not None:
+            if changing_email and data.email is not None:
+                old_email, old_verified = fresh.email, fresh.email_verified
                 fresh.email = data.email
+                await session.flush()  # a taken address fails here, before any link
+                await account_links.email_changed(session, fresh, old_email, old_verified)
     except IntegrityError:
         raise EmailTaken() from None
     return fresh
+
+
+async def check_current_password(
+    user: User,
+    password: str | None,
+    client_address: str | None,
+    *,
+    field: str,
+    missing: str = "Enter your current password",
+) -> None:
+    """The current password, for a change that needs it (email, deletion): "limited like
+    logins", i.e. the login limits are checked for every attempt before the password is
+    (app/rate_limit.py counts them there); a wrong or missing one is a field error (400)."""
+    await get_rate_limits().check_login(user.email, client_address)
+    if not password:
+        raise ValidationFailed([(field, missing)])
+    if not await verify_password(password, user.password_hash):
+        raise ValidationFailed([(field, WRONG_CURRENT_PASSWORD)])
 
 
 async def change_password(

@@ -27,7 +27,7 @@ from models.event import Event
 from models.types import utcnow
 
 PASSWORD = "correct horse battery"
-USER_FIELDS = {"id", "email", "name", "created_at"}
+USER_FIELDS = {"id", "email", "name", "email_verified", "created_at"}
 V1_EVENT_FIELDS = {
     "id",
     "title",

@@ -147,6 +147,9 @@ async def test_operations_open_to_anonymous_callers_document_the_token_as_option
     assert optional == {
         ("POST", "/auth/register"),
         ("POST", "/auth/login"),
+        ("POST", "/auth/verify-email"),
+        ("POST", "/auth/password-reset"),
+        ("POST", "/auth/password-reset/confirm"),
         ("GET", "/events"),
         ("GET", "/events/{event_id}"),
     }

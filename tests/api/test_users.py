@@ -28,7 +28,7 @@ async def test_update_profile_normalises_and_keeps_the_rest(client):
     before = await me(client, token)
     response = await client.put(
         "/api/users/me",
-        json={"name": "  New Name ", "email": " New@EXAMPLE.com"},
+        json={"name": "  New Name ", "email": " New@EXAMPLE.com", "current_password": PASSWORD},
         headers=bearer(token),
     )
     assert response.status_code == 200
@@ -47,7 +47,9 @@ async def test_update_profile_refuses_bad_values_and_taken_email(client):
     )
     assert error_fields(invalid) == {"name", "email"}
     taken = await client.put(
-        "/api/users/me", json={"email": "FIRST@example.com"}, headers=bearer(token)
+        "/api/users/me",
+        json={"email": "FIRST@example.com", "current_password": PASSWORD},
+        headers=bearer(token),
     )
     assert (taken.status_code, taken.json()) == (
         409,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,11 @@ PAGES = [
     Row("/me/tickets/{ticket}", "in", themed=False),  # one bright page for a scanner
     Row("/events/{own}/door", "in"),
     Row("/events/{waiting}", "in"),
+    Row("/verify-email", "both"),  # without a token in the fragment: the refusal
+    Row("/forgot-password", "out"),
+    Row("/reset-password", "out"),
 ]
+UNVERIFIED_EMAIL = "uma@example.com"  # signs up and never confirms: the banner's audit
 
 
 @pytest.fixture(autouse=True)
@@ -109,16 +114,31 @@ def _event(base: str, token: str, title: str, capacity: int, days: int = 3) -> i
     return int(_call(base, token, "/events", body)["event"]["id"])
 
 
+def _confirm(server: ServerProcess, email: str) -> None:
+    """Follow the confirmation link that a server without SMTP_URL logs (development)."""
+    pattern = re.compile(rf"link for {re.escape(email)} is \S+/verify-email#([A-Za-z0-9_-]+)")
+    deadline = time.monotonic() + 20
+    while not (found := pattern.search(server.log_path.read_text(errors="replace"))):
+        assert time.monotonic() < deadline, "no confirmation link in the server's log"
+        time.sleep(0.2)
+    answer = httpx.post(f"{server.url}/api/auth/verify-email", json={"token": found.group(1)})
+    answer.raise_for_status()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[dict]:
     """A server with a member (who organises one event and attends another) and a full event."""
     folder = tmp_path_factory.mktemp("a11y")
     database = folder / "a11y.db"
     database.write_bytes(sqlite_template.read_bytes())
-    server = ServerProcess(f"sqlite+aiosqlite:///{database}", log_dir=folder).start()
+    server = ServerProcess(
+        f"sqlite+aiosqlite:///{database}", log_dir=folder, environment={"VERIFY_EMAIL": "true"}
+    ).start()
     try:
         base = server.url
         member = _account(base, "Mia Member", MEMBER_EMAIL)
+        _confirm(server, MEMBER_EMAIL)  # her pages are audited without the banner
+        _account(base, "Uma Unverified", UNVERIFIED_EMAIL)
         host = _account(base, "Hal Host")
         own = _event(base, member, "Community garden day", 12)
         joined = _event(base, host, "Poetry night", 20, days=5)
@@ -709,3 +729,45 @@ async def test_form_fields_are_labelled_autocompleted_and_tied_to_their_errors(
         "autocomplete", "current-password"
     )
     await context.close()
+
+
+# --- the account's banner and the deletion dialog ------------------------------------------
+
+
+async def test_unverified_banner_and_deletion_dialog_pass_axe_keyboard_and_320px(
+    chromium: Browser, site: dict
+) -> None:
+    """The banner shown on every page while unverified, and the dialog of "Delete my account"
+    (opened from the keyboard), at 320 px and on a desktop, light and dark."""
+    context = await _context(chromium, {"width": 320, "height": 800}, None)
+    page = await context.new_page()
+    await page.goto(f"{site['url']}/login")
+    await page.get_by_label("Email").fill(UNVERIFIED_EMAIL)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).press("Enter")
+    await page.wait_for_url(f"{site['url']}/")
+    await page.goto(f"{site['url']}/dashboard")
+    await _settle(page)
+    await expect(page.get_by_test_id("verify-banner")).to_be_visible()
+    report: list[Violation] = []
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 320, f"sideways scrolling at 320 px: {wide}"
+    delete = page.get_by_role("button", name="Delete my account")
+    await delete.focus()
+    await page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    await expect(dialog.get_by_text("The events you organise are deleted")).to_be_visible()
+    for viewport in ({"width": 320, "height": 800}, DESKTOP):
+        await page.set_viewport_size(viewport)
+        for scheme in ("light", "dark"):
+            await _set_theme(page, scheme)
+            report += await audit(page, rules=COLOUR_RULES if scheme == "dark" else None)
+    await dialog.get_by_label("Your password").focus()
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")  # "Keep my account"
+    await expect(dialog).to_have_count(0)
+    await context.close()
+    serious = [v.describe() for v in blocking(report)]
+    print("\naxe, banner and dialog:\n" + "\n".join(v.describe() for v in report))
+    assert not serious, "\n".join(serious)

@@ -48,6 +48,7 @@ async def test_change_name_and_email(visitor: User, sign_in, make_user):
     await visitor.should_see(marker="profile-name")
     visitor.find(marker="profile-name").clear().type("Ada Lovelace")
     visitor.find(marker="profile-email").clear().type("ada@Example.COM")
+    visitor.find(marker="profile-current-password").type(PASSWORD)  # needed for an email
     visitor.find(marker="save-profile").click()
     await visitor.should_see("Profile saved")
     (header_name,) = visitor.find(marker="header-user-name").elements
@@ -71,6 +72,7 @@ async def test_profile_rules_and_taken_email(visitor: User, sign_in, make_user):
     await visitor.should_see("Name is required")
     visitor.find(marker="profile-name").type("Me")
     visitor.find(marker="profile-email").clear().type(other.email)
+    visitor.find(marker="profile-current-password").type(PASSWORD)
     visitor.find(marker="save-profile").click()
     await visitor.should_see("An account with this email already exists")
 

@@ -104,7 +104,9 @@ async def test_profile_update_keeps_email_unique(session, make_user):
     second = await make_user()
     with pytest.raises(EmailTaken):
         await users.update_profile(
-            session=session, user=second, data=UserUpdate(email="FIRST@example.com")
+            session=session,
+            user=second,
+            data=UserUpdate(email="FIRST@example.com", current_password=PASSWORD),
         )
     renamed = await users.update_profile(
         session=session, user=first, data=UserUpdate(name="New Name")
