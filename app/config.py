@@ -6,6 +6,7 @@ fails at start-up instead of at the first request that needs it.
 
 from __future__ import annotations
 
+import os
 import secrets
 from email.utils import parseaddr
 from functools import lru_cache
@@ -19,6 +20,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'app.db'}"
+# SECRET_KEY signs the JWTs, the session cookie and the socket check (HMAC-SHA256): a short
+# one is guessed offline from any token. 32 bytes is the hash's own size.
+SECRET_KEY_MIN_BYTES = 32
 
 
 def normalise_database_url(url: str) -> str:
@@ -44,8 +48,15 @@ def _development_secret() -> str:
         return path.read_text().strip()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
+    # Created owner-only (0600) by the open itself: writing first and chmod-ing after left a
+    # moment in which another local user could read it under a permissive umask. O_EXCL: two
+    # processes starting together never write over each other's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secret)
     return secret
 
 
@@ -133,6 +144,11 @@ class Settings(BaseSettings):
             if self.app_env == "production":
                 raise ValueError("SECRET_KEY must be set when APP_ENV=production")
             self.secret_key = _development_secret()
+        if self.app_env == "production" and len(self.secret_key.encode()) < SECRET_KEY_MIN_BYTES:
+            raise ValueError(
+                f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes when APP_ENV=production"
+                " (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         return self
 
     @model_validator(mode="after")
