@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     jwt_expires_hours: float = Field(default=24, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # How many bcrypt computations may run at once (each takes a worker thread and a core for
+    # ~0.25 s); one client address gets half of them (app/security.py). Default: the cores.
+    bcrypt_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2), ge=1)
     api_rate_limit: str = "600/minute"
     login_rate_limit: str = "10/minute"
     login_ip_rate_limit: str = "100/minute"
