@@ -33,7 +33,7 @@ async def test_item15_cancelling_after_the_start_is_refused_and_keeps_the_check_
 async def test_item15_cancelling_without_a_check_in_after_the_start_is_refused_too(
     client, database
 ):
-    owner, event, (guest,) = await full_event(client)
+    _owner, event, (guest,) = await full_event(client)
     waiting = await signup(client)
     await join(client, waiting, event["id"])
     await move_to_past(database, event["id"], hours=0.5)
@@ -53,7 +53,11 @@ async def test_item15_a_capacity_raise_on_a_started_event_promotes_nobody(client
     )
     assert raised.status_code == 200, raised.text
     after = await get_event(client, event["id"], owner)
-    assert (after["max_capacity"], after["current_registrations"], after["waiting_count"]) == (5, 1, 1)
+    assert (after["max_capacity"], after["current_registrations"], after["waiting_count"]) == (
+        5,
+        1,
+        1,
+    )
     assert (await my_registrations(client, waiting))[0]["status"] == "waitlisted"
 
 
