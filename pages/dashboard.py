@@ -138,7 +138,10 @@ def save_button(
 
 
 async def _update_profile(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
-    return await users.update_profile(session=session, user=viewer, data=UserUpdate(**values))
+    address = client_address(ui.context.client.request)  # the sign-up limit, as in the API
+    return await users.update_profile(
+        session=session, user=viewer, data=UserUpdate(**values), client_address=address
+    )
 
 
 async def _change_password(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:

@@ -30,8 +30,13 @@ async def me(user: CurrentUser) -> UserEnvelope:
 
 
 @router.put("")
-async def update_me(data: UserUpdate, session: SessionDep, user: CurrentUser) -> UserEnvelope:
-    return _envelope(await users.update_profile(session=session, user=user, data=data))
+async def update_me(
+    data: UserUpdate, session: SessionDep, user: CurrentUser, address: ClientAddress
+) -> UserEnvelope:
+    updated = await users.update_profile(
+        session=session, user=user, data=data, client_address=address
+    )
+    return _envelope(updated)
 
 
 @router.put("/password")

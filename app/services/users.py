@@ -179,7 +179,14 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+async def update_profile(
+    *, session: AsyncSession, user: User, data: UserUpdate, client_address: str | None = None
+) -> User:
+    """Renames and/or changes the email. A new email counts against the sign-up limit of
+    `client_address`: "already taken" tells whether an address has an account, as a
+    sign-up does, so it is no cheaper an oracle (a save that keeps the email costs nothing)."""
+    if data.email is not None and data.email != user.email:
+        await get_rate_limits().check_signup(client_address)
     try:
         async with write_transaction(session):
             fresh = await session.get(User, user.id, populate_existing=True)

@@ -83,3 +83,32 @@ async def test_item15_a_checked_in_place_cancelled_before_the_start_is_no_500(cl
     assert cancelled.status_code in (200, 204), cancelled.text
     after = await get_event(client, event["id"], owner)
     assert (after["current_registrations"], after["checked_in_count"]) == (0, 0)
+
+
+async def test_item9_email_changes_spend_the_sign_up_limit_of_the_address(client, limits):
+    """An email change answers "already taken" like a sign-up: before the fix it was only
+    under the API's 600/minute."""
+    limits(signup_rate_limit="3/minute", api_rate_limit="off")
+    me = await signup(client, email="me@example.com")  # 1 of 3
+    await signup(client, email="taken@example.com")  # 2 of 3
+    statuses = [
+        (
+            await client.put(
+                "/api/users/me", json={"email": f"guess{i}@example.com"}, headers=bearer(me)
+            )
+        ).status_code
+        for i in range(2)
+    ]
+    assert statuses == [200, 429]
+    # a save that keeps the email (or only renames) does not count
+    for _ in range(3):
+        renamed = await client.put(
+            "/api/users/me",
+            json={"name": "Me", "email": "guess0@example.com"},
+            headers=bearer(me),
+        )
+        assert renamed.status_code == 200, renamed.text
+    refused = await client.put(
+        "/api/users/me", json={"email": "taken@example.com"}, headers=bearer(me)
+    )
+    assert refused.status_code == 429 and "retry-after" in refused.headers
