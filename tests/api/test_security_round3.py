@@ -112,3 +112,23 @@ async def test_item9_email_changes_spend_the_sign_up_limit_of_the_address(client
         "/api/users/me", json={"email": "taken@example.com"}, headers=bearer(me)
     )
     assert refused.status_code == 429 and "retry-after" in refused.headers
+
+
+async def test_item8_every_api_path_with_an_id_refuses_a_huge_one(client):
+    token = await signup(client)
+    huge = "99999999999999999999"
+    calls = [
+        ("GET", f"/api/events/{huge}"),
+        ("PUT", f"/api/events/{huge}"),
+        ("DELETE", f"/api/events/{huge}"),
+        ("POST", f"/api/events/{huge}/register"),
+        ("DELETE", f"/api/events/{huge}/register"),
+        ("GET", f"/api/events/{huge}/registrations"),
+        ("POST", f"/api/events/{huge}/waitlist"),
+        ("DELETE", f"/api/events/{huge}/waitlist"),
+        ("POST", f"/api/events/{huge}/checkin"),
+        ("DELETE", f"/api/events/1/checkin/{huge}"),
+    ]
+    for method, path in calls:
+        response = await client.request(method, path, json={}, headers=bearer(token))
+        assert response.status_code in (400, 404), (method, path, response.status_code)
