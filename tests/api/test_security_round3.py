@@ -132,3 +132,13 @@ async def test_item8_every_api_path_with_an_id_refuses_a_huge_one(client):
     for method, path in calls:
         response = await client.request(method, path, json={}, headers=bearer(token))
         assert response.status_code in (400, 404), (method, path, response.status_code)
+
+
+async def test_item5_repeated_words_count_once_and_more_than_8_are_refused(client):
+    owner = await signup(client)
+    await create_event(client, owner, title="Jazz night")
+    repeated = await client.get("/api/events", params={"q": " ".join(["jazz"] * 30)})
+    assert repeated.status_code == 200 and repeated.json()["total"] == 1
+    nine = await client.get("/api/events", params={"q": "a b c d e f g h i"})
+    assert nine.status_code == 400
+    assert [e["field"] for e in nine.json()["errors"]] == ["q"]
