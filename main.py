@@ -16,6 +16,7 @@ from starlette.routing import Mount
 import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import api_mount
 from app.config import get_settings
+from app.demo import refuse_demo_in_production
 from app.mail.sender import MailSender, start_mail_sender
 from app.web.health import router as health_router
 from app.web.metrics import install_metrics
@@ -92,8 +93,11 @@ if __name__ in {"__main__", "__mp_main__"}:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     raise_open_file_limit()  # one descriptor per open page's socket
+    demo = parse_args().demo
+    if demo:
+        refuse_demo_in_production(settings.app_env)  # before migrating or serving anything
     migrate_before_serving()
-    wire(demo=parse_args().demo)
+    wire(demo=demo)
     ui.run(
         host=settings.host,
         port=settings.port,

@@ -6,6 +6,7 @@ fails at start-up instead of at the first request that needs it.
 
 from __future__ import annotations
 
+import os
 import secrets
 from email.utils import parseaddr
 from functools import lru_cache
@@ -23,6 +24,9 @@ DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'app.db'}"
 # SMTP_URL's schemes (app/mail/sender.py SmtpTarget says what each one protects)
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+insecure")
 SMTP_URL_FORMS = "smtp://user:pass@host:port, smtps://... or smtp+insecure://..."
+# SECRET_KEY signs the JWTs, the session cookie and the socket check (HMAC-SHA256): a short
+# one is guessed offline from any token. 32 bytes is the hash's own size.
+SECRET_KEY_MIN_BYTES = 32
 
 
 def normalise_database_url(url: str) -> str:
@@ -40,7 +44,7 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _development_secret() -> str:
+def development_secret() -> str:
     """A secret generated on first run and kept in `data/` (git-ignored), so sessions and
     tokens survive a restart in development without anyone having to invent one."""
     path = DATA_DIR / "secret_key"
@@ -48,8 +52,15 @@ def _development_secret() -> str:
         return path.read_text().strip()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
+    # Created owner-only (0600) by the open itself: writing first and chmod-ing after left a
+    # moment in which another local user could read it under a permissive umask. O_EXCL: two
+    # processes starting together never write over each other's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secret)
     return secret
 
 
@@ -63,6 +74,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     jwt_expires_hours: float = Field(default=24, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # How many bcrypt computations may run at once (each takes a worker thread and a core for
+    # ~0.25 s); one client address gets half of them (app/security.py). Default: the cores.
+    bcrypt_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2), ge=1)
     api_rate_limit: str = "600/minute"
     login_rate_limit: str = "10/minute"
     login_ip_rate_limit: str = "100/minute"
@@ -165,7 +179,12 @@ class Settings(BaseSettings):
         if not self.secret_key:
             if self.app_env == "production":
                 raise ValueError("SECRET_KEY must be set when APP_ENV=production")
-            self.secret_key = _development_secret()
+            self.secret_key = development_secret()
+        if self.app_env == "production" and len(self.secret_key.encode()) < SECRET_KEY_MIN_BYTES:
+            raise ValueError(
+                f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes when APP_ENV=production"
+                " (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         return self
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
+from app.config import get_settings
 from app.db import open_session
 from app.services import events, registrations, users
 from models.event import EventCreate
@@ -17,6 +18,18 @@ from models.types import utcnow
 from models.user import User, UserCreate
 
 DEMO_PASSWORD = "demo-password"
+DEMO_REFUSED = (
+    "--demo is refused when APP_ENV=production: its accounts' password is published"
+    " (app/demo.py), so anyone could sign in as them"
+)
+
+
+def refuse_demo_in_production(app_env: str) -> None:
+    """Stop the start-up (SystemExit: message on stderr, exit status 1) before anything is
+    served or written, rather than open six accounts with a known password to the world."""
+    if app_env == "production":
+        raise SystemExit(DEMO_REFUSED)
+
 
 PEOPLE = [
     ("ada@example.com", "Ada Lovelace"),
@@ -104,6 +117,7 @@ EVENTS = [
 
 async def load_demo_data() -> bool:
     """Fill an empty database; False (and nothing written) when it already has users."""
+    refuse_demo_in_production(get_settings().app_env)  # whoever calls it
     async with open_session() as session:
         if (await session.execute(select(func.count()).select_from(User))).scalar_one():
             return False

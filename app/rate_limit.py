@@ -4,12 +4,17 @@ several: `RATE_LIMIT_STORAGE=redis://127.0.0.1:6379/0`).
 Three limits, each configurable and each switched off with the value `off`:
 - `API_RATE_LIMIT`: every API call, keyed by the authenticated user (so an audience behind
   one NAT address does not share a budget) or, for anonymous calls, by client address;
-- `LOGIN_RATE_LIMIT`: failed logins per account, against password guessing; a wider
-  per-address budget (`LOGIN_IP_RATE_LIMIT`) stops one address trying many accounts;
-- `SIGNUP_RATE_LIMIT`: accounts created per address.
-Only failures count against the login limits: a person who types their password right is
-never locked out by someone else's guessing... unless the guessing targets their account,
-which is exactly what the limit is for.
+- `LOGIN_RATE_LIMIT`: password attempts per account (logins, password changes, whatever
+  asks for the password), against password guessing; a wider per-address budget
+  (`LOGIN_IP_RATE_LIMIT`) stops one address trying many accounts;
+- `SIGNUP_RATE_LIMIT`: accounts created per address, and email changes per address (an
+  email change answers whether an address has an account, like a sign-up does).
+Every password attempt counts, right or wrong, and it counts *before* the password is
+checked, in one atomic step of the moving window (`hit`): checking the budget first and
+recording a failure after the check let 60 parallel guesses all pass a limit of 10, each
+seeing the budget before any other had recorded its failure. A person who types their
+password right is never locked out by someone else's guessing... unless the guessing
+targets their account, which is exactly what the limit is for.
 """
 
 from __future__ import annotations
@@ -74,29 +79,18 @@ class RateLimits:
             log.warning("rate limit hit: %s (%s)", key[0], item)
             raise TooManyRequests(message, retry_after=retry)
 
-    async def ensure_allowed(self, item: RateLimitItem | None, *key: str, message: str) -> None:
-        """Refuse when the budget is spent, without counting this attempt."""
-        if item is None or await self.limiter.test(item, *key):
-            return
-        retry = await self._retry_after(item, *key)
-        log.warning("rate limit hit: %s (%s)", key[0], item)
-        raise TooManyRequests(message, retry_after=retry)
-
     async def check_login(self, email: str, address: str | None) -> None:
+        """Count one password attempt on the account of `email` (its stored address when the
+        account exists, see `users.authenticate`) and from `address`; TooManyRequests when
+        either budget is spent. THE one call before any password is verified: it is the
+        attempt's counting, not a look at the budget, so it must come before the check."""
         message = "Too many failed login attempts, please wait and try again"
-        await self.ensure_allowed(
-            self.login_account, "login-account", login_key(email), message=message
-        )
         if address:
-            await self.ensure_allowed(self.login_address, "login-address", address, message=message)
-
-    async def record_failed_login(self, email: str, address: str | None) -> None:
-        if self.login_account is not None:
-            await self.limiter.hit(self.login_account, "login-account", login_key(email))
-        if address and self.login_address is not None:
-            await self.limiter.hit(self.login_address, "login-address", address)
+            await self.hit(self.login_address, "login-address", address, message=message)
+        await self.hit(self.login_account, "login-account", login_key(email), message=message)
 
     async def check_signup(self, address: str | None) -> None:
+        """Count one sign-up (or email change) from `address`."""
         if address:
             await self.hit(
                 self.signup,

@@ -40,6 +40,7 @@ from models.validation import (
     check_characters,
     clean_description,
     clean_location,
+    clean_search,
     clean_title,
 )
 
@@ -252,7 +253,7 @@ class EventQuery(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    q: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(
+    q: Annotated[str, AfterValidator(clean_search)] | None = PydanticField(
         default=None, max_length=SEARCH_MAX
     )
     location: Annotated[str, AfterValidator(check_characters)] | None = PydanticField(

@@ -22,6 +22,7 @@ CAPACITY_MAX = 100_000
 # An event sent without an end lasts this long (the API, the form, a mail's calendar entry).
 DEFAULT_DURATION = timedelta(hours=2)
 SEARCH_MAX = 200  # words searched for in `GET /api/events?q=` and the search box
+SEARCH_WORDS_MAX = 8  # distinct words: each is one more LIKE over every candidate row
 # Ids are 32-bit database integers: a larger one names nothing (and overflows the driver).
 ID_MIN = 1
 ID_MAX = 2_147_483_647
@@ -96,3 +97,13 @@ def check_capacity(value: int) -> int:
     if not CAPACITY_MIN <= value <= CAPACITY_MAX:
         raise ValueError(f"Capacity must be between {CAPACITY_MIN} and {CAPACITY_MAX}")
     return value
+
+
+def clean_search(value: str) -> str:
+    """The search's words, each once (case aside), at most SEARCH_WORDS_MAX of them: a word
+    repeated costs a scan and finds nothing more."""
+    words = list(dict.fromkeys(check_characters(value).split()))
+    distinct = list({word.lower(): word for word in reversed(words)}.values())[::-1]
+    if len(distinct) > SEARCH_WORDS_MAX:
+        raise ValueError(f"Search for at most {SEARCH_WORDS_MAX} different words")
+    return " ".join(distinct)

@@ -89,7 +89,9 @@ async def auth_page(
     address = client_address(request)
 
     async def submit() -> None:
-        if not all_valid(*fields.values()):
+        # Enter in a field submits too, and it does not care that the button is busy: one
+        # submission at a time (a second login would be a second password attempt).
+        if not button.enabled or not all_valid(*fields.values()):
             return
         with busy(button):
             person = await act(submit_call(fields, address))

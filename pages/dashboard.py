@@ -139,7 +139,7 @@ def save_button(
 
 
 async def _update_profile(session: AsyncSession, viewer: User, values: dict[str, str]) -> User:
-    address = client_address(ui.context.client.request)  # the login limits, as in the API
+    address = client_address(ui.context.client.request)  # the login and sign-up limits
     data = UserUpdate(**values)
     return await users.update_profile(
         session=session, user=viewer, data=data, client_address=address

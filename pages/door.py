@@ -289,7 +289,7 @@ class Door:
             self.show_counts(change.checked_in, change.registered)
 
 
-@ui.page("/events/{event_id:int}/door")
+@ui.page("/events/{event_id:id}/door")
 async def door_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/door"
     found = await member_event(event_id, path)

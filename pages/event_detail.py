@@ -437,7 +437,7 @@ def owner_actions(event: EventPublic) -> None:
         delete_button(event).classes("flex-1")
 
 
-@ui.page("/events/{event_id:int}")
+@ui.page("/events/{event_id:id}")
 async def event_page(event_id: int, request: Request) -> None:
     user = await current_user()
     path = f"/events/{event_id}"

@@ -49,7 +49,7 @@ async def new_event_page() -> RedirectResponse | None:
     return None
 
 
-@ui.page("/events/{event_id:int}/edit")
+@ui.page("/events/{event_id:id}/edit")
 async def edit_event_page(event_id: int) -> RedirectResponse | None:
     path = f"/events/{event_id}/edit"
     found = await member_event(event_id, path)

@@ -225,6 +225,6 @@ async def kiosk_all(request: Request) -> None:
     await kiosk(request, None)
 
 
-@ui.page("/kiosk/{event_id}")
+@ui.page("/kiosk/{event_id:id}")
 async def kiosk_one(request: Request, event_id: int) -> None:
     await kiosk(request, event_id)

@@ -38,7 +38,7 @@ async def load_ticket(user_id: int, registration_id: int) -> Ticket:
     )
 
 
-@ui.page("/me/tickets/{registration_id:int}")
+@ui.page("/me/tickets/{registration_id:id}")
 async def ticket_page(registration_id: int, request: Request) -> RedirectResponse | None:
     path = f"/me/tickets/{registration_id}"
     user = await require_user(path)

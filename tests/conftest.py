@@ -132,6 +132,19 @@ async def session(database: app_db.Database) -> AsyncIterator:
         yield session
 
 
+@pytest.fixture
+def limits(monkeypatch: pytest.MonkeyPatch):
+    """Tight limits for one test (settings and limiter are rebuilt per test)."""
+
+    def _set(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), value)
+        get_settings.cache_clear()
+        get_rate_limits.cache_clear()
+
+    return _set
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings_and_bus() -> Iterator[None]:
     """Each test starts with settings read afresh, no live subscribers and empty rate-limit

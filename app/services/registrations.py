@@ -84,6 +84,7 @@ from models.types import UTCDateTime, utcnow
 from models.user import User
 
 NOT_REGISTERED = "You are not registered for this event"
+EVENT_STARTED = "The event has already started"
 NO_TICKET = "Ticket not found"
 _REGISTRATION_COLUMNS: tuple[Any, ...] = (
     col(Registration.id),
@@ -308,12 +309,16 @@ async def _why_not_reserved(*, session: AsyncSession, event_id: int, user_id: in
 
 async def cancel_registration(*, session: AsyncSession, event_id: int, user_id: int) -> None:
     """Cancels whatever the user holds at the event (a place or a waiting place); a freed
-    place goes to the first person waiting in the same transaction."""
+    place goes to the first person waiting in the same transaction. Refused once the event
+    has started: the check-in would vanish from the door's count, and someone would be
+    promoted to a place mid-event."""
     async with write_transaction(session):
         event = await locked_event(session, event_id)  # event row first, as every writer
         held = await held_place(session, event_id, user_id)
         if held is None:
             raise NotFound(NOT_REGISTERED)
+        if not is_upcoming(event.date_time, utcnow()):
+            raise RuleViolation(EVENT_STARTED)
         promoted = await cancel_place(session, event, held)
     metrics.CANCELLATIONS.inc()
     bus.publish(
@@ -335,11 +340,13 @@ async def cancel_place(
         return []
     if held.checked_in_at is not None:
         event.checked_in_count -= 1
+    # cleared with the status, not after the mail's query: its autoflush wrote a cancelled
+    # place still checked in, which the table's CHECK refuses (a 500)
+    held.checked_in_at = None
     held.status = RegistrationStatus.CANCELLED.value
     held.cancelled_at = utcnow()
     assert held.id is not None
     await mail.enqueue_cancellation(session, registration_id=held.id)
-    held.checked_in_at = None
     event.registered_count -= 1
     await session.flush()
     return await promote_waiting(session, event) if promote else []

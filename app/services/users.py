@@ -110,7 +110,7 @@ async def sign_up(
     """Creates the account; `client_address` (API or page caller) counts against the sign-up
     limit of that address."""
     await get_rate_limits().check_signup(client_address)
-    password_hash = await hash_password(data.password)
+    password_hash = await hash_password(data.password, address=client_address)
     user = User(
         email=data.email,
         name=data.name,
@@ -131,22 +131,39 @@ async def authenticate(
     *, session: AsyncSession, email: str, password: str, client_address: str | None = None
 ) -> User:
     """The user with these credentials; one message for an unknown email and a wrong
-    password alike, and the same time spent on both. Failed attempts count against the
-    account's and the address's login limits (app/rate_limit.py), checked before the
-    password so that a locked-out guesser learns nothing."""
+    password alike, and the same time spent on both.
+
+    Each attempt counts against the account's and the address's login limits
+    (app/rate_limit.py) before the password is checked, so parallel guesses cannot pass
+    them and a locked-out guesser learns nothing. The account's budget is keyed by the email
+    the lookup found, not the one typed: the database's lower() folds some letters
+    differently from Python's (PostgreSQL: `lower('alİce@x.com')` is `alice@x.com`, Python
+    makes it 12 characters), and each such spelling would otherwise be a fresh budget for
+    the same account."""
     limits = get_rate_limits()
-    await limits.check_login(email, client_address)
     if password_too_long(password):  # refused before any lookup: no timing to compare
-        await limits.record_failed_login(email, client_address)
+        await limits.check_login(email, client_address)
         raise NotAuthenticated(INVALID_CREDENTIALS)
     user = await find_user_by_email(session=session, email=email)
+    await _release_connection(session)
+    await limits.check_login(email if user is None else user.email, client_address)
     if user is None:
-        await burn_password_check(password)
-    if user is None or not await verify_password(password, user.password_hash):
-        await limits.record_failed_login(email, client_address)
+        await burn_password_check(password, address=client_address)
+    if user is None or not await verify_password(
+        password, user.password_hash, address=client_address
+    ):
         log.warning("failed login from %s", client_address or "unknown address")
         raise NotAuthenticated(INVALID_CREDENTIALS)
     return user
+
+
+async def _release_connection(session: AsyncSession) -> None:
+    """End the session's read transaction (nothing to commit; objects stay loaded, the
+    sessions do not expire on commit) so its pooled connection is not held while bcrypt
+    waits for its slot (app/security.py): a flood of logins queueing there must not take
+    every connection from the rest of the app."""
+    if session.in_transaction():
+        await session.commit()
 
 
 async def user_from_token(*, session: AsyncSession, token: str) -> User:
@@ -180,10 +197,13 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
 async def update_profile(
     *, session: AsyncSession, user: User, data: UserUpdate, client_address: str | None = None
 ) -> User:
-    """Name and email. A new email needs the current password (limited like logins); the
-    new address starts unverified with a link, the old one is told (account_links)."""
+    """Name and email. A new email needs the current password (limited like logins) and
+    counts against the sign-up limit of `client_address` ("already taken" tells whether an
+    address has an account, as a sign-up does); the new address starts unverified with a
+    link, the old one is told (account_links)."""
     changing_email = data.email is not None and data.email != user.email
     if changing_email:
+        await get_rate_limits().check_signup(client_address)
         await check_current_password(
             user,
             data.current_password,
@@ -222,7 +242,7 @@ async def check_current_password(
     await get_rate_limits().check_login(user.email, client_address)
     if not password:
         raise ValidationFailed([(field, missing)])
-    if not await verify_password(password, user.password_hash):
+    if not await verify_password(password, user.password_hash, address=client_address):
         raise ValidationFailed([(field, WRONG_CURRENT_PASSWORD)])
 
 
@@ -231,15 +251,14 @@ async def change_password(
 ) -> User:
     """Sets the new password and invalidates every token issued before it.
 
-    A wrong current password is a guess like a failed login, so it counts against (and is
-    refused by) the same per-account and per-address limits; it answers a field error (400),
+    The current password is a guess like a login, so it counts against (and is refused
+    by) the same per-account and per-address limits, before it is checked; a wrong one answers a field error (400),
     not NotAuthenticated, which every client reads as "your token is bad"."""
-    limits = get_rate_limits()
-    await limits.check_login(user.email, client_address)
-    if not await verify_password(data.current_password, user.password_hash):
-        await limits.record_failed_login(user.email, client_address)
+    await _release_connection(session)
+    await get_rate_limits().check_login(user.email, client_address)
+    if not await verify_password(data.current_password, user.password_hash, address=client_address):
         raise ValidationFailed([("current_password", WRONG_CURRENT_PASSWORD)])
-    new_hash = await hash_password(data.new_password)
+    new_hash = await hash_password(data.new_password, address=client_address)
     async with write_transaction(session):
         fresh = await session.get(User, user.id, populate_existing=True)
         if fresh is None:

@@ -41,7 +41,7 @@ from app.services.places import held_place, new_ticket_code, refusal_for_holder
 from models.event import Event
 from models.outbox import MailKind
 from models.registration import Registration, RegistrationPublic, RegistrationStatus
-from models.rules import WaitlistRefusal, waitlist_refusal
+from models.rules import WaitlistRefusal, is_upcoming, waitlist_refusal
 from models.types import utcnow
 
 NOT_WAITING = "You are not on this event's waiting list"
@@ -142,12 +142,15 @@ async def promote_waiting(session: AsyncSession, event: Event) -> list[Activity]
     `Activity` per promoted person, for the caller to publish after its commit (their open
     pages show a toast). This is the one place where "promoted" happens: the promotion email
     goes here, in the same transaction as the promotion.
+
+    Nobody is promoted once the event has started: a place handed out mid-event (say, by a
+    capacity raise) would mail someone who is not there a ticket for what is under way.
     """
     free = event.max_capacity - event.registered_count
-    if free <= 0 or event.waiting_count <= 0:
+    now = utcnow()
+    if free <= 0 or event.waiting_count <= 0 or not is_upcoming(event.date_time, now):
         return []
     assert event.id is not None
-    now = utcnow()
     first = (
         (
             await session.execute(

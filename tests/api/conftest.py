@@ -19,8 +19,6 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.api import api_mount
-from app.config import get_settings
-from app.rate_limit import get_rate_limits
 from app.web import health
 from app.web.middleware import install_http_middleware
 from models.event import Event
@@ -69,19 +67,6 @@ def _no_server_errors_logged(caplog: pytest.LogCaptureFixture) -> Any:
         if r.levelno >= logging.ERROR or (r.name == "app.api" and r.levelno >= logging.WARNING)
     ]
     assert not bad, [r.getMessage() for r in bad]
-
-
-@pytest.fixture
-def limits(monkeypatch: pytest.MonkeyPatch):
-    """Tight limits for one test (settings and limiter are rebuilt per test)."""
-
-    def _set(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name.upper(), value)
-        get_settings.cache_clear()
-        get_rate_limits.cache_clear()
-
-    return _set
 
 
 def bearer(token: str) -> dict[str, str]:

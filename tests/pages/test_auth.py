@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import bcrypt
 from nicegui.testing import User
 
 from app.config import get_settings
@@ -168,3 +172,31 @@ async def test_the_login_form_is_rate_limited_like_the_api(visitor: User, make_u
     visitor.find(marker="submit").click()
     await visitor.should_see("Too many failed login attempts, please wait and try again")
     await visitor.should_not_see(marker="sign-out")
+
+
+async def test_enter_while_a_login_is_in_flight_does_not_submit_again(
+    visitor: User, make_user, monkeypatch
+):
+    """Issue 21, item 2: Enter in a field submitted again while the button was busy, each
+    press another password attempt; now one submission runs at a time."""
+    ada = await make_user()
+    checks: list[bytes] = []
+    real = bcrypt.checkpw
+
+    def slow_checkpw(password: bytes, hashed: bytes) -> bool:
+        checks.append(password)
+        time.sleep(0.3)
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", slow_checkpw)
+    await visitor.open("/login")
+    visitor.find(marker="email").type(ada.email)
+    visitor.find(marker="password").type("not the password")
+    for _ in range(4):
+        visitor.find(marker="password").trigger("keydown.enter")
+        await asyncio.sleep(0.02)
+    visitor.find(marker="submit").click()
+    await eventually(lambda: value_of(visitor, "password") == "")  # answered, cleared
+    await visitor.should_see("Invalid email or password")
+    await asyncio.sleep(0.5)  # any second submission would have reached bcrypt by now
+    assert checks == [b"not the password"]

@@ -125,3 +125,20 @@ async def test_statistics_follow_registrations_live(visitor: User, sign_in, make
     async with open_session() as session:
         await registrations.register_attendee(session=session, event_id=mine.id, user_id=ann.id)
     await eventually(lambda: number(visitor, "stat-attendees") == "1")
+
+
+async def test_email_changes_spend_the_sign_up_limit(visitor: User, sign_in, make_user, limits):
+    """Issue 21, item 9: the dashboard's email change is limited like a sign-up."""
+    limits(signup_rate_limit="2/minute")
+    me, other = await make_user(), await make_user()
+    await sign_in(me)
+    await visitor.open("/dashboard")
+    await visitor.should_see(marker="profile-name")
+    for _ in range(2):
+        visitor.find(marker="profile-email").clear().type(other.email)
+        visitor.find(marker="save-profile").click()
+        await visitor.should_see("An account with this email already exists")
+        visitor.notify.messages.clear()
+    visitor.find(marker="profile-email").clear().type(other.email)
+    visitor.find(marker="save-profile").click()
+    await visitor.should_see("Too many sign-ups from your network, please wait")

@@ -224,3 +224,24 @@ async def test_page_actions_spend_the_same_budget_as_api_calls(
         assert await registrations.held_registration_id(
             session=session, event_id=event.id, user_id=guest.id
         )
+
+
+async def test_a_page_opened_before_the_start_cannot_cancel_after_it(
+    visitor: User, sign_in, make_user, make_event
+):
+    """Issue 21, item 15: the page still shows "Cancel registration" (built before the
+    start); pressing it after the start is refused and the place is kept."""
+    owner, guest = await make_user(), await make_user()
+    event = await make_event(owner, title="Opening Night", max_capacity=3)
+    async with open_session() as session:
+        assert guest.id is not None
+        await registrations.register_attendee(session=session, event_id=event.id, user_id=guest.id)
+    await sign_in(guest)
+    await visitor.open(f"/events/{event.id}")
+    await visitor.should_see("Cancel registration")
+    await move_event(event.id, utcnow() - timedelta(minutes=30))
+    visitor.find(marker="register-button").click()
+    await visitor.should_see("The event has already started")
+    async with open_session() as session:
+        fresh = await events.get_event(session=session, event_id=event.id, viewer_id=guest.id)
+    assert fresh.is_registered and fresh.current_registrations == 1
