@@ -2,8 +2,9 @@
 every table on `SQLModel.metadata` (Alembic and the tests rely on that)."""
 
 from models.event import Event
+from models.image import ImageVariant
 from models.outbox import OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.user import User
 
-__all__ = ["Event", "OutboxMessage", "Registration", "RegistrationStatus", "User"]
+__all__ = ["Event", "ImageVariant", "OutboxMessage", "Registration", "RegistrationStatus", "User"]
