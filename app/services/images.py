@@ -227,6 +227,17 @@ async def set_image(
     return await get_event(session=session, event_id=event_id, viewer_id=actor.id)
 
 
+async def set_alt(*, session: AsyncSession, actor: User, event_id: int, alt: str) -> EventPublic:
+    """A new text alternative for the image the event has (the event form)."""
+    alt = check_alt(alt)
+    async with write_transaction(session):
+        event = await authorize(session, actor=actor, event_id=event_id, action=Action.EDIT)
+        if event.image is not None:
+            event.image = {**event.image, "alt": alt}  # a new dict: JSON changes by value
+    bus.publish(Availability.of(event, ChangeKind.DETAILS))
+    return await get_event(session=session, event_id=event_id, viewer_id=actor.id)
+
+
 async def remove_image(*, session: AsyncSession, actor: User, event_id: int) -> EventPublic:
     async with write_transaction(session):
         event = await authorize(session, actor=actor, event_id=event_id, action=Action.EDIT)
