@@ -106,12 +106,13 @@ def _turned(orientation: int) -> bool:
     return orientation in (5, 6, 7, 8)
 
 
-def _decode(image: Image.Image) -> Image.Image:
-    """The pixels, upright, in sRGB, as RGB or RGBA, with nothing else attached."""
+def _decoded(image: Image.Image) -> Image.Image:
+    """All the pixels, at a reduced JPEG scale when that still leaves enough for the widest
+    variant; in a mode that resizes well (RGB, RGBA, L; palettes and CMYK converted)."""
     orientation = image.getexif().get(0x0112, 1) if image.format == "JPEG" else 1
     if image.format == "JPEG":
         # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale for a fraction of the time: ask for
-        # no less than the widest variant needs (a 12 MP photo: half the work).
+        # no less than the widest variant needs.
         width, height = image.size
         across = height if _turned(orientation) else width
         scale = min(1.0, WIDTHS[-1] / across)
@@ -119,12 +120,23 @@ def _decode(image: Image.Image) -> Image.Image:
     try:
         image.seek(0)  # an animation shows its first frame
         image.load()
-        upright = ImageOps.exif_transpose(image) or image
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         raise _refuse(BROKEN_IMAGE) from None
+    if image.mode in ("RGB", "RGBA", "L"):
+        return image
+    has_alpha = image.mode in ("LA", "PA", "La") or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _finished(image: Image.Image) -> Image.Image:
+    """A resized image upright (its EXIF orientation applied), in sRGB, as RGB or RGBA,
+    with nothing else attached. Done after the first resize: on 2 of the 12 megapixels."""
+    try:
+        upright = ImageOps.exif_transpose(image) or image
+    except (OSError, ValueError, SyntaxError):
+        upright = image  # an unreadable EXIF block: the pixels as stored
     profile = upright.info.get("icc_profile")
-    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-    pixels = upright.convert("RGBA" if has_alpha else "RGB")
+    pixels = upright if upright.mode in ("RGB", "RGBA") else upright.convert("RGB")
     if profile:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
@@ -132,6 +144,8 @@ def _decode(image: Image.Image) -> Image.Image:
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = None  # an unreadable profile: keep the numbers, read them as sRGB
         pixels = converted or pixels
+    if pixels is image:
+        pixels = image.copy()
     pixels.info = {}  # EXIF, XMP, ICC, comments: none of it goes any further
     return pixels
 
@@ -145,11 +159,14 @@ def _webp(image: Image.Image, quality: int = QUALITY) -> bytes:
     return out.getvalue()
 
 
-def _resized(image: Image.Image, width: int) -> Image.Image:
+def _resized(image: Image.Image, width: int, *, first: bool = False) -> Image.Image:
+    """`image` `width` wide. The first step down (from up to 12 megapixels) is bicubic, a
+    third cheaper than Lanczos and as sharp at factors below 4; the rest Lanczos."""
     if width >= image.width:
         return image
     height = max(1, round(image.height * width / image.width))
-    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    method = Image.Resampling.BICUBIC if first else Image.Resampling.LANCZOS
+    return image.resize((width, height), method)
 
 
 def widths_for(original: int) -> list[int]:
@@ -165,13 +182,21 @@ def prepare_sync(data: bytes) -> Prepared:
         raise _refuse(EMPTY)
     if len(data) > IMAGE_MAX_BYTES:
         raise _refuse(TOO_LARGE)
-    pixels = _decode(_open(data))
+    pixels = _decoded(_open(data))
+    orientation = pixels.getexif().get(0x0112, 1)
+    # the widths are those of the upright image; resizing happens before turning it
+    upright_width, upright_height = pixels.size[::-1] if _turned(orientation) else pixels.size
+    widths = widths_for(upright_width)
+    first = widths[-1]
+    stored_width = (
+        first if not _turned(orientation) else round(first * upright_height / upright_width)
+    )
+    source = _finished(_resized(pixels, stored_width, first=True))
     variants: list[Variant] = []
-    source = pixels
-    for width in reversed(widths_for(pixels.width)):  # widest first: each from the last
+    for width in reversed(widths):  # widest first: each from the one before
         source = _resized(source, width)
         variants.append(Variant(source.width, source.height, _webp(source)))
-    tiny = pixels.copy()
+    tiny = source.copy()
     tiny.thumbnail((PLACEHOLDER_SIZE, PLACEHOLDER_SIZE), Image.Resampling.BILINEAR)
     placeholder = "data:image/webp;base64," + base64.b64encode(_webp(tiny, 40)).decode()
     return Prepared(variants=variants[::-1], placeholder=placeholder)
