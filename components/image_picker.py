@@ -44,16 +44,24 @@ class ImagePicker:
             self.problem = ui.label("").classes("text-negative text-sm").props("role=alert")
             self.upload = (
                 ui.upload(
-                    label="Choose an image (JPEG, PNG, WebP or GIF, up to 10 MiB)",
                     auto_upload=True,
                     max_file_size=IMAGE_MAX_BYTES,
                     on_upload=self._uploaded,
                     on_rejected=lambda: self._refuse(TOO_BIG),
                 )
-                .props(f'accept="{ACCEPT}" flat bordered')
-                .classes("w-full")
+                .props(f'accept="{ACCEPT}"')
+                # Quasar's uploader nests its file input in an unlabelled button (axe:
+                # nested-interactive, label): it stays out of sight, and a plain labelled
+                # button opens its file dialog. (Hidden by a class, not set_visibility:
+                # NiceGUI refuses uploads to an element it considers invisible.)
+                .classes("hidden")
                 .mark("image-upload")
             )
+            ui.button(
+                "Choose an image (JPEG, PNG, WebP or GIF, up to 10 MiB)",
+                icon="image",
+                on_click=lambda: self.upload.run_method("pickFiles"),
+            ).props("outline no-caps").classes("self-start").mark("image-choose")
             self.alt = (
                 ui.input(
                     "Describe the image for people who cannot see it",

@@ -19,7 +19,7 @@ from tests.support.images import HTML, phone_jpeg, webp
 
 
 async def choose(visitor: User, data: bytes, name: str = "photo.jpg") -> None:
-    await visitor.should_see(marker="image-upload")  # the form is built once the zone is known
+    await visitor.should_see(marker="image-choose")  # the form is built once the zone is known
     with visitor:
         (upload,) = visitor.find(ui.upload).elements
     await upload.handle_uploads([SmallFileUpload(name, "image/jpeg", data)])  # type: ignore[attr-defined]
@@ -43,7 +43,7 @@ async def give_image(event_id: int, owner, alt: str = "The hall, full of chairs"
 async def test_a_new_event_with_an_image_needs_its_alt_text(visitor: User, sign_in, make_user):
     await sign_in(await make_user())
     await visitor.open("/events/new")
-    await visitor.should_see(marker="image-upload")
+    await visitor.should_see(marker="image-choose")
     fill(visitor, title="Picnic", date="2030-07-01", time="12:00", location="Park", capacity="9")
     await choose(visitor, phone_jpeg())
     await visitor.should_see(marker="image-preview", retries=50)
