@@ -23,12 +23,13 @@ WARNING = Markup(
     "You can still save it."
 )
 LINK = Markup(
-    '<a class="app-link underline" href="/events/{id}" target="_blank" rel="noopener">{title}'
+    '<a class="underline font-semibold" style="color: inherit" href="/events/{id}" '
+    'target="_blank" rel="noopener">{title}'
     '<span class="sr-only"> (opens in a new tab)</span></a>'
 )
 # Shown only with a warning in it; the empty region stays in the page (a live region that
 # appears together with its text is often not announced).
-BOX = "rounded px-3 py-2 bg-amber-50 text-amber-900"
+BOX = "rounded px-3 py-2 bg-amber-50 text-amber-900 dark:bg-amber-950 dark:text-amber-100"
 
 
 class ConflictWarning:
