@@ -64,7 +64,7 @@ class ImagePicker:
             ).props("outline no-caps").classes("self-start").mark("image-choose")
             self.alt = (
                 ui.input(
-                    "Describe the image for people who cannot see it",
+                    "Alt text: what the image shows",
                     value=current.alt if current else "",
                     validation=self._check_alt,
                 )

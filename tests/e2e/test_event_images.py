@@ -125,9 +125,7 @@ async def test_images_lazy_with_a_placeholder_and_the_form_warns(server, browser
             files=[{"name": "map.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg(900, 600)}]
         )
         await expect(page.get_by_test_id("image-preview")).to_be_visible()
-        await page.get_by_label("Describe the image for people who cannot see it").fill(
-            "An old sea chart"
-        )
+        await page.get_by_label("Alt text: what the image shows").fill("An old sea chart")
         await page.get_by_role("button", name="Create event").click()
         await expect(page.get_by_role("img", name="An old sea chart")).to_be_visible()
     finally:
