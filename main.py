@@ -19,6 +19,7 @@ from app.config import get_settings
 from app.demo import refuse_demo_in_production
 from app.mail.sender import MailSender, start_mail_sender
 from app.web.health import router as health_router
+from app.web.media import router as media_router
 from app.web.metrics import install_metrics
 from app.web.middleware import install_http_middleware, route_api_past_page_middleware
 from app.web.nicegui_hooks import check_nicegui_version
@@ -48,6 +49,7 @@ def wire(*, demo: bool = False) -> None:
     # request; bench/README.md, registration throughput). No page lives under /api.
     app.routes.insert(0, api_mount())
     app.include_router(health_router)
+    app.include_router(media_router)
     serve_assets()
     install_http_middleware(app)
     settings = get_settings()

@@ -149,11 +149,13 @@ async def spend_action_budget() -> None:
     person's (`user:<id>`, shared with their API token), else the browser's address. Without
     it the page socket was an unlimited way to register and cancel (and so to send mail).
     Raises TooManyRequests, which `attempt` shows as a red toast."""
-    identity = signed_in_identity()
+    page = context.client
+    with as_page_request(page):  # also from a task the page started outside its handlers
+        identity = signed_in_identity()
     if identity is not None:
         key = f"user:{identity[0]}"
     else:
-        key = f"address:{client_address(context.client.request)}"
+        key = f"address:{client_address(page.request)}"
     await get_rate_limits().check_api(key)
 
 

@@ -4,7 +4,7 @@ The title link stretches over the whole card (`stretch-link`), so the card is on
 target and one tab stop, and screen readers hear a single link named after the event.
 
 A card is four elements: the card (`event-card-{id}`), one element of static markup (title
-link, time, place, "You're going"), and the two spans of its availability (the
+link, time, place, "You're going", and the event's image, components/event_image.py), and the two spans of its availability (the
 `available-spots-{id}` number and its words), which sit directly in the card so that the card
 wears their tone colour. Every element costs the server ~4.5 KiB for as long as the page is
 open (bench/page_cost.py), and `/` shows a dozen cards.
@@ -18,6 +18,7 @@ from markupsafe import Markup
 from nicegui import ui
 
 from components.availability import AvailabilityText
+from components.event_image import CARD_SIZES, image_markup
 from components.live_numbers import LiveBound
 from components.local_time import ZoneAware, format_local, viewer_zone
 from components.text import StaticHtml
@@ -57,7 +58,9 @@ class EventCard(LiveBound, ui.card, ZoneAware):
     def _body(self, zone: tzinfo) -> tuple[Markup, list[str]]:
         event = self.event
         time = format_local(event.date_time, zone)
-        markup = BODY.format(
+        markup = image_markup(
+            event, sizes=CARD_SIZES, classes="w-full h-auto aspect-video object-cover rounded mb-1"
+        ) + BODY.format(
             href=f"/events/{event.id}",
             title=event.title,
             utc=f"{event.date_time.astimezone(UTC):%Y-%m-%d %H:%M}",

@@ -10,13 +10,16 @@ registrations) stay in the service; its message comes back as a red toast.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from nicegui import ui
 
+from components.conflict_warning import ConflictWarning
 from components.forms import all_valid, busy, check_on_blur, rule, text_field
+from components.image_picker import ImagePicker
 from components.local_time import local_to_utc, zone_name
+from models.event import DEFAULT_DURATION as DEFAULT_LENGTH
 from models.event import EventPublic
 from models.types import utcnow
 from models.validation import (
@@ -85,6 +88,7 @@ class EventForm:
         submit_label: str,
         on_submit: Callable[[EventValues], Awaitable[None]],
         initial: EventPublic | None = None,
+        owner_id: int | None = None,
     ) -> None:
         self.zone = zone
         self.on_submit = on_submit
@@ -113,6 +117,7 @@ class EventForm:
                 .mark("description")
             )
             check_on_blur(self.description)
+            self.picker = ImagePicker(initial.image if initial else None)
             with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-3"):
                 self.day = (
                     text_field("Date", check_date, value=self.initial_day)
@@ -131,6 +136,12 @@ class EventForm:
                 )
                 if initial is None:
                     self.day.props(f"min={utcnow().astimezone(zone):%Y-%m-%d}")
+            self.conflicts = ConflictWarning(
+                owner_id=initial.created_by if initial else (owner_id or 0),
+                exclude=initial.id if initial else None,
+            )
+            for field in (self.day, self.clock, self.end):
+                field.on_value_change(self.check_conflicts)
             ui.label(f"Times are in your time zone, {zone_name(zone)}.").classes(
                 "text-sm text-muted -mt-2"
             ).mark("zone-note")
@@ -182,7 +193,7 @@ class EventForm:
             self.location,
             self.capacity,
         )
-        if not all_valid(*fields):
+        if not all_valid(*fields, self.picker.alt):
             return None
         values: EventValues = {
             "title": clean_title(self.title.value or ""),
@@ -200,10 +211,32 @@ class EventForm:
         if end_clock is not None and (
             self.initial is None or changed or self.end.value != self.initial_end
         ):
-            end = local_to_utc(day, end_clock, self.zone)
-            # an end at or before the start on the same day is the next day (a late night)
-            values["end_time"] = end if end > start else end + timedelta(days=1)
+            values["end_time"] = self._end_on(day, end_clock, start)
         return values
+
+    def planned_range(self) -> tuple[datetime | None, datetime | None]:
+        """The range the fields describe so far (None while incomplete), for the warning."""
+        try:
+            day = check_date(self.day.value or "")
+            start = local_to_utc(day, check_time(self.clock.value or ""), self.zone)
+            end_clock = check_end_time(self.end.value or "")
+        except ValueError:
+            return None, None
+        if end_clock is None:
+            length = (
+                self.initial.end_time - self.initial.date_time if self.initial else DEFAULT_LENGTH
+            )
+            return start, start + length
+        return start, self._end_on(day, end_clock, start)
+
+    def _end_on(self, day: date, clock: time, start: datetime) -> datetime:
+        """The end typed as a clock time: an end at or before the start on the same day is
+        the next day (a late night)."""
+        end = local_to_utc(day, clock, self.zone)
+        return end if end > start else end + timedelta(days=1)
+
+    async def check_conflicts(self) -> None:
+        await self.conflicts.check(*self.planned_range())
 
     async def submit(self) -> None:
         values = self.values()

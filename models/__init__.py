@@ -3,8 +3,17 @@ every table on `SQLModel.metadata` (Alembic and the tests rely on that)."""
 
 from models.account import AccountToken
 from models.event import Event
+from models.image import ImageVariant
 from models.outbox import OutboxMessage
 from models.registration import Registration, RegistrationStatus
 from models.user import User
 
-__all__ = ["AccountToken", "Event", "OutboxMessage", "Registration", "RegistrationStatus", "User"]
+__all__ = [
+    "AccountToken",
+    "Event",
+    "ImageVariant",
+    "OutboxMessage",
+    "Registration",
+    "RegistrationStatus",
+    "User",
+]

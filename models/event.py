@@ -23,9 +23,10 @@ from pydantic import (
 from pydantic import (
     Field as PydanticField,
 )
-from sqlalchemy import CheckConstraint, Index, Text, true
+from sqlalchemy import JSON, CheckConstraint, Index, Text, true
 from sqlmodel import Field, SQLModel
 
+from models.image import EventImage
 from models.registration import RegistrationStatus
 from models.rules import waitlist_refusal
 from models.types import UTCDateTime, utcnow
@@ -89,6 +90,9 @@ class Event(SQLModel, table=True):
     created_by: int = Field(foreign_key="users.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The event's picture, if any (models/image.py): alt text, placeholder and the variants'
+    # digests and sizes, on the row so that lists show images without a join.
+    image: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 Title = Annotated[str, AfterValidator(clean_title)]
@@ -207,6 +211,7 @@ class EventPublic(BaseModel):
     waitlist_position: int | None = PydanticField(
         default=None, description="1-based; only when the request is authenticated."
     )
+    image: EventImage | None = None
 
     @model_serializer(mode="wrap")
     def _omit_viewer_fields_for_anonymous(  # type: ignore[no-untyped-def]

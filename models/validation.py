@@ -23,6 +23,9 @@ CAPACITY_MAX = 100_000
 DEFAULT_DURATION = timedelta(hours=2)
 SEARCH_MAX = 200  # words searched for in `GET /api/events?q=` and the search box
 SEARCH_WORDS_MAX = 8  # distinct words: each is one more LIKE over every candidate row
+IMAGE_ALT_MAX = 250  # an event image's text alternative
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # the whole upload request (413 beyond)
+IMAGE_MAX_PIXELS = 40_000_000  # decoded size: a small file can decode to gigabytes
 # Ids are 32-bit database integers: a larger one names nothing (and overflows the driver).
 ID_MIN = 1
 ID_MAX = 2_147_483_647
@@ -64,6 +67,10 @@ def _clean_text(value: str, label: str, maximum: int) -> str:
 
 def clean_name(value: str) -> str:
     return _clean_text(value, "Name", NAME_MAX)
+
+
+def clean_image_alt(value: str) -> str:
+    return _clean_text(value, "Alt text", IMAGE_ALT_MAX)
 
 
 def clean_title(value: str) -> str:

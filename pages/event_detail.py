@@ -24,6 +24,7 @@ from components import live_updates
 from components.actions import act, act_as_viewer, current_user, still_signed_in
 from components.availability import Availability
 from components.calendar_export import google_calendar_url, ics_bytes, ics_filename
+from components.event_image import PAGE_SIZES, image_markup
 from components.feedback import FAILED
 from components.forms import busy
 from components.frame import frame
@@ -47,6 +48,7 @@ META_ROW = Markup(
     "<div{attrs}>{text}</div></div>"
 )
 SUMMARY = Markup(
+    "{image}"
     '<h1 class="text-2xl sm:text-3xl font-bold leading-tight m-0 break-words">{title}</h1>'
     "{time}{place}{host}"
 )
@@ -66,7 +68,7 @@ class EventSummary(StaticHtml, ZoneAware):
         self.event = event
         self.zone = viewer_zone()
         super().__init__(*self._render())
-        self.classes("flex flex-col items-start gap-3 w-full")
+        self.classes("flex flex-col items-start gap-3 w-full").mark("event-summary")
 
     def _render(self) -> tuple[Markup, list[str]]:
         event = self.event
@@ -74,6 +76,9 @@ class EventSummary(StaticHtml, ZoneAware):
         host = f"Hosted by {event.creator_name}"
         utc = f"{event.date_time.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         markup = SUMMARY.format(
+            image=image_markup(
+                event, sizes=PAGE_SIZES, classes="w-full h-auto max-h-96 object-cover rounded"
+            ),
             title=event.title,
             time=META_ROW.format(icon="event", attrs=Markup(' title="{}"').format(utc), text=time),
             place=META_ROW.format(

@@ -36,6 +36,9 @@ async def new_event_page() -> RedirectResponse | None:
         if event is FAILED:
             return
         assert isinstance(event, EventPublic)
+        if not await form.picker.save(event):  # the event stands; its image can follow
+            ui.navigate.to(f"/events/{event.id}/edit")
+            return
         flash("Event created")
         ui.navigate.to(f"/events/{event.id}")
 
@@ -45,7 +48,7 @@ async def new_event_page() -> RedirectResponse | None:
         # Wait for the browser's time zone (first visits only) so the date and time typed
         # below mean what the person thinks they mean.
         zone = await ensure_zone()
-        EventForm(zone=zone, submit_label="Create event", on_submit=create)
+        form = EventForm(zone=zone, submit_label="Create event", on_submit=create, owner_id=user.id)
     return None
 
 
@@ -64,7 +67,11 @@ async def edit_event_page(event_id: int) -> RedirectResponse | None:
                 session=session, actor=actor, event_id=event_id, data=data
             )
 
-        if await act_as_viewer(save) is FAILED:
+        saved = await act_as_viewer(save)
+        if saved is FAILED:
+            return
+        assert isinstance(saved, EventPublic)
+        if not await form.picker.save(saved):
             return
         flash("Changes saved")
         ui.navigate.to(f"/events/{event_id}")
@@ -78,7 +85,8 @@ async def edit_event_page(event_id: int) -> RedirectResponse | None:
             ui.label("Only the person who created this event can change it.").classes("text-muted")
             return None
         zone = await ensure_zone()
-        EventForm(zone=zone, submit_label="Save changes", on_submit=update, initial=event)
+        form = EventForm(zone=zone, submit_label="Save changes", on_submit=update, initial=event)
+        await form.check_conflicts()
         with ui.row().classes("w-full max-w-2xl justify-end"):
             delete_button(event)
     return None

@@ -266,7 +266,10 @@ class EventBrowser:
                 session=session, query=query, viewer_id=self.viewer_id
             )
 
-        outcome = await act(search, fields={"to": self.date_to} if self.date_to else {})
+        # a resync after a live change is no action of the person's: it spends no budget
+        outcome = await act(
+            search, fields={"to": self.date_to} if self.date_to else {}, counted=not quiet
+        )
         if generation != self.generation:
             return  # a newer search is on its way; its answer is the one to show
         self.loading.set_visibility(False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
 from app.api.deps import (
     OPTIONAL_AUTH,
@@ -14,7 +14,7 @@ from app.api.deps import (
     RegistrationId,
     SessionDep,
 )
-from app.services import checkin, events, registrations, waitlist
+from app.services import checkin, events, images, registrations, schedule, waitlist
 from models.common import Message
 from models.event import (
     EventCreate,
@@ -30,6 +30,7 @@ from models.registration import (
     EventRegistrationList,
     RegistrationCreated,
 )
+from models.schedule import EventSavedWithWarnings
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -53,23 +54,54 @@ async def get_event(event_id: EventId, session: SessionDep, viewer: OptionalUser
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_event(data: EventCreate, session: SessionDep, user: CurrentUser) -> EventSaved:
+async def create_event(
+    data: EventCreate, session: SessionDep, user: CurrentUser
+) -> EventSavedWithWarnings:
     event = await events.create_event(session=session, owner=user, data=data)
-    return EventSaved(message="Event created", event=event)
+    warnings = await schedule.warnings_for(session=session, event=event)
+    return EventSavedWithWarnings(message="Event created", event=event, warnings=warnings)
 
 
 @router.put("/{event_id}")
 async def update_event(
     event_id: EventId, data: EventUpdate, session: SessionDep, user: CurrentUser
-) -> EventSaved:
+) -> EventSavedWithWarnings:
     event = await events.update_event(session=session, actor=user, event_id=event_id, data=data)
-    return EventSaved(message="Event updated", event=event)
+    warnings = await schedule.warnings_for(session=session, event=event)
+    return EventSavedWithWarnings(message="Event updated", event=event, warnings=warnings)
 
 
 @router.delete("/{event_id}")
 async def delete_event(event_id: EventId, session: SessionDep, user: CurrentUser) -> Message:
     await events.delete_event(session=session, actor=user, event_id=event_id)
     return Message(message="Event deleted")
+
+
+@router.put("/{event_id}/image")
+async def set_image(
+    event_id: EventId,
+    session: SessionDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF; at most 10 MiB")],
+    alt: Annotated[str, Form(description="The image's text alternative, 1 to 250 characters")],
+) -> EventSaved:
+    """The body is at most 10 MiB (413 beyond, refused as it streams in: the middleware);
+    the file is spooled to disk past 1 MiB by the multipart parser, then decoded off the
+    event loop. The alt text, the event and the caller's right to change it are checked
+    before that work."""
+    images.check_alt(alt)
+    await images.may_edit(session=session, actor=user, event_id=event_id)
+    prepared = await images.prepare(await file.read())
+    event = await images.set_image(
+        session=session, actor=user, event_id=event_id, prepared=prepared, alt=alt
+    )
+    return EventSaved(message="Image saved", event=event)
+
+
+@router.delete("/{event_id}/image")
+async def remove_image(event_id: EventId, session: SessionDep, user: CurrentUser) -> EventSaved:
+    event = await images.remove_image(session=session, actor=user, event_id=event_id)
+    return EventSaved(message="Image removed", event=event)
 
 
 @router.post("/{event_id}/register", status_code=status.HTTP_201_CREATED)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import ClientAddress, CurrentUser, SessionDep
-from app.services import accounts, events, registrations, stats, users
+from app.services import accounts, events, registrations, schedule, stats, users
 from models.account import AccountDeletion, AccountExport
 from models.common import Message, PasswordChanged
 from models.event import EventsEnvelope, UserRegistrationList
+from models.schedule import ConflictList, ConflictQuery
 from models.user import (
     PasswordChange,
     User,
@@ -92,3 +95,15 @@ async def my_events(session: SessionDep, user: CurrentUser) -> EventsEnvelope:
 async def my_stats(session: SessionDep, user: CurrentUser) -> UserStats:
     assert user.id is not None
     return await stats.user_stats(session=session, user_id=user.id)
+
+
+@router.get("/conflicts")
+async def my_conflicts(
+    query: Annotated[ConflictQuery, Query()], session: SessionDep, user: CurrentUser
+) -> ConflictList:
+    """The caller's upcoming events overlapping [from, to), for a form to warn before saving."""
+    assert user.id is not None
+    found = await schedule.conflicts(
+        session=session, owner_id=user.id, starts=query.from_, ends=query.to, exclude=query.exclude
+    )
+    return ConflictList(events=found)

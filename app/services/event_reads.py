@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from app.errors import NotFound
 from models.event import Event, EventPublic
+from models.image import EventImage
 from models.registration import Registration, RegistrationStatus
 from models.rules import spots_left
 from models.user import User
@@ -79,6 +80,7 @@ def to_public(
         is_owner=(event.created_by == viewer_id) if signed_in else None,
         registration_status=RegistrationStatus(status) if status else None,
         waitlist_position=position,
+        image=EventImage.from_stored(event.image) if event.image else None,
     )
 
 

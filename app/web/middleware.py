@@ -35,6 +35,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
+from models.validation import IMAGE_MAX_BYTES
 
 access_log = logging.getLogger("app.access")
 
@@ -74,6 +75,8 @@ KIOSK_PREFIX = "/kiosk"
 # The door page scans tickets with the camera (pages/door.py); every other page may not use it.
 DOOR_PAGE = re.compile(r"^/events/\d+/door$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Image uploads: the API's (docs/API.md, Event images) and NiceGUI's upload element's.
+IMAGE_UPLOAD = re.compile(r"^(/api/events/\d+/image|/_nicegui/client/[^/]+/upload/\d+)$")
 
 
 def socket_origin(public_url: str, scope: Scope) -> str | None:
@@ -161,21 +164,29 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """Refuse API request bodies over `MAX_BODY_BYTES` with 413, whether the client declared
+    """Refuse API request bodies over `MAX_BODY_BYTES` (image uploads: over 10 MiB) with 413, whether the client declared
     the size (Content-Length) or streams it: nothing is read past the limit."""
 
     def __init__(self, app: ASGIApp, prefix: str = "/api") -> None:
         self.app = app
         self.prefix = prefix
-        self.limit = get_settings().max_body_bytes
+        self.api_limit = get_settings().max_body_bytes
+
+    def limit_for(self, path: str) -> int | None:
+        """The API's limit; an image upload's own (the API's route and the event form's
+        NiceGUI upload, which has no limit of its own); None for the rest."""
+        if IMAGE_UPLOAD.match(path):
+            return IMAGE_MAX_BYTES
+        return self.api_limit if path.startswith(self.prefix) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
+        limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            body = json.dumps({"message": BodyTooLarge(self.limit).detail}).encode()
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            body = json.dumps({"message": BodyTooLarge(limit).detail}).encode()
             await send(
                 {
                     "type": "http.response.start",
@@ -196,8 +207,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)  # the API's handler answers 413
+                if received > limit:
+                    raise BodyTooLarge(limit)  # the API's handler answers 413
             return message
 
         await self.app(scope, limited_receive, send)

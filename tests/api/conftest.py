@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.api import api_mount
-from app.web import health
+from app.web import health, media
 from app.web.middleware import install_http_middleware
 from models.event import Event
 from models.types import utcnow
@@ -39,7 +39,13 @@ V1_EVENT_FIELDS = {
     "available_spots",
     "created_at",
 }
-EVENT_FIELDS = V1_EVENT_FIELDS | {"end_time", "waitlist_open", "waiting_count", "checked_in_count"}
+EVENT_FIELDS = V1_EVENT_FIELDS | {
+    "end_time",
+    "waitlist_open",
+    "waiting_count",
+    "checked_in_count",
+    "image",
+}
 VIEWER_FIELDS = {"is_registered", "is_owner", "registration_status", "waitlist_position"}
 
 _counter = itertools.count(1)
@@ -50,6 +56,7 @@ async def client(database: Any) -> AsyncIterator[httpx.AsyncClient]:
     root = FastAPI()
     root.routes.append(api_mount())
     root.include_router(health.router)
+    root.include_router(media.router)
     install_http_middleware(root)  # the same stack as production (main.py)
     transport = httpx.ASGITransport(app=root)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

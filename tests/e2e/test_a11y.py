@@ -24,6 +24,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.e2e.axe import COLOUR_RULES, Violation, audit, blocking
 from tests.support.browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium_executable
+from tests.support.images import phone_jpeg
 from tests.support.requirements import skip_or_fail
 from tests.support.server import ServerProcess
 
@@ -115,13 +116,24 @@ def _event(base: str, token: str, title: str, capacity: int, days: int = 3) -> i
 
 
 def _confirm(server: ServerProcess, email: str) -> None:
-    """Follow the confirmation link that a server without SMTP_URL logs (development)."""
-    pattern = re.compile(rf"link for {re.escape(email)} is \S+/verify-email#([A-Za-z0-9_-]+)")
+    """Follow the confirmation link that a server without SMTP_URL logs (development; the
+    log names the outbox row, never the address): the first account's is the only one."""
+    pattern = re.compile(r"its link is \S+/verify-email#([A-Za-z0-9_-]+)")
     deadline = time.monotonic() + 20
     while not (found := pattern.search(server.log_path.read_text(errors="replace"))):
         assert time.monotonic() < deadline, "no confirmation link in the server's log"
         time.sleep(0.2)
     answer = httpx.post(f"{server.url}/api/auth/verify-email", json={"token": found.group(1)})
+    answer.raise_for_status()
+
+
+def _image(base: str, token: str, event_id: int, alt: str) -> None:
+    answer = httpx.put(
+        f"{base}/api/events/{event_id}/image",
+        headers={"authorization": f"Bearer {token}"},
+        files={"file": ("photo.jpg", phone_jpeg(1200, 800), "image/jpeg")},
+        data={"alt": alt},
+    )
     answer.raise_for_status()
 
 
@@ -145,6 +157,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         full = _event(base, host, "Sold-out string quartet", 1, days=6)
         other = _event(base, host, "Lantern walk", 8, days=7)
         live = _event(base, host, "Choir rehearsal", 10, days=8)
+        # images on a card, an event page and the edit form; the edit form's schedule warning
+        _image(base, host, joined, "Chairs in a circle around a reading lamp")
+        _image(base, member, own, "Raised beds with tomatoes")
+        _event(base, member, "Seed swap", 6)  # at the time of the garden day
         fans = [_account(base, f"Fan {n}") for n in range(3)]
         ticket = _call(base, member, f"/events/{joined}/register")["registration"]["id"]
         _call(base, _account(base, "Fay Fan"), f"/events/{full}/register")
