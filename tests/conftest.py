@@ -105,7 +105,10 @@ async def database(database_url: str) -> AsyncIterator[app_db.Database]:
     if database.engine.dialect.name == "postgresql":
         async with database.engine.begin() as conn:
             await conn.execute(
-                text("TRUNCATE mail_outbox, registrations, events, users RESTART IDENTITY CASCADE")
+                text(
+                    "TRUNCATE mail_outbox, registrations, events, series, calendar_feeds, users"
+                    " RESTART IDENTITY CASCADE"
+                )
             )
     await app_db.use_database(database)
     yield database

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 
 from app import __version__
-from app.api import auth, events, users
+from app.api import auth, events, series, users
 from app.api.deps import api_rate_limit
 from app.api.errors import install_error_handlers
 from app.config import get_settings
@@ -46,7 +46,7 @@ def create_api() -> FastAPI:
         responses=_ERRORS,
         dependencies=[Depends(api_rate_limit)],
     )
-    for module in (auth, events, users):
+    for module in (auth, events, series, users):
         api.include_router(module.router)
     install_error_handlers(api)
     origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]

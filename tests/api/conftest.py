@@ -41,7 +41,13 @@ V1_EVENT_FIELDS = {
     "available_spots",
     "created_at",
 }
-EVENT_FIELDS = V1_EVENT_FIELDS | {"end_time", "waitlist_open", "waiting_count", "checked_in_count"}
+EVENT_FIELDS = V1_EVENT_FIELDS | {
+    "end_time",
+    "waitlist_open",
+    "waiting_count",
+    "checked_in_count",
+    "series_id",
+}
 VIEWER_FIELDS = {"is_registered", "is_owner", "registration_status", "waitlist_position"}
 
 _counter = itertools.count(1)
