@@ -17,6 +17,7 @@ import pages  # noqa: F401  (importing a page module registers its routes)
 from app.api import api_mount
 from app.config import get_settings
 from app.mail.sender import MailSender, start_mail_sender
+from app.web.calendar_feed import router as calendar_feed_router
 from app.web.health import router as health_router
 from app.web.metrics import install_metrics
 from app.web.middleware import install_http_middleware, route_api_past_page_middleware
@@ -46,6 +47,7 @@ def wire(*, demo: bool = False) -> None:
     # request; bench/README.md, registration throughput). No page lives under /api.
     app.routes.insert(0, api_mount())
     app.include_router(health_router)
+    app.include_router(calendar_feed_router)
     serve_assets()
     install_http_middleware(app)
     settings = get_settings()

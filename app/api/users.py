@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import ClientAddress, CurrentUser, SessionDep
-from app.services import events, registrations, stats, users
+from app.services import calendar_feed, events, registrations, stats, users
+from models.calendar_feed import CalendarUrl
 from models.common import PasswordChanged
 from models.event import EventsEnvelope, UserRegistrationList
 from models.user import (
@@ -62,3 +63,16 @@ async def my_events(session: SessionDep, user: CurrentUser) -> EventsEnvelope:
 async def my_stats(session: SessionDep, user: CurrentUser) -> UserStats:
     assert user.id is not None
     return await stats.user_stats(session=session, user_id=user.id)
+
+
+@router.get("/calendar")
+async def my_calendar(session: SessionDep, user: CurrentUser) -> CalendarUrl:
+    """The secret URL of the person's calendar feed (`.ics`, for calendar apps to
+    subscribe to): the same until rotated. Not an API token: it opens that feed alone."""
+    return CalendarUrl(url=await calendar_feed.calendar_url(session=session, user=user))
+
+
+@router.post("/calendar/rotate")
+async def rotate_my_calendar(session: SessionDep, user: CurrentUser) -> CalendarUrl:
+    """A new feed URL; the old one answers 404 from now on."""
+    return CalendarUrl(url=await calendar_feed.rotate_calendar_url(session=session, user=user))

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from app.api import api_mount
 from app.config import get_settings
 from app.rate_limit import get_rate_limits
-from app.web import health
+from app.web import calendar_feed, health
 from app.web.middleware import install_http_middleware
 from models.event import Event
 from models.types import utcnow
@@ -58,6 +58,7 @@ async def client(database: Any) -> AsyncIterator[httpx.AsyncClient]:
     root = FastAPI()
     root.routes.append(api_mount())
     root.include_router(health.router)
+    root.include_router(calendar_feed.router)  # /calendar/{token}.ics, as main.py
     install_http_middleware(root)  # the same stack as production (main.py)
     transport = httpx.ASGITransport(app=root)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
