@@ -11,5 +11,6 @@ from pages import (  # noqa: F401
     kiosk,
     my_registrations,
     organizer,
+    series,
     ticket,
 )

@@ -44,6 +44,7 @@ from models.series import (
     SeriesPublic,
     SeriesRule,
     SeriesUpdate,
+    Weekday,
 )
 from models.types import utcnow
 from models.user import User
@@ -62,15 +63,20 @@ _FREQUENCIES = {
 _RRULE_DAYS = (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU)
 
 
+def _weekdays(first_start: datetime, rule: SeriesRule) -> list[Weekday] | None:
+    """The days a weekly rule repeats on: those chosen, or `first_start`'s weekday."""
+    if rule.frequency != Frequency.WEEKLY:
+        return None
+    return rule.weekdays or [WEEKDAYS[first_start.weekday()]]
+
+
 def local_starts(first_start: datetime, rule: SeriesRule) -> list[datetime]:
     """The local wall-clock starts (naive) the rule makes from `first_start`, at most one
     beyond the limit (so "too many" is known without expanding a rule of years).
 
     A weekly rule without weekdays repeats on `first_start`'s weekday; a monthly one on its
     day of the month (a month without that day is skipped, as RFC 5545 says)."""
-    weekdays = rule.weekdays or (
-        [WEEKDAYS[first_start.weekday()]] if rule.frequency == Frequency.WEEKLY else None
-    )
+    weekdays = _weekdays(first_start, rule)
     made = rrule.rrule(
         _FREQUENCIES[rule.frequency],
         dtstart=first_start.replace(second=0, microsecond=0),
@@ -139,7 +145,7 @@ async def create_series(
             interval=rule.interval,
             count=rule.count,
             until=rule.until,
-            weekdays=",".join(rule.weekdays) if rule.weekdays else None,
+            weekdays=",".join(_weekdays(data.first_start, rule) or []) or None,
             created_by=owner.id,
         )
         session.add(series)
