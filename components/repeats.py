@@ -142,7 +142,10 @@ class RepeatsEditor:
         first = self.first_start()
         if rule is None or first is None:
             return None
-        starts = local_starts(first, rule)
+        try:
+            starts = local_starts(first, rule)
+        except ValueError as exc:
+            return str(exc)
         if len(starts) > SERIES_MAX_OCCURRENCES:
             return f"That makes more than {SERIES_MAX_OCCURRENCES} dates"
         if not starts:

@@ -54,6 +54,7 @@ SERIES_NOT_FOUND = "Series not found"
 NOT_OWNER = "Only the series' owner can change it"
 TOO_MANY = f"The rule makes more than {SERIES_MAX_OCCURRENCES} occurrences"
 NONE_MADE = "The rule makes no occurrences"
+OUT_OF_RANGE = "The dates run past what a calendar can hold"
 
 _FREQUENCIES = {
     Frequency.DAILY: rrule.DAILY,
@@ -86,19 +87,30 @@ def local_starts(first_start: datetime, rule: SeriesRule) -> list[datetime]:
         until=datetime.combine(rule.until, time.max) if rule.until else None,
         byweekday=[_RRULE_DAYS[WEEKDAYS.index(d)] for d in weekdays] if weekdays else None,
     )
-    return list(islice(made, SERIES_MAX_OCCURRENCES + 1))
+    try:
+        return list(islice(made, SERIES_MAX_OCCURRENCES + 1))
+    except (ValueError, OverflowError):  # dates past the year 9999
+        raise ValueError(OUT_OF_RANGE) from None
 
 
 def occurrence_starts(first_start: datetime, timezone: str, rule: SeriesRule) -> list[datetime]:
     """The occurrences' starts in UTC, or ValidationFailed naming the problem (none, or more
     than the limit)."""
-    starts = local_starts(first_start, rule)
+    try:
+        starts = local_starts(first_start, rule)
+        zone = ZoneInfo(timezone)
+        utc = [start.replace(tzinfo=zone).astimezone(UTC) for start in starts]
+        if utc:  # the last one must also be able to end (the longest duration: a week)
+            _ = utc[-1] + timedelta(days=8)
+        if rule.count is not None and len(starts) < rule.count:  # rrule stops at year 9999
+            raise ValueError(OUT_OF_RANGE)
+    except (ValueError, OverflowError):
+        raise ValidationFailed([("first_start", OUT_OF_RANGE)]) from None
     if len(starts) > SERIES_MAX_OCCURRENCES:
         raise ValidationFailed([("rule", TOO_MANY)])
     if not starts:
         raise ValidationFailed([("rule", NONE_MADE)])
-    zone = ZoneInfo(timezone)
-    return [start.replace(tzinfo=zone).astimezone(UTC) for start in starts]
+    return utc
 
 
 def to_public(series: Series, viewer_id: int | None) -> SeriesPublic:

@@ -272,6 +272,8 @@ async def test_bad_rules_are_400_naming_the_problem_and_create_nothing(
         ({"duration_minutes": 10081}, "duration_minutes"),
         ({"first_start": f"{NEXT_YEAR}-03-03T19:00:00+01:00"}, "first_start"),
         ({"rule": {"frequency": "daily", "until": f"{NEXT_YEAR}-01-01"}}, "rule"),
+        ({"first_start": "9999-12-30T23:00:00"}, "first_start"),
+        ({"first_start": "9999-12-31T23:30:00", "timezone": "America/New_York"}, "first_start"),
     ]
     for fields, field in cases:
         response = await client.post(
