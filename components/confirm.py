@@ -20,7 +20,12 @@ async def confirm(
     """Ask; True when the person chose `go`. `keep` and `go` are (label, marker) of the two
     buttons; `body()` adds fields of the caller's own above the text (read them before this
     returns: the dialog is gone afterwards)."""
-    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
+    # the dialog is named after its question (axe: aria-dialog-name; Quasar puts the
+    # attribute on its role=dialog element)
+    with (
+        ui.dialog().props(f'aria-label="{heading}"') as dialog,
+        ui.card().classes("gap-4 p-6 max-w-md"),
+    ):
         Heading(heading, level=2)
         if body is not None:
             body()
