@@ -65,9 +65,10 @@ def occurrence_row(event: EventPublic, zone: tzinfo, now: datetime) -> None:
 
 
 def date_choices(events: list[EventPublic], zone: tzinfo, now: datetime) -> dict[str, str]:
-    """The upcoming dates, as the `from` of an edit or a deletion."""
+    """The upcoming dates, as the `from` of an edit or a deletion (short: a select's value
+    is cut, not wrapped, on a 320 px screen; the zone is the page's, said in the list)."""
     return {
-        e.date_time.isoformat(): format_local(e.date_time, zone)
+        e.date_time.isoformat(): f"{e.date_time.astimezone(zone):%-d %b %Y, %H:%M}"
         for e in events
         if e.date_time > now
     }

@@ -149,4 +149,5 @@ async def test_operations_open_to_anonymous_callers_document_the_token_as_option
         ("POST", "/auth/login"),
         ("GET", "/events"),
         ("GET", "/events/{event_id}"),
+        ("GET", "/series/{series_id}"),
     }
