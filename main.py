@@ -18,6 +18,7 @@ from app.api import api_mount
 from app.config import get_settings
 from app.demo import refuse_demo_in_production
 from app.mail.sender import MailSender, start_mail_sender
+from app.web.calendar_feed import router as calendar_feed_router
 from app.web.health import router as health_router
 from app.web.media import router as media_router
 from app.web.metrics import install_metrics
@@ -50,6 +51,7 @@ def wire(*, demo: bool = False) -> None:
     app.routes.insert(0, api_mount())
     app.include_router(health_router)
     app.include_router(media_router)
+    app.include_router(calendar_feed_router)
     serve_assets()
     install_http_middleware(app)
     settings = get_settings()

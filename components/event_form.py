@@ -89,7 +89,10 @@ class EventForm:
         on_submit: Callable[[EventValues], Awaitable[None]],
         initial: EventPublic | None = None,
         owner_id: int | None = None,
+        extra: Callable[[EventForm], object] | None = None,
     ) -> None:
+        """`extra(form)` adds fields of a page's own above the submit button (the new-event
+        page's "Repeats", components/repeats.py)."""
         self.zone = zone
         self.on_submit = on_submit
         self.initial = initial
@@ -175,6 +178,8 @@ class EventForm:
                     f"{initial.current_registrations} people are registered: "
                     "capacity cannot go below that"
                 ).classes("text-sm text-muted -mt-2").mark("capacity-hint")
+            if extra is not None:
+                extra(self)
             self.button = (
                 ui.button(submit_label, on_click=self.submit)
                 .props("unelevated no-caps size=lg")

@@ -88,6 +88,10 @@ class Event(SQLModel, table=True):
     # May people join a waiting list once the event is full (API.md, Version 2)?
     waitlist_open: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_by: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    # the series this event is an occurrence of (models/series.py), or None
+    series_id: int | None = Field(
+        default=None, foreign_key="series.id", ondelete="SET NULL", index=True
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The event's picture, if any (models/image.py): alt text, placeholder and the variants'
@@ -198,6 +202,9 @@ class EventPublic(BaseModel):
     current_registrations: int
     available_spots: int
     created_at: datetime
+    series_id: int | None = PydanticField(
+        default=None, description="The series this event is an occurrence of, or null."
+    )
     is_registered: bool | None = PydanticField(
         default=None, description="Only when the request is authenticated."
     )

@@ -13,5 +13,6 @@ from pages import (  # noqa: F401
     kiosk,
     my_registrations,
     organizer,
+    series,
     ticket,
 )

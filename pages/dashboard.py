@@ -10,11 +10,12 @@ from nicegui import Client, ui
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live import LiveBatch
-from app.services import accounts, events, stats, users
+from app.services import accounts, calendar_feed, events, stats, users
 from app.web.request_info import client_address
 from components import live_updates
 from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability
+from components.confirm import confirm
 from components.feedback import FAILED
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame, show_user_name
@@ -222,6 +223,51 @@ def password_form() -> None:
         )
 
 
+def calendar_feed_card(url: str) -> None:
+    """The calendar feed's secret URL, to copy into a calendar app, and a way to replace it
+    (the old one stops working) if it was shared by mistake."""
+
+    async def rotate() -> None:
+        if not await confirm(
+            "Make a new calendar URL?",
+            "The current URL stops working at once: calendars subscribed to it stop "
+            "updating until you give them the new one.",
+            keep=("Keep it", "keep-calendar-url"),
+            go=("Make a new URL", "confirm-rotate-calendar"),
+        ):
+            return
+
+        async def run(session: AsyncSession, viewer: User) -> str:
+            return await calendar_feed.rotate_calendar_url(session=session, user=viewer)
+
+        new = await act_as_viewer(run, success="New calendar URL made; the old one is gone")
+        if isinstance(new, str):
+            field.set_value(new)
+
+    with settings_card("Calendar feed"):
+        ui.label(
+            "Subscribe to this address in your calendar app (Google Calendar: “From URL”; "
+            "Apple Calendar: “New Calendar Subscription”) to see every event you are "
+            "registered for or run, kept up to date. Keep it to yourself: anyone with it "
+            "can read the list."
+        ).classes("text-sm")
+        field = (
+            ui.input("Your calendar URL", value=url)
+            .props("outlined readonly")
+            .classes("w-full")
+            .mark("calendar-url")
+        )
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button(
+                "Copy",
+                icon="content_copy",
+                on_click=lambda: (ui.clipboard.write(field.value), ui.notify("Copied")),
+            ).props("unelevated no-caps").mark("copy-calendar-url")
+            ui.button("New URL…", on_click=rotate).props("outline no-caps").mark(
+                "rotate-calendar-url"
+            )
+
+
 @ui.page(PATH)
 async def dashboard_page() -> RedirectResponse | None:
     user = await require_user(PATH)
@@ -230,13 +276,14 @@ async def dashboard_page() -> RedirectResponse | None:
     user_id = user.id
     assert user_id is not None
 
-    async def load(session: AsyncSession) -> tuple[UserStats, list[EventPublic]]:
+    async def load(session: AsyncSession) -> tuple[UserStats, list[EventPublic], str]:
         return (
             await stats.user_stats(session=session, user_id=user_id),
             await events.list_created_events(session=session, user_id=user_id),
+            await calendar_feed.calendar_url(session=session, user=user),
         )
 
-    numbers, created = await read(load)
+    numbers, created, feed = await read(load)
 
     with frame("Dashboard", user=user, path=PATH):
         Heading("Dashboard")
@@ -257,6 +304,7 @@ async def dashboard_page() -> RedirectResponse | None:
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-2 gap-4"):
             profile_form(user)
             password_form()
+            calendar_feed_card(feed)
         my_data_card()
     return None
 

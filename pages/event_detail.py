@@ -454,7 +454,12 @@ async def event_page(event_id: int, request: Request) -> None:
         return
 
     with frame(event.title, user=user, path=path):
-        ui.link("← All events", "/").classes("app-link touch self-start text-sm")
+        with ui.row().classes("w-full gap-x-6"):
+            ui.link("← All events", "/").classes("app-link touch text-sm")
+            if event.series_id is not None:  # an occurrence of a series: all its dates
+                ui.link("All dates of this series", f"/series/{event.series_id}").classes(
+                    "app-link touch text-sm"
+                ).mark("series-link")
         with ui.element("div").classes("w-full grid grid-cols-1 md:grid-cols-3 gap-4"):
             details = EventDetails(event)
             with ui.column().classes("md:row-span-2 md:col-start-3 md:row-start-1 gap-4 w-full"):

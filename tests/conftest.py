@@ -110,7 +110,8 @@ async def database(database_url: str) -> AsyncIterator[app_db.Database]:
         async with database.engine.begin() as conn:
             await conn.execute(
                 text(
-                    "TRUNCATE mail_outbox, account_tokens, registrations, events, users RESTART IDENTITY CASCADE"
+                    "TRUNCATE mail_outbox, account_tokens, registrations, events, series,"
+                    " calendar_feeds, users RESTART IDENTITY CASCADE"
                 )
             )
     await app_db.use_database(database)

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 
 from app import __version__
-from app.api import auth, events, users
+from app.api import auth, events, series, users
 from app.api.deps import api_rate_limit
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
@@ -47,7 +47,7 @@ def create_api() -> FastAPI:
         responses=_ERRORS,
         dependencies=[Depends(api_rate_limit)],
     )
-    for module in (auth, events, users):
+    for module in (auth, events, series, users):
         api.include_router(module.router)
     install_error_handlers(api)
     install_docs(api, title=api.title)

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import ClientAddress, CurrentUser, SessionDep
-from app.services import accounts, events, registrations, schedule, stats, users
+from app.services import accounts, calendar_feed, events, registrations, schedule, stats, users
 from models.account import AccountDeletion, AccountExport
+from models.calendar_feed import CalendarUrl
 from models.common import Message, PasswordChanged
 from models.event import EventsEnvelope, UserRegistrationList
 from models.schedule import ConflictList, ConflictQuery
@@ -107,3 +108,16 @@ async def my_conflicts(
         session=session, owner_id=user.id, starts=query.from_, ends=query.to, exclude=query.exclude
     )
     return ConflictList(events=found)
+
+
+@router.get("/calendar")
+async def my_calendar(session: SessionDep, user: CurrentUser) -> CalendarUrl:
+    """The secret URL of the person's calendar feed (`.ics`, for calendar apps to
+    subscribe to): the same until rotated. Not an API token: it opens that feed alone."""
+    return CalendarUrl(url=await calendar_feed.calendar_url(session=session, user=user))
+
+
+@router.post("/calendar/rotate")
+async def rotate_my_calendar(session: SessionDep, user: CurrentUser) -> CalendarUrl:
+    """A new feed URL; the old one answers 404 from now on."""
+    return CalendarUrl(url=await calendar_feed.rotate_calendar_url(session=session, user=user))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -147,10 +147,34 @@ def domain_of(public_url: str) -> str:
 def event_ics(event: EventFacts, url: str, uid_domain: str) -> bytes:
     """One VEVENT in a VCALENDAR; the UID is stable so re-importing (or the updated .ics of a
     "changed" email) updates the entry instead of adding a second one."""
+    calendar = _calendar()
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(_entry(event, url, uid_domain))
+    return bytes(calendar.to_ical())
+
+
+def feed_ics(events: list[EventFacts], base_url: str, uid_domain: str, name: str) -> bytes:
+    """A subscribed calendar (the calendar feed): one VEVENT per event, each with the same
+    UID as the event's .ics download and emails, so a calendar that imported one of those
+    sees the same entry, and an edited event updates it in place."""
+    calendar = _calendar()
+    calendar.add("x-wr-calname", name)
+    # how often a subscribing app should look again (RFC 7986; Apple's and Outlook's hint)
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    for event in events:
+        calendar.add_component(_entry(event, f"{base_url}/events/{event.id}", uid_domain))
+    return bytes(calendar.to_ical())
+
+
+def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    return calendar
+
+
+def _entry(event: EventFacts, url: str, uid_domain: str) -> CalendarEvent:
     entry = CalendarEvent()
     entry.add("uid", f"event-{event.id}@{uid_domain}")
     entry.add("dtstamp", utcnow())
@@ -160,8 +184,7 @@ def event_ics(event: EventFacts, url: str, uid_domain: str) -> bytes:
     entry.add("location", event.location)
     entry.add("description", describe(event.description, url))
     entry.add("url", url)
-    calendar.add_component(entry)
-    return bytes(calendar.to_ical())
+    return entry
 
 
 def describe(description: str | None, url: str) -> str:

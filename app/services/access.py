@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -80,6 +81,13 @@ async def role_of(session: AsyncSession, event: Event, user_id: int | None) -> R
     if user_id is not None and event.created_by == user_id:
         return Role.OWNER
     return None
+
+
+def has_a_role(user_id: int) -> ColumnElement[bool]:
+    """SQL: the events where `user_id` has any role, as `role_of` decides it (keep the two in
+    step: a team role added there joins here, and every list built on it, such as the
+    calendar feed, follows)."""
+    return col(Event.created_by) == user_id
 
 
 async def authorize(

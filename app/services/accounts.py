@@ -31,7 +31,7 @@ from app.security import hash_password
 from app.services import users
 from app.services.access import lock_event
 from app.services.account_links import digest_of, forget_links, issue_links
-from app.services.events import remove_event
+from app.services.events import delete_locked_event
 from app.services.held_mail import drop_held, release_held
 from app.services.registrations import cancel_place
 from models.account import (
@@ -202,7 +202,7 @@ async def delete_account(
                 *promoted,
             ]
         for event_id in owned:
-            await remove_event(session, locked[event_id])
+            await delete_locked_event(session, locked[event_id])
             live.append(Availability(event_id, 0, 0, ChangeKind.DELETED))
         await drop_held(session, fresh.email)
         await session.execute(

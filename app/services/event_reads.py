@@ -76,6 +76,7 @@ def to_public(
         current_registrations=event.registered_count,
         available_spots=spots_left(event.max_capacity, event.registered_count),
         created_at=event.created_at,
+        series_id=event.series_id,
         is_registered=(status == RegistrationStatus.CONFIRMED) if signed_in else None,
         is_owner=(event.created_by == viewer_id) if signed_in else None,
         registration_status=RegistrationStatus(status) if status else None,

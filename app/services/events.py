@@ -29,7 +29,7 @@ from sqlmodel import col, select
 
 from app.db import on_replica, write_transaction
 from app.errors import NotAuthenticated, RuleViolation, ValidationFailed
-from app.live import Availability, ChangeKind, bus
+from app.live import Activity, Availability, ChangeKind, bus
 from app.mail.messages import EventFacts
 from app.rate_limit import get_rate_limits
 from app.services import mail
@@ -313,35 +313,42 @@ async def update_event(
     changes = {k: v for k, v in changes.items() if v is not None or k == "description"}
     async with write_transaction(session):
         event = await authorize(session, actor=actor, event_id=event_id, action=Action.EDIT)
-        new_date = changes.get("date_time")
-        if (
-            new_date is not None
-            and new_date != event.date_time
-            and not is_upcoming(new_date, utcnow())
-        ):
-            raise RuleViolation(PAST_DATE)
-        _new_times(event, changes)
-        new_capacity = changes.get("max_capacity")
-        # Safe against a registration racing this edit: both hold the event's row lock
-        # (PostgreSQL) or the database's write lock (SQLite) while they decide. Lowering the
-        # capacity never cancels anybody: below the current registrations it is refused.
-        if new_capacity is not None and new_capacity < event.registered_count:
-            raise RuleViolation(
-                f"Capacity cannot be below the {event.registered_count} current registrations"
-            )
-        before = mail.time_or_place_before(event, changes)
-        for field, value in changes.items():
-            setattr(event, field, value)
-        event.updated_at = utcnow()
-        if before:  # every confirmed attendee hears of a new time or place, once a window
-            await mail.enqueue_change(session, event_id=event_id, before=before)
-        await session.flush()
-        # A raised capacity frees spots: the waiting list moves up in this transaction (the
-        # promoted hear of it in their own message, which carries the new time already).
-        promoted = await promote_waiting(session, event)
+        promoted = await change_locked_event(session, event, changes)
     updated = await get_event(session=session, event_id=event_id, viewer_id=actor.id)
     bus.publish(Availability.of(event, ChangeKind.DETAILS), *promoted)
     return updated
+
+
+async def change_locked_event(
+    session: AsyncSession, event: Event, changes: dict[str, Any]
+) -> list[Activity]:
+    """Applies `changes` to `event`, whose row the caller has locked in its open transaction,
+    as every edit does (one event's edit, a series' edit of its occurrences): the rules,
+    the "changed" mail to attendees, the waiting list moving up into a raised capacity.
+    Returns what to publish about the promoted after commit."""
+    assert event.id is not None
+    new_date = changes.get("date_time")
+    if new_date is not None and new_date != event.date_time and not is_upcoming(new_date, utcnow()):
+        raise RuleViolation(PAST_DATE)
+    _new_times(event, changes)
+    new_capacity = changes.get("max_capacity")
+    # Safe against a registration racing this edit: both hold the event's row lock
+    # (PostgreSQL) or the database's write lock (SQLite) while they decide. Lowering the
+    # capacity never cancels anybody: below the current registrations it is refused.
+    if new_capacity is not None and new_capacity < event.registered_count:
+        raise RuleViolation(
+            f"Capacity cannot be below the {event.registered_count} current registrations"
+        )
+    before = mail.time_or_place_before(event, changes)
+    for field, value in changes.items():
+        setattr(event, field, value)
+    event.updated_at = utcnow()
+    if before:  # every confirmed attendee hears of a new time or place, once a window
+        await mail.enqueue_change(session, event_id=event.id, before=before)
+    await session.flush()
+    # A raised capacity frees spots: the waiting list moves up in this transaction (the
+    # promoted hear of it in their own message, which carries the new time already).
+    return await promote_waiting(session, event)
 
 
 async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> None:
@@ -349,15 +356,16 @@ async def delete_event(*, session: AsyncSession, actor: User, event_id: int) -> 
     CASCADE)."""
     async with write_transaction(session):
         event = await authorize(session, actor=actor, event_id=event_id, action=Action.DELETE)
-        await remove_event(session, event)
+        await delete_locked_event(session, event)
     bus.publish(Availability(event_id, 0, 0, ChangeKind.DELETED))
 
 
-async def remove_event(session: AsyncSession, event: Event) -> None:
-    """An event's deletion inside the caller's transaction (holding its lock): everyone
-    confirmed or waiting is told, then the row goes with its registrations (ON DELETE
-    CASCADE). Publishing `ChangeKind.DELETED` after commit is the caller's. Also used by
-    account deletion."""
+async def delete_locked_event(session: AsyncSession, event: Event) -> None:
+    """Deletes `event`, whose row the caller has locked in its open transaction, as every
+    deletion does (one event, a series' occurrences, an account's own events): everyone
+    confirmed or waiting is told by mail, queued in the same transaction, then the row goes
+    with its registrations (ON DELETE CASCADE). The caller publishes the deletion after
+    commit."""
     assert event.id is not None
     # before the DELETE: the registrations that say who to tell go with the event
     await mail.enqueue_for_event(

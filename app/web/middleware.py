@@ -214,6 +214,10 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, send)
 
 
+# a calendar feed's URL carries its secret in the path (app/web/calendar_feed.py)
+FEED_TOKEN = re.compile(r"^/calendar/[^/]*\.ics$")
+
+
 class AccessLog:
     """One JSON line per HTTP request: method, path, status, duration, request id, user id.
     Never headers, bodies or query strings: that is where tokens and passwords travel."""
@@ -249,7 +253,7 @@ class AccessLog:
                 client = scope.get("client") or ("-", 0)
                 record: MutableMapping[str, Any] = {
                     "method": scope.get("method"),
-                    "path": path,
+                    "path": FEED_TOKEN.sub("/calendar/[token].ics", path),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "request_id": request_id,

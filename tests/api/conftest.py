@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.api import api_mount
-from app.web import health, media
+from app.web import calendar_feed, health, media
 from app.web.middleware import install_http_middleware
 from models.event import Event
 from models.types import utcnow
@@ -45,6 +45,7 @@ EVENT_FIELDS = V1_EVENT_FIELDS | {
     "waiting_count",
     "checked_in_count",
     "image",
+    "series_id",
 }
 VIEWER_FIELDS = {"is_registered", "is_owner", "registration_status", "waitlist_position"}
 
@@ -57,6 +58,7 @@ async def client(database: Any) -> AsyncIterator[httpx.AsyncClient]:
     root.routes.append(api_mount())
     root.include_router(health.router)
     root.include_router(media.router)
+    root.include_router(calendar_feed.router)  # /calendar/{token}.ics, as main.py
     install_http_middleware(root)  # the same stack as production (main.py)
     transport = httpx.ASGITransport(app=root)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

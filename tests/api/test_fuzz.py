@@ -152,4 +152,5 @@ async def test_operations_open_to_anonymous_callers_document_the_token_as_option
         ("POST", "/auth/password-reset/confirm"),
         ("GET", "/events"),
         ("GET", "/events/{event_id}"),
+        ("GET", "/series/{series_id}"),
     }
