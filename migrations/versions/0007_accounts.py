@@ -1,7 +1,7 @@
 """Accounts: a verified email, account links (confirmation, reset), held mail.
 
 Revision ID: 0007_accounts
-Revises: 0005_search
+Revises: 0006_sec
 Create Date: 2026-12-07
 
 - `users.email_verified`: every account that exists now counts as verified (API.md,
@@ -26,6 +26,23 @@ TS = sa.DateTime(timezone=True)
 OLD_STATUSES = "status IN ('pending', 'sent', 'failed', 'void')"
 NEW_STATUSES = "status IN ('pending', 'sent', 'failed', 'void', 'held')"
 HELD = sa.text("status = 'held'")
+
+
+def _rebuild_outbox_status_check(statuses: str) -> None:
+    """The status CHECK with `statuses`. SQLite rebuilds the table for it, which loses the
+    expression index of 0006 on lower(recipient): it is made again there."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.drop_index("ix_mail_outbox_recipient_sent", table_name="mail_outbox")
+    with op.batch_alter_table("mail_outbox") as batch:
+        batch.drop_constraint("ck_mail_outbox_status", type_="check")
+        batch.create_check_constraint("ck_mail_outbox_status", statuses)
+    if sqlite:
+        op.create_index(
+            "ix_mail_outbox_recipient_sent",
+            "mail_outbox",
+            [sa.text("lower(recipient)"), "sent_at"],
+        )
 
 
 def upgrade() -> None:
@@ -57,9 +74,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "purpose", name="uq_account_tokens_user_purpose"),
         sa.UniqueConstraint("token_hash", name="uq_account_tokens_hash"),
     )
-    with op.batch_alter_table("mail_outbox") as batch:
-        batch.drop_constraint("ck_mail_outbox_status", type_="check")
-        batch.create_check_constraint("ck_mail_outbox_status", NEW_STATUSES)
+    _rebuild_outbox_status_check(NEW_STATUSES)
     op.create_index(
         "ix_mail_outbox_held_recipient",
         "mail_outbox",
@@ -72,8 +87,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_mail_outbox_held_recipient", table_name="mail_outbox")
     op.execute("UPDATE mail_outbox SET status = 'void' WHERE status = 'held'")
-    with op.batch_alter_table("mail_outbox") as batch:
-        batch.drop_constraint("ck_mail_outbox_status", type_="check")
-        batch.create_check_constraint("ck_mail_outbox_status", OLD_STATUSES)
+    _rebuild_outbox_status_check(OLD_STATUSES)
     op.drop_table("account_tokens")
     op.drop_column("users", "email_verified")
