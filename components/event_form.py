@@ -19,9 +19,9 @@ from components.conflict_warning import ConflictWarning
 from components.forms import all_valid, busy, check_on_blur, rule, text_field
 from components.image_picker import ImagePicker
 from components.local_time import local_to_utc, zone_name
-from models.event import DEFAULT_DURATION as DEFAULT_LENGTH
 from models.event import EventPublic
 from models.types import utcnow
+from models.validation import DEFAULT_DURATION as DEFAULT_LENGTH
 from models.validation import (
     DESCRIPTION_MAX,
     LOCATION_MAX,

@@ -44,7 +44,7 @@ def required(label: str) -> Check:
     return check
 
 
-def check_on_blur(field: ValidationElement) -> ValidationElement:
+def check_on_blur(field: ValidationElement[Any]) -> ValidationElement[Any]:
     field.without_auto_validation()
     field.on("blur", lambda: field.validate(return_result=False))
     field.on_value_change(lambda: field.validate(return_result=False) if field.error else None)
@@ -58,7 +58,7 @@ def text_field(label: str, check: Check, **kwargs: Any) -> ui.input:
     return field
 
 
-def all_valid(*fields: ValidationElement) -> bool:
+def all_valid(*fields: ValidationElement[Any]) -> bool:
     """Validate every field (so every error shows), then say whether all passed."""
     results = [field.validate() for field in fields]
     return all(results)

@@ -102,7 +102,7 @@ class RepeatsEditor:
 
     @property
     def repeats(self) -> bool:
-        return self.frequency.value != NONE
+        return bool(self.frequency.value != NONE)
 
     def rule(self) -> SeriesRule | None:
         if not self.repeats:

@@ -8,11 +8,11 @@ the ratio we checked.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from nicegui import app, ui
 
-LANGUAGE = "en-GB"  # `ui.run(language=...)`: Quasar's texts and <html lang> (WCAG 3.1.1)
+LANGUAGE: Final = "en-GB"  # `ui.run(language=...)`: Quasar's texts and <html lang> (WCAG 3.1.1)
 
 ThemeChoice = Literal["auto", "light", "dark"]
 THEME_KEY = "theme"

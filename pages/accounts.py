@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.services import accounts
 from app.web.request_info import client_address
 from components.actions import act, current_user
-from components.feedback import FAILED
+from components.feedback import FAILED, Failed
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame
 from components.session import begin_sign_in
@@ -64,7 +64,7 @@ async def verify_email_page() -> None:
 
     async def confirm() -> None:
         token = await link_token(client)
-        confirmed = FAILED
+        confirmed: User | Failed = FAILED
         if token:
             confirmed = await act(
                 lambda session: accounts.verify_email(session=session, token=token)

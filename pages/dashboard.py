@@ -223,6 +223,11 @@ def password_form() -> None:
         )
 
 
+def copy_to_clipboard(text: str) -> None:
+    ui.clipboard.write(text)
+    ui.notify("Copied")
+
+
 def calendar_feed_card(url: str) -> None:
     """The calendar feed's secret URL, to copy into a calendar app, and a way to replace it
     (the old one stops working) if it was shared by mistake."""
@@ -261,7 +266,7 @@ def calendar_feed_card(url: str) -> None:
             ui.button(
                 "Copy",
                 icon="content_copy",
-                on_click=lambda: (ui.clipboard.write(field.value), ui.notify("Copied")),
+                on_click=lambda: copy_to_clipboard(field.value),
             ).props("unelevated no-caps").mark("copy-calendar-url")
             ui.button("New URL…", on_click=rotate).props("outline no-caps").mark(
                 "rotate-calendar-url"

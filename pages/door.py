@@ -26,7 +26,7 @@ from app.web.outage import DATABASE_UNAVAILABLE
 from components import live_updates
 from components.actions import run_as_viewer
 from components.assets import script
-from components.feedback import FAILED
+from components.feedback import Failed
 from components.frame import frame
 from components.live_region import LiveRegion
 from components.local_time import LocalTime, viewer_zone
@@ -148,7 +148,7 @@ class Door:
 
         try:
             done = await run_as_viewer(check_in, client=self.client)
-            if done is FAILED:
+            if isinstance(done, Failed):
                 return
         except AlreadyCheckedIn as exc:
             self.last_id = None
@@ -201,7 +201,7 @@ class Door:
 
         try:
             row = await run_as_viewer(undo, client=self.client)
-            if row is FAILED:
+            if isinstance(row, Failed):
                 return
         except DomainError as exc:
             self.answer(False, exc.message)
@@ -254,7 +254,7 @@ class Door:
 
         try:
             rows = await run_as_viewer(find, client=self.client)
-            if rows is FAILED:
+            if isinstance(rows, Failed):
                 return
         except DomainError as exc:
             with self.matches:

@@ -66,7 +66,7 @@ class EventBrowser:
         self.client = ui.context.client
         self.generation = 0
         self.dirty = False
-        self.searcher: asyncio.Task | None = None
+        self.searcher: asyncio.Task[None] | None = None
         self.shown = 0
         self.total = 0
 

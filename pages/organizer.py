@@ -316,9 +316,9 @@ async def organizer_page(event: int | None = None) -> RedirectResponse | None:
         mine_activity = [a for a in batch.activity if a.event_id in rows]
         if mine_activity:
             await feed.add(mine_activity)
-        change = batch.availability.get(detail.event.id)
+        detail_change = batch.availability.get(detail.event.id)
         if any(a.event_id == detail.event.id for a in batch.activity) or (
-            change is not None and change.capacity > 0
+            detail_change is not None and detail_change.capacity > 0
         ):
             await detail.load()
 

@@ -108,11 +108,13 @@ async def edit_from_a_date(found: SeriesEnvelope, zone: tzinfo) -> None:
         async def save() -> None:
             if not all_valid(title, location, capacity):
                 return
-            data = SeriesUpdate(
-                title=clean_title(title.value),
-                location=clean_location(location.value),
-                max_capacity=int(capacity.value),
-                **{"from": datetime.fromisoformat(start.value)},
+            data = SeriesUpdate.model_validate(
+                {
+                    "title": clean_title(title.value),
+                    "location": clean_location(location.value),
+                    "max_capacity": int(capacity.value),
+                    "from": datetime.fromisoformat(start.value),
+                }
             )
 
             async def run(session: AsyncSession, viewer: User) -> SeriesEnvelope:
