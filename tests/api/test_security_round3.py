@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.api.conftest import bearer, create_event, get_event, move_to_past, register, signup
 from tests.api.test_waitlist_checkin import checkin, full_event, join, my_registrations
+from tests.fixtures import PASSWORD
 
 
 async def test_item15_cancelling_after_the_start_is_refused_and_keeps_the_check_in(
@@ -94,7 +95,9 @@ async def test_item9_email_changes_spend_the_sign_up_limit_of_the_address(client
     statuses = [
         (
             await client.put(
-                "/api/users/me", json={"email": f"guess{i}@example.com"}, headers=bearer(me)
+                "/api/users/me",
+                json={"email": f"guess{i}@example.com", "current_password": PASSWORD},
+                headers=bearer(me),
             )
         ).status_code
         for i in range(2)
@@ -109,7 +112,9 @@ async def test_item9_email_changes_spend_the_sign_up_limit_of_the_address(client
         )
         assert renamed.status_code == 200, renamed.text
     refused = await client.put(
-        "/api/users/me", json={"email": "taken@example.com"}, headers=bearer(me)
+        "/api/users/me",
+        json={"email": "taken@example.com", "current_password": PASSWORD},
+        headers=bearer(me),
     )
     assert refused.status_code == 429 and "retry-after" in refused.headers
 
