@@ -25,6 +25,7 @@ from app.web.metrics import install_metrics
 from app.web.middleware import install_http_middleware, route_api_past_page_middleware
 from app.web.nicegui_hooks import check_nicegui_version
 from app.web.outage import install_outage_log_filter
+from app.web.routers import include_plain_routers
 from app.web.socket_guard import install_socket_guard
 from app.web.startup import (
     freeze_startup_objects,
@@ -49,9 +50,7 @@ def wire(*, demo: bool = False) -> None:
     # matched against each page route before it reached the mount (~0.2 ms of CPU per
     # request; bench/README.md, registration throughput). No page lives under /api.
     app.routes.insert(0, api_mount())
-    app.include_router(health_router)
-    app.include_router(media_router)
-    app.include_router(calendar_feed_router)
+    include_plain_routers(app, health_router, media_router, calendar_feed_router)
     serve_assets()
     install_http_middleware(app)
     settings = get_settings()
