@@ -351,8 +351,12 @@ WHAT_GOES = [
 
 async def confirm_deletion() -> None:
     """Ask in a dialog that says what goes, with the password; on yes delete and leave."""
-    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
-        Heading("Delete your account?", level=2)
+    heading = "Delete your account?"
+    with (
+        ui.dialog().props(f'aria-label="{heading}"') as dialog,
+        ui.card().classes("gap-4 p-6 max-w-md"),
+    ):
+        Heading(heading, level=2)
         with ui.element("ul").classes("list-disc pl-5 flex flex-col gap-1"):
             for line in WHAT_GOES:
                 with ui.element("li"):
