@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # to one address, and about one account's registrations, per window.
     mail_recipient_limit: str = "20/hour"
     mail_account_limit: str = "40/hour"
+    # Changes of one event's time or place within this many seconds make one "Changed"
+    # message per attendee, sent when the window has passed (app/services/mail.py).
+    change_mail_window_seconds: int = Field(default=180, ge=0)
     # Sent, void and failed outbox rows (names, addresses, payloads) are deleted this many
     # days after they were written (reminder markers only once their event has started).
     mail_retention_days: int = Field(default=30, ge=1)

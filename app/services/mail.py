@@ -55,6 +55,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.config import get_settings
 from app.db import begin_write
 from app.services.held_mail import initial_status
 from models.event import Event
@@ -244,9 +245,14 @@ async def schedule_reminders(
 # locks until it commits, so an UPDATE below waits for it and then skips what it claimed;
 # SQLite has one writer. Merged rows become `void`, with the reason in `last_error`.
 
-# The window in which changes of one event's time or place make one message: a CHANGED row
-# waits this long before it is sent, and later changes fold into it (`enqueue_change`).
-CHANGE_WINDOW = timedelta(minutes=3)
+
+
+def change_window() -> timedelta:
+    """The window in which changes of one event's time or place make one message: a CHANGED
+    row waits this long before it is sent, and later changes fold into it (`enqueue_change`).
+    A setting, so that a running app's tests need not wait out the production three minutes."""
+    return timedelta(seconds=get_settings().change_mail_window_seconds)
+
 # The messages that tell a person they hold a place (what a cancellation undoes).
 _HOLDING = (MailKind.CONFIRMED.value, MailKind.PROMOTED.value)
 
@@ -300,7 +306,7 @@ async def merge_revival(session: AsyncSession, *, registration_id: int) -> None:
 async def enqueue_change(
     session: AsyncSession, *, event_id: int, before: dict[str, str], now: datetime | None = None
 ) -> None:
-    """ "Changed" for every confirmed attendee, at most one per `CHANGE_WINDOW`: the row waits
+    """ "Changed" for every confirmed attendee, at most one per `change_window()`: the row waits
     out the window, and a change made meanwhile folds into the waiting row instead of adding
     one. The message shows the event as it is when sent, so only "what it was" is merged:
     the oldest value of each field wins (what the person last heard of)."""
@@ -329,7 +335,7 @@ async def enqueue_change(
         kind=literal(MailKind.CHANGED.value),
         payload=literal(json.dumps({"before": before}, separators=(",", ":"))),
         now=literal(now, UTCDateTime()),
-        due=literal(now + CHANGE_WINDOW, UTCDateTime()),
+        due=literal(now + change_window(), UTCDateTime()),
     ).where(
         col(Registration.event_id) == event_id,
         col(Registration.status).in_(list(CONFIRMED_ONLY)),

@@ -9,7 +9,6 @@ import email.policy
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,7 +18,6 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.mail.sender import MailSender
-from app.services import mail
 from models.outbox import MailStatus, OutboxMessage
 from tests.faults.conftest import start_server  # noqa: F401  (real `main.py` processes)
 from tests.support.server import free_port
@@ -88,10 +86,10 @@ class SmtpServer:
 
 
 @pytest.fixture(autouse=True)
-def changes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def changes_at_once(limits) -> None:
     """ "Changed" messages leave at once in these tests, as every other kind (the window that
     folds repeated changes into one has its own tests, tests/mail/test_abuse.py)."""
-    monkeypatch.setattr(mail, "CHANGE_WINDOW", timedelta(0))
+    limits(change_mail_window_seconds="0")
 
 
 @pytest.fixture

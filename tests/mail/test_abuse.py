@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import Database, begin_write
 from app.mail.quotas import OVER_ACCOUNT, OVER_RECIPIENT
 from app.mail.sender import MailSender
-from app.services import events, mail, registrations
+from app.services import events, registrations
 from models.event import Event, EventUpdate
 from models.outbox import MailKind, MailStatus, OutboxMessage
 from models.registration import Registration
@@ -169,9 +169,9 @@ async def test_register_cancel_register_leaves_one_pending_message(
 
 
 @pytest.fixture
-def folding(monkeypatch: pytest.MonkeyPatch) -> None:
+def folding(limits) -> None:
     """The production window (tests/mail/conftest.py sets it to zero for the others)."""
-    monkeypatch.setattr(mail, "CHANGE_WINDOW", timedelta(minutes=3))
+    limits(change_mail_window_seconds="180")
 
 
 async def test_changes_within_the_window_make_one_message_with_the_oldest_values(
