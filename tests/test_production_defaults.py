@@ -50,7 +50,7 @@ def test_development_keeps_its_defaults(env):
     assert settings.cookie_secure is False and settings.public_url == ""
 
 
-def test_issue21_the_app_raises_its_open_file_limit_to_the_hard_limit():
+def test_the_app_raises_its_open_file_limit_to_the_hard_limit():
     """One descriptor per open page's socket: under the usual soft limit of 1,024 the
     1,025th kiosk failed. Run in a child whose soft limit is 256 and hard limit 4,096."""
     code = (

@@ -246,12 +246,12 @@ async def schedule_reminders(
 # SQLite has one writer. Merged rows become `void`, with the reason in `last_error`.
 
 
-
 def change_window() -> timedelta:
     """The window in which changes of one event's time or place make one message: a CHANGED
     row waits this long before it is sent, and later changes fold into it (`enqueue_change`).
     A setting, so that a running app's tests need not wait out the production three minutes."""
     return timedelta(seconds=get_settings().change_mail_window_seconds)
+
 
 # The messages that tell a person they hold a place (what a cancellation undoes).
 _HOLDING = (MailKind.CONFIRMED.value, MailKind.PROMOTED.value)

@@ -179,7 +179,7 @@ async def test_access_log_has_one_line_per_request_and_no_secrets(client, caplog
     assert token not in everything and PASSWORD not in everything and "$2b$" not in everything
 
 
-async def test_issue21_item12_sockets_may_go_to_our_own_origin_only(client):
+async def test_sockets_may_go_to_our_own_origin_only(client):
     csp = (await client.get("/health")).headers["content-security-policy"]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
     assert "ws:" not in connect and "wss:" not in connect
@@ -188,7 +188,7 @@ async def test_issue21_item12_sockets_may_go_to_our_own_origin_only(client):
     assert "script-src *" not in hostile.headers["content-security-policy"]
 
 
-async def test_issue21_item12_answers_with_tokens_or_personal_data_are_never_stored(client):
+async def test_answers_with_tokens_or_personal_data_are_never_stored(client):
     token = await signup(client)
     login = await client.post(
         "/api/auth/login", json={"email": (await me(client, token))["email"], "password": PASSWORD}
@@ -203,7 +203,7 @@ async def test_issue21_item12_answers_with_tokens_or_personal_data_are_never_sto
     )
 
 
-async def test_issue21_item6_new_events_per_account_are_limited(client, limits):
+async def test_new_events_per_account_are_limited(client, limits):
     limits(event_create_rate_limit="2/hour")
     token = await signup(client)
     for _ in range(2):

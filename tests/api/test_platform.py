@@ -63,7 +63,7 @@ async def test_openapi_documents_the_contract(client):
     assert "422" not in statuses  # validation failures are answered with 400
 
 
-async def test_issue21_item12_the_docs_load_nothing_from_another_origin(client):
+async def test_the_docs_load_nothing_from_another_origin(client):
     page = await client.get("/api/docs")
     assert "cdn.jsdelivr.net" not in page.text and "https://" not in page.text
     csp = page.headers["content-security-policy"]

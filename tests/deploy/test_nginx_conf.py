@@ -55,7 +55,7 @@ def _location(conf: str, name: str) -> str:
     return conf[start : conf.index("}", start)]
 
 
-def test_issue21_item6_pages_and_sockets_are_throttled_per_address(tmp_path: Path):
+def test_pages_and_sockets_are_throttled_per_address(tmp_path: Path):
     conf = render_nginx_conf(Cluster(run_dir=tmp_path, app_ports=[18081], port=18080))
     assert re.search(r"limit_req_zone \$binary_remote_addr zone=pages:\S+ rate=\d+r/s;", conf)
     assert re.search(r"limit_req_zone \$binary_remote_addr zone=sockets:\S+ rate=\d+r/s;", conf)
@@ -68,7 +68,7 @@ def test_issue21_item6_pages_and_sockets_are_throttled_per_address(tmp_path: Pat
     assert limit >= 2 * 1100 + 100  # two descriptors per proxied kiosk socket
 
 
-def test_issue21_item10_the_system_configuration_keeps_nothing_in_the_app_users_reach(
+def test_the_system_configuration_keeps_nothing_in_the_app_users_reach(
     tmp_path: Path,
 ):
     cluster = Cluster(run_dir=Path("/var/lib/eventhub/nginx"), app_ports=[8101], port=80)
@@ -85,7 +85,7 @@ def test_issue21_item10_the_system_configuration_keeps_nothing_in_the_app_users_
         assert directory in unit
 
 
-def test_issue21_item6_the_app_units_cap_memory_and_raise_the_descriptor_limit():
+def test_the_app_units_cap_memory_and_raise_the_descriptor_limit():
     unit = (Path(__file__).parents[2] / "deploy/systemd/eventhub@.service").read_text()
     assert re.search(r"^MemoryMax=\d+[KMG]$", unit, re.M)
     nofile = re.search(r"^LimitNOFILE=(\d+)$", unit, re.M)

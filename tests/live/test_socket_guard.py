@@ -35,7 +35,7 @@ async def try_connect(server: ServerProcess, client_id: str, headers: dict[str, 
     return True
 
 
-async def test_item7_a_foreign_origin_or_another_session_cannot_open_a_pages_socket(server):
+async def test_a_foreign_origin_or_another_session_cannot_open_a_pages_socket(server):
     client_id, cookie = open_page(server)
     own = {"Origin": server.url, "Cookie": f"session={cookie}"}
     assert not await try_connect(server, client_id, {"Origin": "https://evil.example"})
@@ -84,7 +84,7 @@ async def handshake_answer(
     return bool(answer)
 
 
-async def test_issue21_item3_an_explicit_handshake_cannot_join_another_browsers_page(server):
+async def test_an_explicit_handshake_cannot_join_another_browsers_page(server):
     client_id, cookie = open_page(server)
     _, other_cookie = open_page(server)
     origin = {"Origin": server.url}
@@ -102,7 +102,7 @@ async def test_issue21_item3_an_explicit_handshake_cannot_join_another_browsers_
     assert await handshake_answer(server, f"client_id={client_id}", own, client_id)
 
 
-async def test_issue21_item11_a_pages_log_message_cannot_forge_error_records(server):
+async def test_a_pages_log_message_cannot_forge_error_records(server):
     client_id, cookie = open_page(server)
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(

@@ -34,7 +34,7 @@ HUGE = "99999999999999999999"
         ("/kiosk/0", "Event not available"),
     ],
 )
-async def test_item8_huge_ids_in_page_urls_answer_not_found(visitor: User, path, text):
+async def test_huge_ids_in_page_urls_answer_not_found(visitor: User, path, text):
     await visitor.open(path)
     await visitor.should_see(text)
 
@@ -47,7 +47,7 @@ def session_id(visitor: User) -> str | None:
     return session_id_from_cookie(f"session={cookie}", get_settings().secret_key, None)
 
 
-async def test_item4_signing_in_issues_a_new_browser_session(visitor: User, sign_in, make_user):
+async def test_signing_in_issues_a_new_browser_session(visitor: User, sign_in, make_user):
     ada = await make_user()
     await visitor.open("/login")
     planted = visitor.http_client.cookies["session"]  # e.g. set by someone else beforehand
@@ -64,7 +64,7 @@ async def test_item4_signing_in_issues_a_new_browser_session(visitor: User, sign
     await visitor.should_see(marker="greeting")
 
 
-async def test_item4_signing_up_issues_a_new_browser_session(visitor: User):
+async def test_signing_up_issues_a_new_browser_session(visitor: User):
     await visitor.open("/signup")
     before = session_id(visitor)
     visitor.find(marker="name").type("Nia New")
@@ -76,7 +76,7 @@ async def test_item4_signing_up_issues_a_new_browser_session(visitor: User):
     assert before is not None and after is not None and after != before
 
 
-async def test_item4_the_sign_in_step_cannot_be_replayed_or_forged(visitor: User, make_user):
+async def test_the_sign_in_step_cannot_be_replayed_or_forged(visitor: User, make_user):
     response = await visitor.http_client.get("/login/complete?n=forged", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
@@ -110,7 +110,7 @@ async def _change_password_elsewhere(person) -> None:
         )
 
 
-async def test_item3_a_password_change_elsewhere_sends_open_pages_to_login(
+async def test_a_password_change_elsewhere_sends_open_pages_to_login(
     visitor: User, sign_in, make_user, make_event
 ):
     owner, _ = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
@@ -118,7 +118,7 @@ async def test_item3_a_password_change_elsewhere_sends_open_pages_to_login(
     await visitor.should_see("Welcome back.", retries=30)  # the login form, without any action
 
 
-async def test_item3_an_open_organizer_page_stops_showing_and_exporting_after_a_sign_out(
+async def test_an_open_organizer_page_stops_showing_and_exporting_after_a_sign_out(
     visitor: User, sign_in, make_user, make_event
 ):
     """The browser's sign-in is gone (signed out in another tab); the page still open
@@ -131,7 +131,7 @@ async def test_item3_an_open_organizer_page_stops_showing_and_exporting_after_a_
     assert not visitor.download.http_responses
 
 
-async def test_item3_live_updates_stop_revealing_attendees_after_a_sign_out(
+async def test_live_updates_stop_revealing_attendees_after_a_sign_out(
     visitor: User, sign_in, make_user, make_event
 ):
     _, event = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
@@ -145,7 +145,7 @@ async def test_item3_live_updates_stop_revealing_attendees_after_a_sign_out(
     assert "Carl Late" not in attendee_names(visitor)
 
 
-async def test_item3_a_password_change_in_another_process_sends_open_pages_to_login(
+async def test_a_password_change_in_another_process_sends_open_pages_to_login(
     visitor: User, sign_in, make_user, make_event
 ):
     """Another process changed the password (its users service bumped the token version in
@@ -164,7 +164,7 @@ async def test_item3_a_password_change_in_another_process_sends_open_pages_to_lo
     await visitor.should_see("Welcome back.", retries=30)
 
 
-async def test_item3_a_password_change_here_is_relayed_but_not_delivered_twice(
+async def test_a_password_change_here_is_relayed_but_not_delivered_twice(
     visitor: User, sign_in, make_user, make_event
 ):
     owner, _ = await _organizer_with_attendee(visitor, sign_in, make_user, make_event)
@@ -176,9 +176,7 @@ async def test_item3_a_password_change_here_is_relayed_but_not_delivered_twice(
     await visitor.should_see("Welcome back.", retries=30)
 
 
-async def test_issue21_item12_ticket_door_and_organizer_pages_are_never_stored(
-    visitor: User, sign_in, make_user
-):
+async def test_ticket_door_and_organizer_pages_are_never_stored(visitor: User, sign_in, make_user):
     """NiceGUI already sends `no-store` with the pages it builds; the middleware makes it
     hold for these paths whatever answers them (a redirect, an error page, an upgrade)."""
     await sign_in(await make_user())
@@ -187,7 +185,7 @@ async def test_issue21_item12_ticket_door_and_organizer_pages_are_never_stored(
         assert response.headers.get("cache-control") == "no-store", path
 
 
-async def test_issue21_item7_an_open_ticket_stops_updating_after_a_sign_out(
+async def test_an_open_ticket_stops_updating_after_a_sign_out(
     visitor: User, sign_in, make_user, make_event
 ):
     """Signed out in another tab: the next live update of the ticket page re-checks the

@@ -8,9 +8,7 @@ from tests.api.test_waitlist_checkin import checkin, full_event, join, my_regist
 from tests.fixtures import PASSWORD
 
 
-async def test_item15_cancelling_after_the_start_is_refused_and_keeps_the_check_in(
-    client, database
-):
+async def test_cancelling_after_the_start_is_refused_and_keeps_the_check_in(client, database):
     """An outside check saw this answer 500 after a check-in; and without one, it erased the
     place and promoted the first person waiting mid-event."""
     owner, event, (guest,) = await full_event(client)
@@ -31,9 +29,7 @@ async def test_item15_cancelling_after_the_start_is_refused_and_keeps_the_check_
     assert (await my_registrations(client, waiting))[0]["status"] == "waitlisted"
 
 
-async def test_item15_cancelling_without_a_check_in_after_the_start_is_refused_too(
-    client, database
-):
+async def test_cancelling_without_a_check_in_after_the_start_is_refused_too(client, database):
     _owner, event, (guest,) = await full_event(client)
     waiting = await signup(client)
     await join(client, waiting, event["id"])
@@ -44,7 +40,7 @@ async def test_item15_cancelling_without_a_check_in_after_the_start_is_refused_t
     assert (await my_registrations(client, guest))[0]["status"] == "confirmed"
 
 
-async def test_item15_a_capacity_raise_on_a_started_event_promotes_nobody(client, database):
+async def test_a_capacity_raise_on_a_started_event_promotes_nobody(client, database):
     owner, event, _ = await full_event(client)
     waiting = await signup(client)
     await join(client, waiting, event["id"])
@@ -62,7 +58,7 @@ async def test_item15_a_capacity_raise_on_a_started_event_promotes_nobody(client
     assert (await my_registrations(client, waiting))[0]["status"] == "waitlisted"
 
 
-async def test_item15_before_the_start_cancelling_still_promotes(client):
+async def test_before_the_start_cancelling_still_promotes(client):
     """The rule bites only once the event has started."""
     owner = await signup(client)
     event = await create_event(client, owner, max_capacity=1)
@@ -74,7 +70,7 @@ async def test_item15_before_the_start_cancelling_still_promotes(client):
     assert (await my_registrations(client, waiting))[0]["status"] == "confirmed"
 
 
-async def test_item15_a_checked_in_place_cancelled_before_the_start_is_no_500(client):
+async def test_a_checked_in_place_cancelled_before_the_start_is_no_500(client):
     """The door may open before the start; cancelling such a checked-in place was the 500
     (a cancelled place still checked in, refused by the table's CHECK)."""
     owner, event, (guest,) = await full_event(client)
@@ -86,7 +82,7 @@ async def test_item15_a_checked_in_place_cancelled_before_the_start_is_no_500(cl
     assert (after["current_registrations"], after["checked_in_count"]) == (0, 0)
 
 
-async def test_item9_email_changes_spend_the_sign_up_limit_of_the_address(client, limits):
+async def test_email_changes_spend_the_sign_up_limit_of_the_address(client, limits):
     """An email change answers "already taken" like a sign-up: before the fix it was only
     under the API's 600/minute."""
     limits(signup_rate_limit="3/minute", api_rate_limit="off")
@@ -119,7 +115,7 @@ async def test_item9_email_changes_spend_the_sign_up_limit_of_the_address(client
     assert refused.status_code == 429 and "retry-after" in refused.headers
 
 
-async def test_item8_every_api_path_with_an_id_refuses_a_huge_one(client):
+async def test_every_api_path_with_an_id_refuses_a_huge_one(client):
     token = await signup(client)
     huge = "99999999999999999999"
     calls = [
@@ -139,7 +135,7 @@ async def test_item8_every_api_path_with_an_id_refuses_a_huge_one(client):
         assert response.status_code in (400, 404), (method, path, response.status_code)
 
 
-async def test_item5_repeated_words_count_once_and_more_than_8_are_refused(client):
+async def test_repeated_words_count_once_and_more_than_8_are_refused(client):
     owner = await signup(client)
     await create_event(client, owner, title="Jazz night")
     repeated = await client.get("/api/events", params={"q": " ".join(["jazz"] * 30)})
