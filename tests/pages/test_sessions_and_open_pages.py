@@ -227,7 +227,7 @@ ID_ROUTES = [
 
 @pytest.mark.parametrize("route", ID_ROUTES)
 @pytest.mark.parametrize("number", [HUGE, "2147483648", "9" * 5000, "0"])
-async def test_round3_item8_every_page_route_answers_a_huge_id_with_not_found(
+async def test_every_page_route_answers_a_huge_id_with_not_found(
     visitor: User, sign_in, make_user, route, number
 ):
     """Issue 21, item 8: `/me/tickets/99999999999999999999` was a 500 on SQLite (the id
