@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from nicegui import ui
 
 from components.text import Heading
+
+
+@contextmanager
+def question_dialog(heading: str) -> Iterator[ui.dialog]:
+    """A dialog card that asks `heading`, named after it for screen readers (axe:
+    aria-dialog-name; Quasar puts the attribute on its role=dialog element). Set as an item,
+    not through a props string, so quotes in an event's title cannot add attributes."""
+    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
+        dialog.props["aria-label"] = heading
+        Heading(heading, level=2)
+        yield dialog
 
 
 async def confirm(
@@ -20,13 +32,7 @@ async def confirm(
     """Ask; True when the person chose `go`. `keep` and `go` are (label, marker) of the two
     buttons; `body()` adds fields of the caller's own above the text (read them before this
     returns: the dialog is gone afterwards)."""
-    # the dialog is named after its question (axe: aria-dialog-name; Quasar puts the
-    # attribute on its role=dialog element)
-    with (
-        ui.dialog().props(f'aria-label="{heading}"') as dialog,
-        ui.card().classes("gap-4 p-6 max-w-md"),
-    ):
-        Heading(heading, level=2)
+    with question_dialog(heading) as dialog:
         if body is not None:
             body()
         ui.label(text)

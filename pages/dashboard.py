@@ -15,7 +15,7 @@ from app.web.request_info import client_address
 from components import live_updates
 from components.actions import act_as_viewer, read, require_user
 from components.availability import Availability
-from components.confirm import confirm
+from components.confirm import confirm, question_dialog
 from components.feedback import FAILED
 from components.forms import all_valid, busy, required, text_field
 from components.frame import frame, show_user_name
@@ -351,12 +351,7 @@ WHAT_GOES = [
 
 async def confirm_deletion() -> None:
     """Ask in a dialog that says what goes, with the password; on yes delete and leave."""
-    heading = "Delete your account?"
-    with (
-        ui.dialog().props(f'aria-label="{heading}"') as dialog,
-        ui.card().classes("gap-4 p-6 max-w-md"),
-    ):
-        Heading(heading, level=2)
+    with question_dialog("Delete your account?") as dialog:
         with ui.element("ul").classes("list-disc pl-5 flex flex-col gap-1"):
             for line in WHAT_GOES:
                 with ui.element("li"):

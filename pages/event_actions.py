@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound
 from app.services import events, registrations
 from components.actions import act_as_viewer, read, require_user
+from components.confirm import confirm
 from components.feedback import FAILED
 from components.frame import frame
 from components.not_found import event_not_found
 from components.session import flash
-from components.text import Heading
 from models.event import EventPublic
 from models.user import User
 
@@ -63,25 +63,16 @@ def delete_button(event: EventPublic) -> ui.button:
 
 async def confirm_delete(event: EventPublic) -> None:
     """Ask in a dialog; on yes delete through the service and go to the list."""
-    with ui.dialog() as dialog, ui.card().classes("gap-4 p-6 max-w-md"):
-        Heading(f"Delete “{event.title}”?", level=2)
-        count = event.current_registrations
-        ui.label(
-            "This cannot be undone."
-            if count == 0
-            else f"Its {count} registration{'' if count == 1 else 's'} will be removed too. "
-            "This cannot be undone."
-        )
-        with ui.row().classes("w-full justify-end gap-2"):
-            ui.button("Keep event", on_click=lambda: dialog.submit(False)).props(
-                "flat no-caps"
-            ).mark("keep-event")
-            ui.button("Delete event", on_click=lambda: dialog.submit(True)).props(
-                "unelevated no-caps color=negative"
-            ).mark("confirm-delete")
-    confirmed = await dialog
-    dialog.delete()
-    if not confirmed:
+    count = event.current_registrations
+    if not await confirm(
+        f"Delete “{event.title}”?",
+        "This cannot be undone."
+        if count == 0
+        else f"Its {count} registration{'' if count == 1 else 's'} will be removed too. "
+        "This cannot be undone.",
+        keep=("Keep event", "keep-event"),
+        go=("Delete event", "confirm-delete"),
+    ):
         return
 
     async def delete(session: AsyncSession, viewer: User) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 from limits import parse
+from nicegui import ui
 from nicegui.testing import User
 
 from app.db import open_session
@@ -189,6 +190,21 @@ async def test_the_creator_can_delete_after_confirming(
             pass
         else:
             raise AssertionError("the event should be gone")
+
+
+async def test_the_delete_dialog_is_named_by_its_question_whatever_the_title(
+    visitor: User, sign_in, make_user, make_event
+):
+    """Screen readers announce the dialog by its question; a title with quotes stays text."""
+    owner = await make_user()
+    title = 'The "quoted" one'
+    event = await make_event(owner, title=title)
+    await sign_in(owner)
+    await visitor.open(f"/events/{event.id}")
+    visitor.find(marker="delete").click()
+    await visitor.should_see(marker="keep-event")
+    (dialog,) = visitor.find(ui.dialog).elements
+    assert dialog.props["aria-label"] == f"Delete “{title}”?"
 
 
 async def test_the_creator_sees_edit(visitor: User, sign_in, make_user, make_event):
