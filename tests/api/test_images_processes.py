@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, bearer, event_body
+from tests.api.conftest import create_event, signup
+from tests.api.test_images import put_image
 from tests.support.images import decoded, phone_jpeg
 from tests.support.server import ServerProcess
 
@@ -26,24 +27,10 @@ async def test_an_image_stored_through_one_process_is_served_by_another(
             httpx.AsyncClient(base_url=first.url, timeout=20) as one,
             httpx.AsyncClient(base_url=second.url, timeout=20) as other,
         ):
-            signed_up = await one.post(
-                "/api/auth/register",
-                json={
-                    "email": f"owner-{uuid.uuid4().hex}@example.com",
-                    "name": "Owner",
-                    "password": PASSWORD,
-                },
-            )
-            assert signed_up.status_code == 201, signed_up.text
-            token = signed_up.json()["token"]
-            created = await one.post("/api/events", json=event_body(), headers=bearer(token))
-            assert created.status_code == 201, created.text
-            event_id = created.json()["event"]["id"]
-            stored = await one.put(
-                f"/api/events/{event_id}/image",
-                headers=bearer(token),
-                files={"file": ("photo.jpg", phone_jpeg(1200, 900), "image/jpeg")},
-                data={"alt": "The hall from the stage"},
+            token = await signup(one, email=f"owner-{uuid.uuid4().hex}@example.com")
+            event_id = (await create_event(one, token))["id"]
+            stored = await put_image(
+                one, token, event_id, phone_jpeg(1200, 900), alt="The hall from the stage"
             )
             assert stored.status_code == 200, stored.text
 
